@@ -1,0 +1,20 @@
+# The two commands of the quick start. Each creates .venv and installs the pinned requirements when
+# they are missing or changed, then runs the pipeline or the tests with that environment first on PATH.
+PYTHON ?= python3.11
+VENV := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: repro test
+
+repro: $(VENV)/installed
+	dvc repro
+
+test: $(VENV)/installed
+	python -m pytest
+
+$(VENV)/installed: requirements.txt pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	$(VENV)/bin/pip install --quiet --no-deps -e .
+	touch $@

@@ -1,0 +1,1 @@
+"""foodcnn: small CNNs and MobileNetV2 transfer learning on food photos, as a DVC pipeline."""

@@ -1,0 +1,1 @@
+"""Data: image sources, the one image reader, the split, the tensor cache and augmentation."""

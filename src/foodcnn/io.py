@@ -1,0 +1,62 @@
+"""Atomic file writes, so an interrupted stage never leaves a half file that looks finished."""
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path` and move it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+@contextmanager
+def atomic_text(path: str | Path) -> Iterator[IO[str]]:
+    with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
+        yield handle
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    with atomic_text(path) as handle:
+        json.dump(data, handle, indent=2)
+        handle.write("\n")
+
+
+def read_json(path: str | Path) -> Any:
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def write_table(path: str | Path, rows: Sequence[dict[str, Any]], delimiter: str = ",") -> None:
+    """Write dict rows as CSV (or TSV with delimiter='\\t'); columns come from the first row."""
+    with atomic_text(path) as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=delimiter, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def read_table(path: str | Path, delimiter: str = ",") -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle, delimiter=delimiter))
+
+
+def save_torch(path: str | Path, data: Any) -> None:
+    with atomic_path(path) as temporary:
+        torch.save(data, temporary)

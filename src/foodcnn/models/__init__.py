@@ -1,0 +1,38 @@
+"""Model builders: the two from-scratch CNNs of the study and the MobileNetV2 fine-tune."""
+
+from dataclasses import asdict, dataclass
+
+from torch import nn
+
+from foodcnn.models.basic import BasicCNN
+from foodcnn.models.residual import ResidualCNN
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything needed to rebuild a network's layers; stored in each checkpoint."""
+
+    name: str  # basic | residual | mobilenet
+    num_classes: int
+    dropout: float = 0.0
+    trainable_blocks: int = 0  # mobilenet only: how many of the last `features` blocks train
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+RANDOM_INIT = "none"
+
+
+def build_model(spec: ModelSpec, weights: str = RANDOM_INIT) -> nn.Module:
+    """A network for `spec`; `weights` (imagenet, none or a state-dict path) applies to MobileNetV2 only."""
+    if spec.name == "basic":
+        return BasicCNN(spec.num_classes, spec.dropout)
+    if spec.name == "residual":
+        return ResidualCNN(spec.num_classes, spec.dropout)
+    if spec.name == "mobilenet":
+        # torchvision adds a second to every start-up, so only MobileNetV2 runs import it.
+        from foodcnn.models.mobilenet import FineTuneMobileNet, pretrained_backbone
+
+        return FineTuneMobileNet(spec.num_classes, spec.trainable_blocks, pretrained_backbone(weights))
+    raise ValueError(f"unknown model {spec.name!r}")

@@ -1,0 +1,85 @@
+"""MobileNetV2 transfer learning: a frozen prefix of `features`, a trainable suffix and a new head."""
+
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision.models import MobileNet_V2_Weights, mobilenet_v2
+
+from foodcnn.errors import FoodCnnError
+from foodcnn.models import RANDOM_INIT
+
+IMAGENET = "imagenet"
+HEAD_DROPOUT = 0.2  # torchvision's own MobileNetV2 head
+
+
+class FineTuneMobileNet(nn.Module):
+    """MobileNetV2 split into `frozen` (never trained) and `trainable` feature blocks plus an n-way head.
+
+    The frozen part stays in eval mode whatever `train()` is called with, so its BatchNorm running
+    statistics never move, and its parameters have requires_grad=False.
+    """
+
+    def __init__(self, num_classes: int, trainable_blocks: int, backbone: nn.Module | None = None) -> None:
+        super().__init__()
+        features = (backbone or mobilenet_v2()).features
+        split = len(features) - trainable_blocks
+        self.frozen = nn.Sequential(*features[:split])
+        self.trainable = nn.Sequential(*features[split:])
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Dropout(HEAD_DROPOUT),
+            nn.Linear(features[-1].out_channels, num_classes),
+        )
+        self.frozen.requires_grad_(False)
+        self.frozen.eval()
+
+    def train(self, mode: bool = True) -> "FineTuneMobileNet":
+        super().train(mode)
+        self.frozen.eval()
+        return self
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.trainable(self.frozen(images)))
+
+
+def imagenet_state_dict() -> dict[str, torch.Tensor]:
+    """torchvision's IMAGENET1K_V1 weights, from the torch hub cache or downloaded into it."""
+    weights = MobileNet_V2_Weights.IMAGENET1K_V1
+    cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+    try:
+        return weights.get_state_dict(progress=True, check_hash=True)
+    except (OSError, RuntimeError) as error:
+        raise FoodCnnError(
+            f"cannot download MobileNetV2 ImageNet weights ({error}); put {weights.url} at {cache}, "
+            f"or set finetune.weights to the path of a state dict (or to {RANDOM_INIT})"
+        ) from error
+
+
+def state_dict_from_file(path: Path) -> dict[str, torch.Tensor]:
+    """A MobileNetV2 state dict saved with torch.save (bare, or under a 'state_dict' key)."""
+    if not path.is_file():
+        raise FoodCnnError(f"finetune.weights: no such file {path} (expected imagenet, none or a state-dict path)")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch.load raises many types for a file that is not a checkpoint
+        raise FoodCnnError(f"finetune.weights: {path} is not a readable torch state dict ({error})") from error
+    data = data.get("state_dict", data) if isinstance(data, dict) else data
+    if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
+        raise FoodCnnError(f"finetune.weights: {path} does not hold a state dict of tensors")
+    return data
+
+
+def pretrained_backbone(weights: str) -> nn.Module | None:
+    """A torchvision MobileNetV2 with the chosen weights, or None for random initialisation."""
+    if weights == RANDOM_INIT:
+        return None
+    state_dict = imagenet_state_dict() if weights == IMAGENET else state_dict_from_file(Path(weights))
+    backbone = mobilenet_v2()
+    try:
+        backbone.load_state_dict(state_dict, strict=True)
+    except RuntimeError as error:
+        first_line = str(error).splitlines()[1].strip() if "\n" in str(error) else str(error)
+        raise FoodCnnError(f"finetune.weights: {weights} is not a MobileNetV2 state dict ({first_line})") from error
+    return backbone

@@ -1,0 +1,239 @@
+"""Typed, validated settings: the only code that reads params.yaml."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from foodcnn.errors import ParamsError
+
+SCRATCH_MODELS = ("basic", "residual")
+SOURCES = ("sample",)
+RESIZE_POLICIES = ("crop", "pad")
+MOBILENET_BLOCKS = 19
+
+
+@dataclass(frozen=True)
+class SampleParams:
+    images_per_class: int
+    image_size: int
+
+
+@dataclass(frozen=True)
+class DataParams:
+    source: str
+    image_size: int
+    resize: str
+    sample: SampleParams
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    val_fraction: float
+    test_fraction: float
+
+
+@dataclass(frozen=True)
+class AugmentParams:
+    crop_scale: tuple[float, float]
+    rotation: float
+    flip: bool
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    epochs: int
+    augment: AugmentParams
+
+
+@dataclass(frozen=True)
+class GridParams:
+    model: tuple[str, ...]
+    lr: tuple[float, ...]
+    batch_size: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FinetuneParams:
+    weights: str
+    lr: float
+    batch_size: int
+    epochs: int
+    cases: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int
+    data: DataParams
+    split: SplitParams
+    train: TrainParams
+    grid: GridParams
+    lr: float | None
+    dropout: tuple[float, ...]
+    finetune: FinetuneParams
+
+
+class _Section:
+    """A mapping from params.yaml that remembers its dotted name, so errors can say which key is wrong."""
+
+    def __init__(self, values: Any, name: str) -> None:
+        if not isinstance(values, dict):
+            raise ParamsError(f"params.yaml: {name} must be a mapping, got {values!r}")
+        self.values = values
+        self.name = name
+
+    def key(self, key: str) -> str:
+        return f"{self.name}.{key}" if self.name else key
+
+    def get(self, key: str) -> Any:
+        if key not in self.values:
+            raise ParamsError(f"params.yaml: {self.key(key)} is missing")
+        return self.values[key]
+
+    def section(self, key: str) -> "_Section":
+        return _Section(self.get(key), self.key(key))
+
+    def fail(self, key: str, expected: str) -> ParamsError:
+        return ParamsError(f"params.yaml: {self.key(key)} must be {expected}, got {self.get(key)!r}")
+
+    def integer(self, key: str, minimum: int = 1) -> int:
+        value = self.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(key, f"an integer >= {minimum}")
+        return value
+
+    def number(self, key: str, low: float = 0.0, high: float = float("inf"), value: Any = None) -> float:
+        value = self.get(key) if value is None else value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if isinstance(value, bool) or not low < number < high:
+            raise self.fail(key, f"a number in ({low:g}, {high:g})")
+        return number
+
+    def choice(self, key: str, options: tuple[str, ...]) -> str:
+        value = self.get(key)
+        if value not in options:
+            raise self.fail(key, "one of " + ", ".join(options))
+        return value
+
+    def boolean(self, key: str) -> bool:
+        value = self.get(key)
+        if not isinstance(value, bool):
+            raise self.fail(key, "true or false")
+        return value
+
+    def nonempty_list(self, key: str) -> list[Any]:
+        value = self.get(key)
+        if not isinstance(value, list) or not value:
+            raise self.fail(key, "a non-empty list (keep a single value as a one-item list)")
+        return value
+
+
+def _data(section: _Section) -> DataParams:
+    sample = section.section("sample")
+    return DataParams(
+        source=section.choice("source", SOURCES),
+        image_size=section.integer("image_size", minimum=8),
+        resize=section.choice("resize", RESIZE_POLICIES),
+        sample=SampleParams(
+            images_per_class=sample.integer("images_per_class", minimum=3),
+            image_size=sample.integer("image_size", minimum=16),
+        ),
+    )
+
+
+def _split(section: _Section) -> SplitParams:
+    val_fraction = section.number("val_fraction", 0.0, 1.0)
+    test_fraction = section.number("test_fraction", 0.0, 1.0)
+    if val_fraction + test_fraction >= 1.0:
+        raise ParamsError("params.yaml: split.val_fraction + split.test_fraction must be below 1")
+    return SplitParams(val_fraction, test_fraction)
+
+
+def _train(section: _Section) -> TrainParams:
+    augment = section.section("augment")
+    scale = augment.get("crop_scale")
+    if not (isinstance(scale, list) and len(scale) == 2):
+        raise augment.fail("crop_scale", "a list [low, high]")
+    low, high = (augment.number("crop_scale", 0.0, 1.0 + 1e-9, value=v) for v in scale)
+    if low > high:
+        raise augment.fail("crop_scale", "[low, high] with low <= high")
+    return TrainParams(
+        epochs=section.integer("epochs"),
+        augment=AugmentParams(
+            crop_scale=(low, high),
+            rotation=augment.number("rotation", -1e-9, 180.0),
+            flip=augment.boolean("flip"),
+        ),
+    )
+
+
+def _grid(section: _Section) -> GridParams:
+    models = section.nonempty_list("model")
+    for model in models:
+        if model not in SCRATCH_MODELS:
+            raise section.fail("model", "a list of " + ", ".join(SCRATCH_MODELS))
+    batch_sizes = section.nonempty_list("batch_size")
+    if any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in batch_sizes):
+        raise section.fail("batch_size", "a list of positive integers")
+    return GridParams(
+        model=tuple(models),
+        lr=tuple(section.number("lr", 0.0, 10.0, value=lr) for lr in section.nonempty_list("lr")),
+        batch_size=tuple(batch_sizes),
+    )
+
+
+def _finetune(section: _Section) -> FinetuneParams:
+    weights = section.get("weights")
+    if not isinstance(weights, str) or not weights:
+        raise section.fail("weights", "imagenet, none or a path to a state dict")
+    cases = section.section("cases")
+    if not cases.values:
+        raise cases.fail("cases", "at least one case")
+    blocks = {}
+    for case in cases.values:
+        case_section = cases.section(case)
+        blocks[str(case)] = case_section.integer("trainable_blocks", minimum=0)
+        if blocks[str(case)] > MOBILENET_BLOCKS:
+            raise case_section.fail("trainable_blocks", f"at most {MOBILENET_BLOCKS}")
+    return FinetuneParams(
+        weights=weights,
+        lr=section.number("lr", 0.0, 10.0),
+        batch_size=section.integer("batch_size"),
+        epochs=section.integer("epochs"),
+        cases=blocks,
+    )
+
+
+def parse(values: Any) -> Params:
+    """Validate the contents of params.yaml and return typed settings."""
+    root = _Section(values, "")
+    lr = root.get("lr")
+    if isinstance(lr, str) and lr != "auto":
+        raise root.fail("lr", "auto or a number in (0, 10)")
+    return Params(
+        seed=root.integer("seed", minimum=0),
+        data=_data(root.section("data")),
+        split=_split(root.section("split")),
+        train=_train(root.section("train")),
+        grid=_grid(root.section("grid")),
+        lr=None if lr == "auto" else root.number("lr", 0.0, 10.0),
+        dropout=tuple(
+            root.section("dropout").number("p", 0.0, 1.0, value=p)
+            for p in root.section("dropout").nonempty_list("p")
+        ),
+        finetune=_finetune(root.section("finetune")),
+    )
+
+
+def load(path: str | Path = "params.yaml") -> Params:
+    try:
+        with open(path) as handle:
+            values = yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as error:
+        raise ParamsError(f"cannot read {path}: {error}") from error
+    return parse(values)

@@ -1,0 +1,22 @@
+"""Stage finetune: MobileNetV2 with a new head; a case says how many last feature blocks also train."""
+
+import argparse
+
+from foodcnn import cli, params
+from foodcnn.data.tensors import load_image_set
+from foodcnn.runs import finetune_run, train_run
+from foodcnn.training import pick_device
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--case", required=True)
+    args = parser.parse_args()
+    settings = params.load()
+    config = finetune_run(settings, args.case)
+    print(f"training {config.name}: head + last {config.trainable_blocks} blocks, weights {config.weights}")
+    train_run(config, settings.train.augment, load_image_set("train"), load_image_set("val"), pick_device())
+
+
+if __name__ == "__main__":
+    cli.run(main)

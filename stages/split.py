@@ -1,0 +1,23 @@
+"""Stage split: check every image, then split them stratified into train / val / test."""
+
+from pathlib import Path
+
+from foodcnn import cli, params
+from foodcnn.data.split import scan, split_report, stratified_split
+from foodcnn.io import write_json, write_table
+
+RAW = Path("data/raw")
+
+
+def main() -> None:
+    settings = params.load()
+    found = scan(RAW)
+    rows = stratified_split(found.files, settings.split.val_fraction, settings.split.test_fraction, settings.seed)
+    write_table("data/split.csv", [{"path": path, "label": label, "split": split} for path, label, split in rows])
+    report = split_report(rows, found.skipped)
+    write_json("data/split_report.json", report)
+    print(f"split {sum(report['images'].values())} images: {report['images']}; skipped {len(found.skipped)}")
+
+
+if __name__ == "__main__":
+    cli.run(main)

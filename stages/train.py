@@ -1,0 +1,24 @@
+"""Stage train: one configuration of the grid (model x learning rate x batch size)."""
+
+import argparse
+
+from foodcnn import cli, params
+from foodcnn.data.tensors import load_image_set
+from foodcnn.runs import grid_run, train_run
+from foodcnn.training import pick_device
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--lr", type=float, required=True)
+    parser.add_argument("--batch-size", type=int, required=True)
+    args = parser.parse_args()
+    settings = params.load()
+    config = grid_run(settings, args.model, args.lr, args.batch_size)
+    print(f"training {config.name}")
+    train_run(config, settings.train.augment, load_image_set("train"), load_image_set("val"), pick_device())
+
+
+if __name__ == "__main__":
+    cli.run(main)

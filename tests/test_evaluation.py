@@ -1,0 +1,44 @@
+import torch
+from sklearn.metrics import f1_score, precision_recall_fscore_support
+
+from foodcnn.evaluation import confusion_from_rows, confusion_matrix, confusion_rows, per_class_metrics, summary_metrics
+
+
+def predictions(seed: int, count: int = 200, classes: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, classes, (count,), generator=generator)
+    noise = torch.randint(0, classes, (count,), generator=generator)
+    keep = torch.rand(count, generator=generator) < 0.6
+    return labels, torch.where(keep, labels, noise)
+
+
+def test_metrics_agree_with_scikit_learn():
+    labels, predicted = predictions(0)
+    summary = summary_metrics(labels, predicted, 5)
+    assert summary["accuracy"] == round((labels == predicted).float().mean().item(), 4)
+    assert summary["macro_f1"] == round(f1_score(labels, predicted, average="macro"), 4)
+    precision, recall, f1, support = precision_recall_fscore_support(labels, predicted, labels=range(5))
+    rows = per_class_metrics(labels, predicted, tuple("abcde"))
+    assert [row["class"] for row in rows] == list("abcde")
+    assert [row["precision"] for row in rows] == [round(float(v), 4) for v in precision]
+    assert [row["recall"] for row in rows] == [round(float(v), 4) for v in recall]
+    assert [row["f1"] for row in rows] == [round(float(v), 4) for v in f1]
+    assert [row["support"] for row in rows] == support.tolist()
+
+
+def test_a_class_never_predicted_scores_zero_not_nan():
+    labels = torch.tensor([0, 1, 2, 2])
+    predicted = torch.tensor([0, 1, 1, 1])
+    rows = per_class_metrics(labels, predicted, ("a", "b", "c"))
+    assert rows[2] == {"class": "c", "precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 2}
+    assert summary_metrics(labels, predicted, 3)["macro_f1"] == round((1 + 0.5 + 0) / 3, 4)
+
+
+def test_confusion_rows_round_trip_by_class_name():
+    labels, predicted = predictions(1, classes=3)
+    classes = ("apple_pie", "pizza", "sushi")
+    rows = confusion_rows(labels, predicted, classes)
+    assert rows[0] == {"actual": classes[labels[0]], "predicted": classes[predicted[0]]}
+    matrix = confusion_from_rows(rows, classes)
+    assert torch.equal(matrix, confusion_matrix(labels, predicted, 3))
+    assert matrix.sum() == 200 and matrix.trace() == (labels == predicted).sum()

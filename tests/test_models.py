@@ -1,0 +1,74 @@
+import pytest
+import torch
+from torch import nn
+
+from foodcnn.models import ModelSpec, build_model
+from foodcnn.models.basic import BasicCNN
+from foodcnn.models.residual import ResidualBlock, ResidualCNN
+
+CHANNELS = [32, 64, 128, 256, 512]
+
+
+def head_layers(model: nn.Module) -> list[type]:
+    return [type(layer) for layer in model.head]
+
+
+def test_basic_cnn_matches_the_spec_layer_by_layer():
+    model = BasicCNN(num_classes=11)
+    convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == CHANNELS
+    assert all(c.kernel_size == (3, 3) and c.stride == (1, 1) and c.padding == (1, 1) for c in convs)
+    kinds = [type(m) for m in model.features]
+    block = [nn.Conv2d, nn.BatchNorm2d, nn.ReLU]
+    assert kinds == (block + [nn.MaxPool2d]) * 4 + block
+    assert all(p.kernel_size == 2 for p in model.features if isinstance(p, nn.MaxPool2d))
+    assert head_layers(model) == [nn.AdaptiveAvgPool2d, nn.Flatten, nn.Linear, nn.ReLU, nn.Linear]
+    assert (model.head[2].in_features, model.head[2].out_features) == (512, 256)
+    assert (model.head[4].in_features, model.head[4].out_features) == (256, 11)
+
+
+@pytest.mark.parametrize("model_class", [BasicCNN, ResidualCNN])
+@pytest.mark.parametrize("size", [32, 64])
+def test_output_shape(model_class, size):
+    assert model_class(num_classes=11)(torch.zeros(2, 3, size, size)).shape == (2, 11)
+
+
+@pytest.mark.parametrize("model_class", [BasicCNN, ResidualCNN])
+def test_dropout_sits_after_the_first_fully_connected_layer(model_class):
+    model = model_class(num_classes=11, dropout=0.3)
+    assert head_layers(model) == [nn.AdaptiveAvgPool2d, nn.Flatten, nn.Linear, nn.ReLU, nn.Dropout, nn.Linear]
+    assert model.head[4].p == 0.3
+    assert not any(isinstance(m, nn.Dropout) for m in model_class(num_classes=11).modules())
+
+
+def test_residual_cnn_matches_the_spec():
+    model = ResidualCNN(num_classes=11)
+    assert len(model.features) == 5
+    strides = [block.body[0].stride for block in model.features]
+    assert strides == [(1, 1)] + [(2, 2)] * 4
+    assert [block.body[3].out_channels for block in model.features] == CHANNELS
+    for block in model.features:
+        assert [type(m) for m in block.body] == [nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.Conv2d, nn.BatchNorm2d]
+    features = model.features(torch.zeros(1, 3, 32, 32))
+    assert features.shape == (1, 512, 2, 2)
+
+
+@pytest.mark.parametrize(("in_channels", "out_channels", "stride", "projects"), [
+    (32, 32, 1, False), (3, 32, 1, True), (32, 64, 2, True), (64, 64, 2, True),
+])
+def test_residual_skip_is_a_projection_exactly_when_the_shape_changes(in_channels, out_channels, stride, projects):
+    block = ResidualBlock(in_channels, out_channels, stride)
+    if projects:
+        assert [type(m) for m in block.skip] == [nn.Conv2d, nn.BatchNorm2d]
+        assert block.skip[0].kernel_size == (1, 1) and block.skip[0].stride == (stride, stride)
+    else:
+        assert isinstance(block.skip, nn.Identity)
+    output = block(torch.zeros(2, in_channels, 8, 8))
+    assert output.shape == (2, out_channels, 8 // stride, 8 // stride)
+
+
+def test_build_model_follows_the_spec():
+    assert isinstance(build_model(ModelSpec("basic", 5)), BasicCNN)
+    assert build_model(ModelSpec("residual", 5, dropout=0.5)).head[4].p == 0.5
+    with pytest.raises(ValueError, match="unknown model"):
+        build_model(ModelSpec("vgg", 5))

@@ -1,0 +1,69 @@
+import copy
+
+import pytest
+import yaml
+
+from foodcnn.errors import ParamsError
+from foodcnn.params import load, parse
+from tests.conftest import REPO
+
+DEFAULTS = yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def with_value(dotted: str, value) -> dict:
+    values = copy.deepcopy(DEFAULTS)
+    *parents, key = dotted.split(".")
+    section = values
+    for parent in parents:
+        section = section[parent]
+    section[key] = value
+    return values
+
+
+def test_the_repository_params_are_valid():
+    params = load(REPO / "params.yaml")
+    assert params.grid.model == ("basic", "residual")
+    assert params.grid.lr == (0.1, 0.01, 0.001)
+    assert params.grid.batch_size == (32, 64)
+    assert params.dropout == (0.3, 0.5)
+    assert params.lr is None
+    assert params.finetune.cases == {"A": 0, "B": 2}
+    assert params.finetune.lr == 0.0005 and params.finetune.batch_size == 32
+
+
+def test_a_numeric_top_level_lr_overrides_the_winner():
+    assert parse(with_value("lr", 0.01)).lr == 0.01
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("train.epochs", 0, "train.epochs must be an integer >= 1, got 0"),
+    ("grid.lr", 0.01, "grid.lr must be a non-empty list"),
+    ("grid.lr", [0.1, "fast"], "grid.lr must be a number"),
+    ("grid.model", ["basic", "vgg"], "grid.model must be a list of basic, residual"),
+    ("grid.batch_size", [32, 0], "grid.batch_size must be a list of positive integers"),
+    ("data.source", "imagenet", "data.source must be one of sample"),
+    ("split.val_fraction", 0.9, "split.val_fraction \\+ split.test_fraction must be below 1"),
+    ("lr", "fast", "lr must be auto or a number"),
+    ("dropout.p", [0.3, 1.5], "dropout.p must be a number in \\(0, 1\\)"),
+    ("train.augment.crop_scale", [0.9, 0.5], "crop_scale must be \\[low, high\\] with low <= high"),
+    ("finetune.cases", {"A": {"trainable_blocks": 40}}, "finetune.cases.A.trainable_blocks must be at most 19"),
+    ("seed", "x", "seed must be an integer"),
+])
+def test_invalid_values_name_the_parameter(key, value, message):
+    with pytest.raises(ParamsError, match=message) as error:
+        parse(with_value(key, value))
+    assert "\n" not in str(error.value)
+
+
+def test_a_missing_key_is_named():
+    values = copy.deepcopy(DEFAULTS)
+    del values["finetune"]["lr"]
+    with pytest.raises(ParamsError, match="finetune.lr is missing"):
+        parse(values)
+
+
+def test_an_unreadable_file_is_named(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("seed: [unclosed")
+    with pytest.raises(ParamsError, match=f"cannot read {path}"):
+        load(path)
