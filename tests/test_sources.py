@@ -2,10 +2,12 @@
 
 import dataclasses
 import hashlib
+import runpy
 import socket
 from pathlib import Path
 
 import pytest
+import yaml
 from PIL import Image
 from torchvision.datasets import Food101
 
@@ -180,3 +182,20 @@ def test_the_report_names_the_data_source(data, expected):
         params.data, source=data["source"], food101=food, folder=folder))
     split = {"images": {"train": 8, "val": 2, "test": 2}, "classes": {"a": {}, "b": {}}}
     assert expected in describe_run(params, split)
+
+
+def test_the_images_stage_offline_without_food101_ends_with_one_line_naming_url_and_folder(
+    tmp_path, monkeypatch, offline, capsys
+):
+    values = yaml.safe_load((REPO / "params.yaml").read_text())
+    values["data"]["source"] = "food101"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(values))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_path(str(REPO / "stages/images.py"), run_name="__main__")
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: Food-101 is not in data/food101/food-101 and the download failed (<urlopen error "
+        f"[Errno {socket.EAI_NONAME}] no network in the tests>): download {FOOD101_URL} (5 GB) into data/food101/, or extract it there so that "
+        "data/food101/food-101/meta/classes.txt exists\n"
+    )
