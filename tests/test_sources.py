@@ -144,7 +144,8 @@ def test_byte_identical_images_never_land_in_two_splits(tmp_path):
     source = tmp_path / "photos"
     for label in ("apple", "pizza"):
         for index in range(12):
-            save_image(Image.new("RGB", (8, 8), (index, 7 if label == "apple" else 9, 0)), source / label / f"{index}.png")
+            colour = (index, 7 if label == "apple" else 9, 0)
+            save_image(Image.new("RGB", (8, 8), colour), source / label / f"{index}.png")
     for index in range(6):  # copies within a class, across classes and under other names
         (source / "pizza" / f"copy{index}.png").write_bytes((source / "apple" / f"{index}.png").read_bytes())
         (source / "apple" / f"z{index}.png").write_bytes((source / "apple" / f"{index + 6}.png").read_bytes())
@@ -196,6 +197,6 @@ def test_the_images_stage_offline_without_food101_ends_with_one_line_naming_url_
     assert stopped.value.code == 2
     assert capsys.readouterr().err == (
         "error: Food-101 is not in data/food101/food-101 and the download failed (<urlopen error "
-        f"[Errno {socket.EAI_NONAME}] no network in the tests>): download {FOOD101_URL} (5 GB) into data/food101/, or extract it there so that "
-        "data/food101/food-101/meta/classes.txt exists\n"
+        f"[Errno {socket.EAI_NONAME}] no network in the tests>): download {FOOD101_URL} (5 GB) into "
+        "data/food101/, or extract it there so that data/food101/food-101/meta/classes.txt exists\n"
     )

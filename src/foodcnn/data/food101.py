@@ -67,7 +67,7 @@ def select(
         return sorted(train), sorted(test)
     if not official_test:
         chosen = set(choose(train + test, cap, seed, label))
-        return sorted(i for i in train if i in chosen), sorted(i for i in test if i in chosen)
+        return sorted(entry for entry in train if entry in chosen), sorted(entry for entry in test if entry in chosen)
     test_count = max(1, round(cap * len(test) / (len(train) + len(test))))
     return choose(train, cap - test_count, seed, f"{label}/train"), choose(test, test_count, seed, f"{label}/test")
 
