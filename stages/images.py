@@ -1,20 +1,25 @@
 """Stage images: write the chosen data source as data/raw/<class>/<file>."""
 
 import shutil
-from pathlib import Path
 
 from foodcnn import cli, params
+from foodcnn.data.folder import copy_folder
+from foodcnn.data.food101 import write_food101
+from foodcnn.data.raw import RAW_DIR
 from foodcnn.data.sample import write_sample
-
-RAW = Path("data/raw")
 
 
 def main() -> None:
     settings = params.load()
-    shutil.rmtree(RAW, ignore_errors=True)
-    sample = settings.data.sample
-    counts = write_sample(RAW, sample.images_per_class, sample.image_size, settings.seed)
-    print(f"wrote {sum(counts.values())} sample images in {len(counts)} classes to {RAW}")
+    data = settings.data
+    shutil.rmtree(RAW_DIR, ignore_errors=True)
+    if data.source == "food101":
+        counts = write_food101(RAW_DIR, data.food101, settings.seed)
+    elif data.source == "folder":
+        counts = copy_folder(data.folder.path, RAW_DIR)
+    else:
+        counts = write_sample(RAW_DIR, data.sample.images_per_class, data.sample.image_size, settings.seed)
+    print(f"wrote {sum(counts.values())} {data.source} files in {len(counts)} classes to {RAW_DIR}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,13 @@
 """Small generated data shared by the tests."""
 
+import struct
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from foodcnn.data.tensors import ImageSet
 from foodcnn.params import AugmentParams
@@ -29,3 +33,103 @@ def separable_set(count: int, seed: int, size: int = 16) -> ImageSet:
 @pytest.fixture
 def separable() -> tuple[ImageSet, ImageSet]:
     return separable_set(64, seed=0), separable_set(32, seed=1)
+
+
+def save_image(image: Image.Image, path: Path, **options) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, **options)
+    return path
+
+
+def png_16bit_rgb(colour: tuple[int, int, int], size: int = 6) -> bytes:
+    """A 16-bit-per-channel RGB PNG, which Pillow cannot write."""
+    row = b"\x00" + struct.pack(">3H", *colour) * size
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", size, size, 16, 2, 0, 0, 0)
+    pixels = zlib.compress(row * size)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def write_mixed_folder(root: Path) -> tuple[dict[str, tuple[tuple[int, int, int], int]], dict[str, str]]:
+    """A class folder tree with every kind of good and bad input a real photo folder holds.
+
+    Returns the good files as path -> (expected RGB colour, tolerance) and the bad ones as path -> the start
+    of the reason they are skipped with; hidden files are in neither, since they are not inputs at all.
+    """
+    solid = Image.new
+    good: dict[str, tuple[tuple[int, int, int], int]] = {}
+    save_image(solid("RGB", (24, 16), (200, 100, 50)), root / "apple/photo.jpg", quality=95)
+    good["apple/photo.jpg"] = ((200, 100, 50), 4)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    save_image(solid("RGB", (24, 16), (40, 140, 90)), root / "apple/rotated.jpg", quality=95, exif=exif)
+    good["apple/rotated.jpg"] = ((40, 140, 90), 4)
+    save_image(solid("L", (16, 16), 128), root / "apple/grey.png")
+    good["apple/grey.png"] = ((128, 128, 128), 0)
+    palette = solid("P", (16, 16), 1)
+    palette.putpalette([0, 0, 0, 0, 160, 0] + [0, 0, 0] * 254)
+    save_image(palette, root / "apple/palette_clear.png", transparency=1)  # every pixel transparent: white
+    good["apple/palette_clear.png"] = ((255, 255, 255), 0)
+    save_image(solid("RGBA", (16, 16), (10, 20, 30, 255)), root / "apple/opaque.png")
+    good["apple/opaque.png"] = ((10, 20, 30), 0)
+    save_image(solid("RGB", (16, 16), (0, 0, 255)).convert("CMYK"), root / "apple/print.jpg", quality=95)
+    good["apple/print.jpg"] = ((0, 0, 255), 4)
+    save_image(Image.fromarray(np.full((16, 16), 40000, dtype=np.uint16)), root / "apple/deep_grey.png")
+    good["apple/deep_grey.png"] = ((156, 156, 156), 0)
+    (root / "apple/deep_rgb.png").write_bytes(png_16bit_rgb((65535, 32896, 1000)))
+    good["apple/deep_rgb.png"] = ((255, 128, 3), 0)
+    frames = [solid("RGB", (16, 16), (255, 0, 0)), solid("RGB", (16, 16), (0, 0, 255))]
+    save_image(frames[0], root / "apple/animated.gif", save_all=True, append_images=frames[1:])
+    good["apple/animated.gif"] = ((255, 0, 0), 0)
+    save_image(solid("RGB", (16, 16), (30, 60, 90)), root / "pizza/lossless.webp", lossless=True)
+    good["pizza/lossless.webp"] = ((30, 60, 90), 0)
+    save_image(solid("RGB", (16, 16), (90, 60, 30)), root / "pizza/upper.BMP")
+    good["pizza/upper.BMP"] = ((90, 60, 30), 0)
+    save_image(solid("RGB", (16, 16), (1, 2, 3)), root / "pizza/nested/deeper.png")
+    good["pizza/nested/deeper.png"] = ((1, 2, 3), 0)
+    save_image(solid("1", (16, 16), 1), root / "pizza/bilevel.png")
+    good["pizza/bilevel.png"] = ((255, 255, 255), 0)
+
+    bad = {
+        "pizza/empty.jpg": "empty file",
+        "pizza/truncated.jpg": "cannot decode",
+        "pizza/text.png": "cannot decode",
+        "pizza/notes.txt": "not an image file type (.txt)",
+        "pizza/LICENSE": "not an image file type (no suffix)",
+        "pizza/copy_of_grey.png": "duplicate of apple/grey.png",
+        "apple/renamed.jpg": "duplicate of apple/animated.gif",
+    }
+    (root / "pizza/empty.jpg").write_bytes(b"")
+    noisy = save_image(Image.effect_noise((64, 64), 60).convert("RGB"), root / "pizza/truncated.jpg")
+    noisy.write_bytes(noisy.read_bytes()[:400])
+    (root / "pizza/text.png").write_text("not a picture, whatever the name says")
+    (root / "pizza/notes.txt").write_text("menu")
+    (root / "pizza/LICENSE").write_text("CC-BY")
+    (root / "pizza/copy_of_grey.png").write_bytes((root / "apple/grey.png").read_bytes())
+    (root / "apple/renamed.jpg").write_bytes((root / "apple/animated.gif").read_bytes())  # a GIF named .jpg
+    (root / "pizza/.DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    save_image(solid("RGB", (8, 8)), root / "pizza/.ipynb_checkpoints/photo-checkpoint.png")
+    save_image(solid("RGB", (8, 8)), root / ".thumbnails/apple/photo.png")
+    return good, bad
+
+
+def write_fake_food101(root: Path, sizes: dict[str, tuple[int, int]]) -> Path:
+    """A Food-101 tree under root/food-101 as the archive unpacks: meta lists and images/<class>/<id>.jpg.
+
+    sizes maps each class to its number of (train, test) images; every image has its own colour.
+    """
+    base = root / "food-101"
+    lists: dict[str, list[str]] = {"train": [], "test": []}
+    for class_index, (label, (train, test)) in enumerate(sorted(sizes.items())):
+        for number in range(train + test):
+            entry = f"{label}/{100 * class_index + number + 1000}"
+            save_image(Image.new("RGB", (20, 14), (class_index * 20, number * 5, 7)), base / "images" / f"{entry}.jpg")
+            lists["train" if number < train else "test"].append(entry)
+    (base / "meta").mkdir(parents=True, exist_ok=True)
+    (base / "meta/classes.txt").write_text("".join(f"{label}\n" for label in sorted(sizes)))
+    for split, entries in lists.items():
+        (base / "meta" / f"{split}.txt").write_text("".join(f"{entry}\n" for entry in entries))
+    return base

@@ -31,6 +31,21 @@ def test_the_repository_params_are_valid():
     assert params.finetune.lr == 0.0005 and params.finetune.batch_size == 32
 
 
+def test_the_default_sources_are_the_sample_the_studys_food101_classes_and_a_folder_that_exists():
+    data = load(REPO / "params.yaml").data
+    assert data.source == "sample"
+    assert data.food101.classes == (
+        "apple_pie", "cheesecake", "chicken_curry", "french_fries", "fried_rice", "hamburger", "hot_dog",
+        "ice_cream", "omelette", "pizza", "sushi",
+    )
+    assert data.food101.images_per_class is None and data.food101.official_test is False
+    assert (REPO / data.folder.path).is_dir()  # the images stage depends on it whatever the source
+
+
+def test_a_food101_cap_is_an_integer():
+    assert parse(with_value("data.food101.images_per_class", 100)).data.food101.images_per_class == 100
+
+
 def test_a_numeric_top_level_lr_overrides_the_winner():
     assert parse(with_value("lr", 0.01)).lr == 0.01
 
@@ -41,7 +56,15 @@ def test_a_numeric_top_level_lr_overrides_the_winner():
     ("grid.lr", [0.1, "fast"], "grid.lr must be a number"),
     ("grid.model", ["basic", "vgg"], "grid.model must be a list of basic, residual"),
     ("grid.batch_size", [32, 0], "grid.batch_size must be a list of positive integers"),
-    ("data.source", "imagenet", "data.source must be one of sample"),
+    ("data.source", "imagenet", "data.source must be one of sample, food101, folder"),
+    ("data.food101.classes", ["pizza"], "data.food101.classes must be at least 2 class names"),
+    ("data.food101.classes", ["pizza", "sushi", "pizza"], "data.food101.classes must be a list of distinct"),
+    ("data.food101.classes", "pizza", "data.food101.classes must be a non-empty list"),
+    ("data.food101.images_per_class", 2, "data.food101.images_per_class must be all or an integer >= 3"),
+    ("data.food101.images_per_class", "many", "data.food101.images_per_class must be all or an integer"),
+    ("data.food101.official_test", "yes", "data.food101.official_test must be true or false"),
+    ("data.food101.root", None, "data.food101.root must be a path"),
+    ("data.folder.path", " ", "data.folder.path must be a path"),
     ("split.val_fraction", 0.9, "split.val_fraction \\+ split.test_fraction must be below 1"),
     ("lr", "fast", "lr must be auto or a number"),
     ("dropout.p", [0.3, 1.5], "dropout.p must be a number in \\(0, 1\\)"),

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from PIL import Image
 
-from tests.conftest import REPO
+from tests.conftest import REPO, save_image, write_fake_food101, write_mixed_folder
 
 TINY = {
     "data": {"sample": {"images_per_class": 6, "image_size": 16}, "image_size": 16},
@@ -49,20 +50,25 @@ def set_params(project: Path, update: dict) -> None:
     path.write_text(yaml.safe_dump(merge(yaml.safe_load(path.read_text()), update), sort_keys=False))
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A git repository holding the project's files (tracked or not ignored), run once with tiny params."""
-    root = tmp_path_factory.mktemp("project")
+def copy_project(root: Path, update: dict) -> Path:
+    """A git repository holding the project's files (tracked or not ignored), with params updated."""
     listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO,
                             capture_output=True, text=True, check=True).stdout.split("\0")
     for name in filter(None, listed):
         if (REPO / name).is_file():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, root / name)
-    set_params(root, TINY)
+    set_params(root, update)
     run(root, "git", "init", "-q")
     run(root, "git", "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "--allow-empty",
         "-m", "tiny")
+    return root
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """The project run once with tiny params, its results committed."""
+    root = copy_project(tmp_path_factory.mktemp("project"), TINY)
     dvc(root, "repro")
     run(root, "git", "add", "-A")
     run(root, "git", "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "repro")
@@ -129,3 +135,42 @@ def test_exp_run_with_a_top_level_lr_retrains_the_final_models(project):
     assert shown, "dvc exp show lists the experiment"
     metrics_diff = dvc(project, "metrics", "diff", "--all")
     assert "basic_dropout0.5.accuracy" in metrics_diff
+
+
+DATA_STAGES = {"images", "split", "prepare"}
+
+
+@pytest.mark.slow
+def test_a_folder_outside_the_repository_runs_through_split_and_prepare_and_reruns_on_content_only(tmp_path):
+    photos = tmp_path / "photos"
+    good, bad = write_mixed_folder(photos)
+    root = copy_project(tmp_path / "project", {"data": {"source": "folder", "folder": {"path": str(photos)},
+                                                        "image_size": 16}})
+    assert stages_run(dvc(root, "repro", "prepare")) == DATA_STAGES
+    report = json.loads((root / "data/split_report.json").read_text())
+    assert {entry["path"] for entry in report["skipped"]} == set(bad)
+    assert sum(report["images"].values()) == len(good)
+    split = {line.split(",")[0] for line in (root / "data/split.csv").read_text().splitlines()[1:]}
+    assert split == set(good)
+    assert stages_run(dvc(root, "repro", "prepare")) == set()
+
+    set_params(root, {"data": {"food101": {"images_per_class": 50}}})  # read by images, changes no file
+    assert stages_run(dvc(root, "repro", "prepare")) == {"images"}
+    save_image(Image.new("RGB", (12, 12), (7, 8, 9)), photos / "pizza" / "new.png")
+    assert stages_run(dvc(root, "repro", "prepare")) == DATA_STAGES
+    assert "pizza/new.png" in (root / "data/split.csv").read_text()
+
+
+@pytest.mark.slow
+def test_a_food101_copy_in_place_with_its_official_test_split_runs_through_split_and_prepare(tmp_path):
+    base = write_fake_food101(tmp_path / "project/data/food101", {"apple_pie": (8, 3), "pizza": (9, 3),
+                                                                   "sushi": (8, 2)})
+    food101 = {"classes": ["apple_pie", "sushi"], "official_test": True}
+    root = copy_project(tmp_path / "project", {"data": {"source": "food101", "food101": food101, "image_size": 16}})
+    assert "data/food101/" not in run(root, "git", "status", "--porcelain", "--untracked-files=all")
+    assert stages_run(dvc(root, "repro", "prepare")) == DATA_STAGES
+    official = {f"{entry}.jpg" for entry in (base / "meta/test.txt").read_text().split() if "pizza" not in entry}
+    rows = [line.split(",") for line in (root / "data/split.csv").read_text().splitlines()[1:]]
+    assert {path for path, _, split in rows if split == "test"} == official
+    assert {label for _, label, _ in rows} == {"apple_pie", "sushi"}
+    assert (root / "data/prepared/test.pt").is_file()

@@ -58,5 +58,7 @@ def read_table(path: str | Path, delimiter: str = ",") -> list[dict[str, str]]:
 
 
 def save_torch(path: str | Path, data: Any) -> None:
-    with atomic_path(path) as temporary:
-        torch.save(data, temporary)
+    """Save with torch.save; the same data always gives the same bytes, so DVC sees unchanged outputs."""
+    # Given a path, torch.save names the archive's inner folder after the (random) temporary file.
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        torch.save(data, handle)

@@ -9,7 +9,7 @@ import yaml
 from foodcnn.errors import ParamsError
 
 SCRATCH_MODELS = ("basic", "residual")
-SOURCES = ("sample",)
+SOURCES = ("sample", "food101", "folder")
 RESIZE_POLICIES = ("crop", "pad")
 MOBILENET_BLOCKS = 19
 
@@ -21,11 +21,26 @@ class SampleParams:
 
 
 @dataclass(frozen=True)
+class Food101Params:
+    root: Path  # holds food-101/ (meta/, images/): torchvision downloads it there when missing
+    classes: tuple[str, ...]
+    images_per_class: int | None  # None: every image of the class
+    official_test: bool  # Food-101's own test list becomes the test split
+
+
+@dataclass(frozen=True)
+class FolderParams:
+    path: Path  # class sub-folders of images; absolute or relative to the repository
+
+
+@dataclass(frozen=True)
 class DataParams:
     source: str
     image_size: int
     resize: str
     sample: SampleParams
+    food101: Food101Params
+    folder: FolderParams
 
 
 @dataclass(frozen=True)
@@ -126,11 +141,34 @@ class _Section:
             raise self.fail(key, "true or false")
         return value
 
+    def path(self, key: str) -> Path:
+        value = self.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "a path")
+        return Path(value)
+
     def nonempty_list(self, key: str) -> list[Any]:
         value = self.get(key)
         if not isinstance(value, list) or not value:
             raise self.fail(key, "a non-empty list (keep a single value as a one-item list)")
         return value
+
+
+def _food101(section: _Section) -> Food101Params:
+    classes = section.nonempty_list("classes")
+    if any(not isinstance(name, str) or not name for name in classes) or len(set(classes)) != len(classes):
+        raise section.fail("classes", "a list of distinct class names")
+    if len(classes) < 2:
+        raise section.fail("classes", "at least 2 class names")
+    cap = section.get("images_per_class")
+    if cap != "all" and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 3):
+        raise section.fail("images_per_class", "all or an integer >= 3")
+    return Food101Params(
+        root=section.path("root"),
+        classes=tuple(classes),
+        images_per_class=None if cap == "all" else cap,
+        official_test=section.boolean("official_test"),
+    )
 
 
 def _data(section: _Section) -> DataParams:
@@ -143,6 +181,8 @@ def _data(section: _Section) -> DataParams:
             images_per_class=sample.integer("images_per_class", minimum=3),
             image_size=sample.integer("image_size", minimum=16),
         ),
+        food101=_food101(section.section("food101")),
+        folder=FolderParams(path=section.section("folder").path("path")),
     )
 
 

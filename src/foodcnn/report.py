@@ -37,7 +37,15 @@ def weights_label(weights: str) -> str:
 def describe_run(params: Params, split: dict) -> str:
     """The facts a reader needs to not mistake one kind of run for another."""
     counts = split["images"]
-    source = "synthetic sample images (not food photos)" if params.data.source == "sample" else params.data.source
+    data = params.data
+    if data.source == "food101":
+        details = [f"at most {data.food101.images_per_class} per class"] if data.food101.images_per_class else []
+        details += ["Food-101's official test split"] if data.food101.official_test else []
+        source = "Food-101 photos" + (f" ({', '.join(details)})" if details else "")
+    elif data.source == "folder":
+        source = f"images from the folder {data.folder.path}"
+    else:
+        source = "synthetic sample images (not food photos)"
     return "\n".join([
         f"- Data: {source}, {len(split['classes'])} classes, "
         f"{counts['train']} / {counts['val']} / {counts['test']} train / val / test images",

@@ -61,7 +61,9 @@ def read_rgb(path: Path) -> Image.Image:
             image.seek(0)
             image.load()
             return _to_rgb(ImageOps.exif_transpose(image))
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+    except UnidentifiedImageError as error:  # its message holds the absolute path; the report is in git
+        raise UnreadableImage(path, "cannot decode (not a known image format)") from error
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise UnreadableImage(path, f"cannot decode ({error})") from error
 
 

@@ -60,20 +60,42 @@ def split_counts(total: int, val_fraction: float, test_fraction: float) -> tuple
 
 
 def stratified_split(
-    files: dict[str, list[str]], val_fraction: float, test_fraction: float, seed: int
+    files: dict[str, list[str]],
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    fixed_test: frozenset[str] | None = None,
 ) -> list[tuple[str, str, str]]:
-    """Assign each file to a split, class by class; returns sorted (path, label, split) rows."""
+    """Assign each file to a split, class by class; returns sorted (path, label, split) rows.
+
+    With fixed_test, a source's own test list, those files are the test split (test_fraction is unused)
+    and val_fraction of each class's images are drawn for val from its other files.
+    """
     rows = []
     for label, paths in sorted(files.items()):
-        train, val, test = split_counts(len(paths), val_fraction, test_fraction)
-        if train < 1:
-            raise DataError(
-                f"class '{label}' has {len(paths)} usable images, too few for a train/val/test split "
-                f"(needs at least {len(paths) - train + 1})"
-            )
         shuffled = sorted(paths)
         random.Random(f"{seed}/{label}").shuffle(shuffled)
-        chunks = {"test": shuffled[:test], "val": shuffled[test : test + val], "train": shuffled[test + val :]}
+        if fixed_test is None:
+            train, val, test = split_counts(len(paths), val_fraction, test_fraction)
+            if train < 1:
+                raise DataError(
+                    f"class '{label}' has {len(paths)} usable images, too few for a train/val/test split "
+                    f"(needs at least {len(paths) - train + 1})"
+                )
+            chunks = {"test": shuffled[:test], "val": shuffled[test : test + val], "train": shuffled[test + val :]}
+        else:
+            rest = [path for path in shuffled if path not in fixed_test]
+            val = max(1, round(len(paths) * val_fraction))
+            if len(rest) == len(paths):
+                raise DataError(f"class '{label}' has 0 usable images in the fixed test list")
+            if len(rest) <= val:
+                raise DataError(
+                    f"class '{label}' has {len(rest)} usable images outside the fixed test list, too few for a "
+                    f"train/val split (needs at least {val + 1})"
+                )
+            chunks = {
+                "test": [path for path in shuffled if path in fixed_test], "val": rest[:val], "train": rest[val:]
+            }
         rows += [(path, label, split) for split, chunk in chunks.items() for path in chunk]
     return sorted(rows)
 
