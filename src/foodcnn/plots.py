@@ -58,7 +58,7 @@ def _matrix_panel(axis: plt.Axes, matrix: torch.Tensor, classes: tuple[str, ...]
 def confusion_figure(matrix: torch.Tensor, classes: tuple[str, ...], title: str) -> plt.Figure:
     """A confusion matrix (rows actual, columns predicted) as counts and normalised per actual class."""
     size = 3 + 0.45 * len(classes)
-    figure, (counts_axis, rates_axis) = plt.subplots(1, 2, figsize=(2 * size + 2, size))
+    figure, (counts_axis, rates_axis) = plt.subplots(1, 2, figsize=(2 * size + 2, size), layout="constrained")
     _matrix_panel(counts_axis, matrix, classes, "counts", "d")
     rows = matrix.double().sum(1, keepdim=True).clamp(min=1)
     _matrix_panel(rates_axis, matrix.double() / rows, classes, "share of each actual class", ".2f")
