@@ -26,8 +26,10 @@ def main() -> None:
             model, classes = load_checkpoint(run.model)
             logits = predict_logits(model.to(device), test.images, device)
             name = run_name(key, seed)
-            write_table(Path("plots/predictions", f"{name}.csv"), prediction_rows(logits, test.labels, test.paths, classes))
-            write_table(Path("plots/per_class", f"{name}.csv"), per_class_metrics(test.labels, logits.argmax(1), classes))
+            write_table(Path("plots/predictions", f"{name}.csv"),
+                        prediction_rows(logits, test.labels, test.paths, classes))
+            write_table(Path("plots/per_class", f"{name}.csv"),
+                        per_class_metrics(test.labels, logits.argmax(1), classes))
             per_seed.append(logits.argmax(1))
         predictions[key] = torch.stack(per_seed)
     # One draw of test images for every model, so that the comparisons below are paired.
@@ -40,12 +42,10 @@ def main() -> None:
               f"macro-F1 {result['macro_f1']:.3f}")
     comparisons = {}
     for comparison in study_comparisons(settings, study_validation(runs)):
-        comparisons[comparison.key] = {
-            "comparison": comparison.title, "a": comparison.a, "b": comparison.b,
-            **paired_comparison(test.labels, predictions[comparison.a], predictions[comparison.b], indices),
-        }
-        print(f"{comparison.title}: {comparison.a} - {comparison.b} = {comparisons[comparison.key]['difference']:+.3f}, "
-              f"p = {comparisons[comparison.key]['p_value']:.3f}")
+        result = paired_comparison(test.labels, predictions[comparison.a], predictions[comparison.b], indices)
+        comparisons[comparison.key] = {"comparison": comparison.title, "a": comparison.a, "b": comparison.b, **result}
+        print(f"{comparison.title}: {comparison.a} - {comparison.b} = {result['difference']:+.3f}, "
+              f"p = {result['p_value']:.3f}")
     write_json("metrics/test.json", results)
     write_json("metrics/comparisons.json", comparisons)
 

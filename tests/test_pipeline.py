@@ -86,7 +86,8 @@ def test_repro_writes_every_metric_and_plot_file(project):
         assert low <= comparison["difference"] <= high and 0.0 <= comparison["p_value"] <= 1.0
     selection = json.loads((project / "metrics/selection.json").read_text())
     assert set(selection) == {"basic", "residual"}
-    for name in ["basic_lr0.01_bs8_seed42", "residual_lr0.001_bs8_seed42", "basic_dropout0.5_seed42", "mobilenet_B_seed42"]:
+    for name in ["basic_lr0.01_bs8_seed42", "residual_lr0.001_bs8_seed42", "basic_dropout0.5_seed42",
+                 "mobilenet_B_seed42"]:
         header = (project / f"plots/history/{name}.tsv").read_text().splitlines()[0]
         assert header.split("\t") == ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy"]
     for key in STUDY_KEYS:
@@ -168,7 +169,8 @@ def test_second_repro_runs_nothing(project):
 @pytest.mark.slow
 def test_a_dropout_change_reruns_only_dropout_evaluate_and_report(project):
     set_params(project, {"dropout": {"p": [0.3]}})
-    assert stages_run(dvc(project, "repro")) == {"dropout@basic-0.3-42", "dropout@residual-0.3-42", "evaluate", "report"}
+    assert stages_run(dvc(project, "repro")) == {
+        "dropout@basic-0.3-42", "dropout@residual-0.3-42", "evaluate", "report"}
     run(project, "git", "checkout", "--", "params.yaml")
     assert not stages_run(dvc(project, "repro")) & {"dropout@basic-0.5-42", "dropout@residual-0.5-42"}
 
@@ -195,7 +197,8 @@ def test_exp_run_with_a_top_level_lr_retrains_the_final_models(project):
     metrics_diff = dvc(project, "metrics", "diff", "--all")
     assert "basic_dropout0.5.accuracy" in metrics_diff
     curves = json.loads(dvc(project, "plots", "diff", "HEAD", "--json"))["data"]
-    revisions = {point["rev"] for point in curves["plots/history/basic_dropout0.5_seed42.tsv"][0]["content"]["data"]["values"]}
+    points = curves["plots/history/basic_dropout0.5_seed42.tsv"][0]["content"]["data"]["values"]
+    revisions = {point["rev"] for point in points}
     assert revisions == {"HEAD", "workspace"}, "plots diff overlays the learning curves of both revisions"
 
 

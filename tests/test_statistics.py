@@ -8,7 +8,9 @@ from foodcnn.statistics import (
 )
 
 
-def noisy_predictions(seed: int, count: int = 200, classes: int = 5, keep: float = 0.6) -> tuple[torch.Tensor, torch.Tensor]:
+def noisy_predictions(
+    seed: int, count: int = 200, classes: int = 5, keep: float = 0.6
+) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     labels = torch.randint(0, classes, (count,), generator=generator)
     noise = torch.randint(0, classes, (count,), generator=generator)
@@ -29,8 +31,10 @@ def test_resamples_repeat_with_the_seed_and_stay_in_range():
 def test_metrics_of_the_identity_resample_agree_with_scikit_learn():
     labels, predicted = noisy_predictions(0)
     rows = predicted.view(1, -1)
-    assert accuracies(labels, rows, everything(200)).item() == pytest.approx((labels == predicted).double().mean().item())
-    assert macro_f1s(labels, rows, everything(200), 5).item() == pytest.approx(f1_score(labels, predicted, average="macro"))
+    accuracy = (labels == predicted).double().mean().item()
+    assert accuracies(labels, rows, everything(200)).item() == pytest.approx(accuracy)
+    macro_f1 = f1_score(labels, predicted, average="macro")
+    assert macro_f1s(labels, rows, everything(200), 5).item() == pytest.approx(macro_f1)
     absent = torch.tensor([0, 0, 1, 1])  # classes 2 to 4 never occur: left out of the mean, as scikit-learn does
     assert macro_f1s(absent, torch.tensor([[0, 1, 1, 1]]), everything(4), 5).item() == pytest.approx(
         f1_score(absent, [0, 1, 1, 1], average="macro"))

@@ -57,7 +57,9 @@ def per_class_metrics(labels: torch.Tensor, predictions: torch.Tensor, classes: 
     ]
 
 
-def prediction_rows(logits: torch.Tensor, labels: torch.Tensor, paths: tuple[str, ...], classes: tuple[str, ...]) -> list[dict]:
+def prediction_rows(
+    logits: torch.Tensor, labels: torch.Tensor, paths: tuple[str, ...], classes: tuple[str, ...]
+) -> list[dict]:
     """One row per test image: its index and path, actual and predicted class names, and the softmax
     probability of the predicted class. The actual/predicted columns feed DVC's confusion template."""
     confidence, predicted = logits.softmax(1).max(1)

@@ -81,14 +81,18 @@ def misclassified_figure(images: torch.Tensor, captions: list[str], title: str, 
     return figure
 
 
-def interval_figure(labels: list[str], values: list[float], intervals: list[tuple[float, float]], title: str) -> plt.Figure:
-    """Each model's test accuracy as a point with its 95 % interval as a bar, best at the top."""
+def interval_figure(
+    labels: list[str], values: list[float], intervals: list[tuple[float, float]], chance: float, title: str
+) -> plt.Figure:
+    """Each model's test accuracy as a point with its 95 % interval as a bar, and the chance level."""
     figure, axis = plt.subplots(figsize=(7, 0.45 * len(labels) + 1.2))
     positions = range(len(labels))[::-1]
     lows = [value - low for value, (low, _) in zip(values, intervals)]
     highs = [high - value for value, (_, high) in zip(values, intervals)]
     axis.errorbar([100 * v for v in values], list(positions), xerr=[[100 * v for v in lows], [100 * v for v in highs]],
                   fmt="o", color="tab:blue", ecolor="tab:gray", capsize=3)
+    axis.axvline(100 * chance, color="tab:red", linestyle=":", label=f"chance ({100 * chance:.1f} %)")
+    axis.legend(fontsize=8, loc="lower right")
     axis.set_yticks(list(positions), labels, fontsize=9)
     axis.set_xlabel("test accuracy % (95 % bootstrap interval)")
     axis.set_xlim(0, 100)
