@@ -114,6 +114,10 @@ def grid_table(params: Params, results: StudyResults) -> str:
     return markdown_table(["Model", "lr", "Batch size", "Best epoch", "Val acc %", "Val loss", "Selected"], rows)
 
 
+def p_value(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def comparison_table(results: StudyResults) -> str:
     """The paired comparisons: accuracy difference a - b in points, its interval and McNemar's p-value."""
     rows = []
@@ -121,7 +125,7 @@ def comparison_table(results: StudyResults) -> str:
         low, high = comparison["difference_ci95"]
         rows.append([comparison["comparison"], study_label(comparison["a"]), study_label(comparison["b"]),
                      f"{100 * comparison['difference']:+.1f}", f"[{100 * low:+.1f}, {100 * high:+.1f}]",
-                     f"{comparison['p_value']:.3f}"])
+                     p_value(comparison["p_value"])])
     header = ["Comparison", "A", "B", "Test acc A - B (points)", "95 % interval", "p (McNemar, exact)"]
     return markdown_table(header, rows)
 
