@@ -13,9 +13,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", required=True)
     parser.add_argument("--p", type=float, required=True, help="dropout probability")
+    parser.add_argument("--seed", type=int, required=True, help="one of train.seeds")
     args = parser.parse_args()
     settings = params.load()
-    config = dropout_run(settings, args.model, args.p, read_json("metrics/selection.json"))
+    config = dropout_run(settings, args.model, args.p, args.seed, read_json("metrics/selection.json"))
     print(f"training {config.name} at lr {config.lr:g}, batch size {config.batch_size}")
     train_run(config, settings.train.augment, load_image_set("train"), load_image_set("val"), pick_device())
 

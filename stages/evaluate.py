@@ -1,12 +1,16 @@
-"""Stage evaluate: every model of the study on the test set, once."""
+"""Stage evaluate: every model of the study on the test set, once, with intervals and paired comparisons."""
 
 from pathlib import Path
 
+import torch
+
 from foodcnn import cli, params
 from foodcnn.data.tensors import load_image_set
-from foodcnn.evaluation import confusion_rows, per_class_metrics, predict_logits, summary_metrics
+from foodcnn.evaluation import per_class_metrics, prediction_rows, predict_logits
 from foodcnn.io import read_json, write_json, write_table
-from foodcnn.runs import load_checkpoint, study_runs
+from foodcnn.runs import load_checkpoint, run_name, study_runs
+from foodcnn.selection import study_comparisons, study_validation
+from foodcnn.statistics import paired_comparison, resample_indices, summary_with_intervals
 from foodcnn.training import pick_device
 
 
@@ -14,15 +18,36 @@ def main() -> None:
     settings = params.load()
     test = load_image_set("test")
     device = pick_device()
-    results = {}
-    for key, files in study_runs(settings, read_json("metrics/selection.json")).items():
-        model, classes = load_checkpoint(files.model)
-        predictions = predict_logits(model.to(device), test.images, device).argmax(1)
-        results[key] = summary_metrics(test.labels, predictions, len(classes))
-        write_table(Path("plots/confusion", f"{key}.csv"), confusion_rows(test.labels, predictions, classes))
-        write_table(Path("plots/per_class", f"{key}.csv"), per_class_metrics(test.labels, predictions, classes))
-        print(f"{key}: test accuracy {results[key]['accuracy']:.3f}, macro-F1 {results[key]['macro_f1']:.3f}")
+    runs = study_runs(settings, read_json("metrics/selection.json"))
+    predictions = {}
+    for key, files in runs.items():
+        per_seed = []
+        for seed, run in zip(settings.train.seeds, files):
+            model, classes = load_checkpoint(run.model)
+            logits = predict_logits(model.to(device), test.images, device)
+            name = run_name(key, seed)
+            write_table(Path("plots/predictions", f"{name}.csv"),
+                        prediction_rows(logits, test.labels, test.paths, classes))
+            write_table(Path("plots/per_class", f"{name}.csv"),
+                        per_class_metrics(test.labels, logits.argmax(1), classes))
+            per_seed.append(logits.argmax(1))
+        predictions[key] = torch.stack(per_seed)
+    # One draw of test images for every model, so that the comparisons below are paired.
+    indices = resample_indices(len(test), settings.evaluate.bootstrap_resamples, settings.seed)
+    results = {key: summary_with_intervals(test.labels, chosen, len(test.classes), indices)
+               for key, chosen in predictions.items()}
+    for key, result in results.items():
+        low, high = result["accuracy_ci95"]
+        print(f"{key}: test accuracy {result['accuracy']:.3f} (95 % CI {low:.3f}-{high:.3f}), "
+              f"macro-F1 {result['macro_f1']:.3f}")
+    comparisons = {}
+    for comparison in study_comparisons(settings, study_validation(runs)):
+        result = paired_comparison(test.labels, predictions[comparison.a], predictions[comparison.b], indices)
+        comparisons[comparison.key] = {"comparison": comparison.title, "a": comparison.a, "b": comparison.b, **result}
+        print(f"{comparison.title}: {comparison.a} - {comparison.b} = {result['difference']:+.3f}, "
+              f"p = {result['p_value']:.3f}")
     write_json("metrics/test.json", results)
+    write_json("metrics/comparisons.json", comparisons)
 
 
 if __name__ == "__main__":

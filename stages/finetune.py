@@ -11,9 +11,10 @@ from foodcnn.training import pick_device
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--case", required=True)
+    parser.add_argument("--seed", type=int, required=True, help="one of train.seeds")
     args = parser.parse_args()
     settings = params.load()
-    config = finetune_run(settings, args.case)
+    config = finetune_run(settings, args.case, args.seed)
     print(f"training {config.name}: head + last {config.trainable_blocks} blocks, weights {config.weights}")
     train_run(config, settings.train.augment, load_image_set("train"), load_image_set("val"), pick_device())
 

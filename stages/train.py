@@ -13,9 +13,10 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--lr", type=float, required=True)
     parser.add_argument("--batch-size", type=int, required=True)
+    parser.add_argument("--seed", type=int, required=True, help="one of train.seeds")
     args = parser.parse_args()
     settings = params.load()
-    config = grid_run(settings, args.model, args.lr, args.batch_size)
+    config = grid_run(settings, args.model, args.lr, args.batch_size, args.seed)
     print(f"training {config.name}")
     train_run(config, settings.train.augment, load_image_set("train"), load_image_set("val"), pick_device())
 

@@ -1,7 +1,7 @@
 import torch
-from sklearn.metrics import f1_score, precision_recall_fscore_support
+from sklearn.metrics import precision_recall_fscore_support
 
-from foodcnn.evaluation import confusion_from_rows, confusion_matrix, confusion_rows, per_class_metrics, summary_metrics
+from foodcnn.evaluation import confusion_from_rows, confusion_matrix, per_class_metrics, prediction_rows
 
 
 def predictions(seed: int, count: int = 200, classes: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
@@ -12,11 +12,8 @@ def predictions(seed: int, count: int = 200, classes: int = 5) -> tuple[torch.Te
     return labels, torch.where(keep, labels, noise)
 
 
-def test_metrics_agree_with_scikit_learn():
+def test_per_class_metrics_agree_with_scikit_learn():
     labels, predicted = predictions(0)
-    summary = summary_metrics(labels, predicted, 5)
-    assert summary["accuracy"] == round((labels == predicted).float().mean().item(), 4)
-    assert summary["macro_f1"] == round(f1_score(labels, predicted, average="macro"), 4)
     precision, recall, f1, support = precision_recall_fscore_support(labels, predicted, labels=range(5))
     rows = per_class_metrics(labels, predicted, tuple("abcde"))
     assert [row["class"] for row in rows] == list("abcde")
@@ -31,14 +28,16 @@ def test_a_class_never_predicted_scores_zero_not_nan():
     predicted = torch.tensor([0, 1, 1, 1])
     rows = per_class_metrics(labels, predicted, ("a", "b", "c"))
     assert rows[2] == {"class": "c", "precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 2}
-    assert summary_metrics(labels, predicted, 3)["macro_f1"] == round((1 + 0.5 + 0) / 3, 4)
 
 
-def test_confusion_rows_round_trip_by_class_name():
+def test_prediction_rows_name_classes_and_round_trip_to_the_confusion_matrix():
     labels, predicted = predictions(1, classes=3)
+    logits = torch.nn.functional.one_hot(predicted, 3).double() * 2.0
     classes = ("apple_pie", "pizza", "sushi")
-    rows = confusion_rows(labels, predicted, classes)
-    assert rows[0] == {"actual": classes[labels[0]], "predicted": classes[predicted[0]]}
+    rows = prediction_rows(logits, labels, tuple(f"{i}.jpg" for i in range(200)), classes)
+    confidence = round(torch.tensor([2.0, 0.0, 0.0]).softmax(0)[0].item(), 4)
+    assert rows[5] == {"image": 5, "path": "5.jpg", "actual": classes[labels[5]], "predicted": classes[predicted[5]],
+                       "confidence": confidence}
     matrix = confusion_from_rows(rows, classes)
     assert torch.equal(matrix, confusion_matrix(labels, predicted, 3))
     assert matrix.sum() == 200 and matrix.trace() == (labels == predicted).sum()

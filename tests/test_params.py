@@ -29,6 +29,7 @@ def test_the_repository_params_are_valid():
     assert params.lr is None
     assert params.finetune.cases == {"A": 0, "B": 2}
     assert params.finetune.lr == 0.0005 and params.finetune.batch_size == 32
+    assert params.train.seeds == (42,) and params.evaluate.bootstrap_resamples == 1000
 
 
 def test_the_default_sources_are_the_sample_the_studys_food101_classes_and_a_folder_that_exists():
@@ -71,6 +72,9 @@ def test_a_numeric_top_level_lr_overrides_the_winner():
     ("train.augment.crop_scale", [0.9, 0.5], "crop_scale must be \\[low, high\\] with low <= high"),
     ("finetune.cases", {"A": {"trainable_blocks": 40}}, "finetune.cases.A.trainable_blocks must be at most 19"),
     ("seed", "x", "seed must be an integer"),
+    ("train.seeds", 42, "train.seeds must be a non-empty list"),
+    ("train.seeds", [1, 1], "train.seeds must be a list of distinct integers"),
+    ("evaluate.bootstrap_resamples", 10, "evaluate.bootstrap_resamples must be an integer >= 100"),
 ])
 def test_invalid_values_name_the_parameter(key, value, message):
     with pytest.raises(ParamsError, match=message) as error:

@@ -80,23 +80,89 @@ def test_repro_writes_every_metric_and_plot_file(project):
     test_metrics = json.loads((project / "metrics/test.json").read_text())
     assert set(test_metrics) == STUDY_KEYS
     for values in test_metrics.values():
-        assert 0.0 <= values["accuracy"] <= 1.0 and 0.0 <= values["macro_f1"] <= 1.0
+        for metric in ("accuracy", "macro_f1"):
+            low, high = values[f"{metric}_ci95"]
+            assert 0.0 <= low <= values[metric] <= high <= 1.0
+    comparisons = json.loads((project / "metrics/comparisons.json").read_text())
+    assert [(c["a"], c["b"]) for c in comparisons.values()][:4] == [
+        ("residual", "basic"), ("basic_dropout0.5", "basic"), ("residual_dropout0.5", "residual"),
+        ("mobilenet_B", "mobilenet_A")]
+    for comparison in comparisons.values():
+        low, high = comparison["difference_ci95"]
+        assert low <= comparison["difference"] <= high and 0.0 <= comparison["p_value"] <= 1.0
     selection = json.loads((project / "metrics/selection.json").read_text())
     assert set(selection) == {"basic", "residual"}
-    for name in ["basic_lr0.01_bs8", "residual_lr0.001_bs8", "basic_dropout0.5", "mobilenet_B"]:
+    for name in ["basic_lr0.01_bs8_seed42", "residual_lr0.001_bs8_seed42", "basic_dropout0.5_seed42",
+                 "mobilenet_B_seed42"]:
         header = (project / f"plots/history/{name}.tsv").read_text().splitlines()[0]
         assert header.split("\t") == ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy"]
     for key in STUDY_KEYS:
-        confusion = (project / f"plots/confusion/{key}.csv").read_text().splitlines()
-        assert confusion[0] == "actual,predicted" and len(confusion) == 1 + 11  # one row per test image
-        assert confusion[1].startswith("synthetic_")
+        predictions = (project / f"plots/predictions/{key}_seed42.csv").read_text().splitlines()
+        assert predictions[0] == "image,path,actual,predicted,confidence"
+        assert len(predictions) == 1 + 11  # one row per test image
+        assert predictions[1].split(",")[2].startswith("synthetic_")
     split = (project / "data/split.csv").read_text().splitlines()
     assert split[0] == "path,label,split" and len(split) == 1 + 66
     report = (project / "reports/report.md").read_text()
     assert "synthetic sample images" in report and "none (random init)" in report
-    for link in re.findall(r"\]\((figures/[^)]+)\)", report):
+    assert "## Paired comparisons (test set)" in report and "p (McNemar, exact)" in report
+    links = re.findall(r"\]\((figures/[^)]+)\)", report)
+    for link in links:
         assert (project / "reports" / link).is_file()
+    assert {"figures/test_accuracy.png", "figures/curves_residual_lr0.001.png"} <= set(links)
+    assert {f"figures/confusion_{key}.png" for key in STUDY_KEYS} <= set(links)
+    assert len([link for link in links if link.startswith("figures/misclassified_")]) == 2  # best scratch, transfer
     assert "dvc_plots" in (project / ".gitignore").read_text()
+
+
+def chromium() -> str | None:
+    return next(filter(None, map(shutil.which, ["chromium", "chromium-browser", "google-chrome"])), None)
+
+
+# Records script errors and rejected promises (vega-embed reports through those) in the page itself.
+ERROR_PROBE = """<script>
+window.probeErrors = [];
+window.addEventListener("error", e => window.probeErrors.push(String(e.message)));
+window.addEventListener("unhandledrejection", e => window.probeErrors.push(String(e.reason)));
+window.addEventListener("load", () => setTimeout(() => {
+  const pre = document.createElement("pre"); pre.id = "probe-errors";
+  pre.textContent = JSON.stringify(window.probeErrors); document.body.appendChild(pre);
+}, 2000));
+</script>"""
+
+
+@pytest.mark.slow
+def test_the_plots_page_renders_one_chart_per_plot_in_a_browser(project, tmp_path):
+    browser = chromium()
+    if browser is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium chromium-driver)")
+    vendor = REPO / "web" / "node_modules"
+    if not vendor.is_dir():
+        if shutil.which("npm") is None:
+            pytest.skip("web/node_modules is missing and npm is not installed (make plots installs them)")
+        run(REPO, "npm", "ci", "--prefix", "web", "--no-audit", "--no-fund")
+    (project / "web" / "node_modules").symlink_to(vendor)
+    dvc(project, "plots", "show", "--html-template", "web/plots.html")
+    plots = json.loads(dvc(project, "plots", "show", "--json"))
+    assert not plots.get("errors")
+    expected = len(plots["data"])
+    page = project / "dvc_plots" / "index.html"
+    html = page.read_text()
+    assert "cdn.jsdelivr" not in html
+    page.write_text(html.replace("<head>", "<head>" + ERROR_PROBE, 1))
+    result = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=20000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    dom = result.stdout
+    errors = re.search(r'<pre id="probe-errors">(.*?)</pre>', dom, re.S)
+    assert errors, f"the page did not finish loading:\n{result.stderr[-2000:]}"
+    assert json.loads(errors.group(1).replace("&quot;", '"')) == []
+    embeds = re.split(r'<div id="[^"]*" class="vega-embed', dom)[1:]  # one container per vegaEmbed call
+    assert expected == 1 + 2 * len(STUDY_KEYS) + 8  # grid, predictions and per-class per model, 8 curves
+    assert len(embeds) == expected
+    assert all("<canvas" in embed for embed in embeds), "every container holds a drawn chart"
 
 
 @pytest.mark.slow
@@ -109,32 +175,50 @@ def test_second_repro_runs_nothing(project):
 @pytest.mark.slow
 def test_a_dropout_change_reruns_only_dropout_evaluate_and_report(project):
     set_params(project, {"dropout": {"p": [0.3]}})
-    assert stages_run(dvc(project, "repro")) == {"dropout@basic-0.3", "dropout@residual-0.3", "evaluate", "report"}
+    assert stages_run(dvc(project, "repro")) == {
+        "dropout@basic-0.3-42", "dropout@residual-0.3-42", "evaluate", "report"}
     run(project, "git", "checkout", "--", "params.yaml")
-    assert not stages_run(dvc(project, "repro")) & {"dropout@basic-0.5", "dropout@residual-0.5"}
+    assert not stages_run(dvc(project, "repro")) & {"dropout@basic-0.5-42", "dropout@residual-0.5-42"}
 
 
 @pytest.mark.slow
 def test_a_finetune_lr_change_retrains_no_scratch_model_and_going_back_uses_the_run_cache(project):
     set_params(project, {"finetune": {"lr": 0.001}})
-    assert stages_run(dvc(project, "repro")) == {"finetune@A", "finetune@B", "evaluate", "report"}
+    assert stages_run(dvc(project, "repro")) == {"finetune@A-42", "finetune@B-42", "evaluate", "report"}
     run(project, "git", "checkout", "--", "params.yaml")
     output = dvc(project, "repro")
-    assert not stages_run(output) & {"finetune@A", "finetune@B"}
-    assert "Stage 'finetune@A' is cached - skipping run, checking out outputs" in output
+    assert not stages_run(output) & {"finetune@A-42", "finetune@B-42"}
+    assert "Stage 'finetune@A-42' is cached - skipping run, checking out outputs" in output
     assert dvc(project, "status").strip().endswith("Data and pipelines are up to date.")
 
 
 @pytest.mark.slow
 def test_exp_run_with_a_top_level_lr_retrains_the_final_models(project):
     output = dvc(project, "exp", "run", "-S", "lr=0.01")
-    assert stages_run(output) == {"dropout@basic-0.5", "dropout@residual-0.5", "evaluate", "report"}
+    assert stages_run(output) == {"dropout@basic-0.5-42", "dropout@residual-0.5-42", "evaluate", "report"}
     diff = json.loads(dvc(project, "params", "diff", "--json"))
     assert diff["params.yaml"]["lr"] == {"old": "auto", "new": 0.01}
     shown = json.loads(dvc(project, "exp", "show", "--json"))
     assert shown, "dvc exp show lists the experiment"
     metrics_diff = dvc(project, "metrics", "diff", "--all")
     assert "basic_dropout0.5.accuracy" in metrics_diff
+    curves = json.loads(dvc(project, "plots", "diff", "HEAD", "--json"))["data"]
+    points = curves["plots/history/basic_dropout0.5_seed42.tsv"][0]["content"]["data"]["values"]
+    revisions = {point["rev"] for point in points}
+    assert revisions == {"HEAD", "workspace"}, "plots diff overlays the learning curves of both revisions"
+
+
+@pytest.mark.slow
+def test_two_training_seeds_train_each_configuration_twice_and_report_mean_and_std(project, tmp_path):
+    output = dvc(project, "exp", "run", "-S", "train.seeds=[42,7]", "-S", "grid.lr=[0.01]", "-S", "grid.model=[basic]")
+    assert {"train@basic-0.01-8-7", "dropout@basic-0.5-7", "finetune@A-7", "finetune@B-7"} <= stages_run(output)
+    assert not stages_run(output) & {"train@basic-0.01-8-42", "finetune@A-42", "finetune@B-42"}
+    test_metrics = json.loads((project / "metrics/test.json").read_text())
+    assert set(test_metrics) == {"basic", "basic_dropout0.5", "mobilenet_A", "mobilenet_B"}
+    assert all("accuracy_std" in values for values in test_metrics.values())
+    assert (project / "plots/predictions/basic_seed7.csv").is_file()
+    report = (project / "reports/report.md").read_text()
+    assert "2 runs per configuration" in report and " ± " in report
 
 
 DATA_STAGES = {"images", "split", "prepare"}

@@ -1,6 +1,9 @@
-from foodcnn.params import GridParams
-from foodcnn.runs import run_name
-from foodcnn.selection import best_by_validation, select_winners
+import pytest
+
+from foodcnn.params import GridParams, load
+from foodcnn.runs import config_name, run_name, study_label
+from foodcnn.selection import best_by_validation, over_seeds, select_winners, study_comparisons
+from tests.conftest import REPO
 
 
 def test_the_highest_validation_accuracy_wins():
@@ -17,21 +20,60 @@ def test_ties_go_to_the_lower_loss_then_the_name():
     }) == "a"
 
 
-def test_select_winners_per_model_and_table_of_all_runs():
+def test_select_winners_per_model_and_table_of_all_configurations():
     grid = GridParams(model=("basic", "residual"), lr=(0.1, 0.001), batch_size=(32,))
     accuracy = {("basic", 0.1): 0.1, ("basic", 0.001): 0.6, ("residual", 0.1): 0.4, ("residual", 0.001): 0.3}
-    metrics = {run_name(m, lr, 32): {"val_accuracy": a, "val_loss": 1.0, "best_epoch": 2} for (m, lr), a in accuracy.items()}
-    winners, table = select_winners(grid, metrics)
+    metrics = {run_name(config_name(m, lr, 32), 1): {"val_accuracy": a, "val_loss": 1.0, "best_epoch": 2}
+               for (m, lr), a in accuracy.items()}
+    winners, table = select_winners(grid, (1,), metrics)
     assert winners == {
-        "basic": {"run": "basic_lr0.001_bs32", "lr": 0.001, "batch_size": 32, "val_accuracy": 0.6},
-        "residual": {"run": "residual_lr0.1_bs32", "lr": 0.1, "batch_size": 32, "val_accuracy": 0.4},
+        "basic": {"config": "basic_lr0.001_bs32", "lr": 0.001, "batch_size": 32, "val_accuracy": 0.6},
+        "residual": {"config": "residual_lr0.1_bs32", "lr": 0.1, "batch_size": 32, "val_accuracy": 0.4},
     }
     assert len(table) == 4
-    assert [row["run"] for row in table if row["selected"]] == ["basic_lr0.001_bs32", "residual_lr0.1_bs32"]
+    assert [row["config"] for row in table if row["selected"]] == ["basic_lr0.001_bs32", "residual_lr0.1_bs32"]
 
 
-def test_run_names_match_dvc_yaml_interpolation():
-    assert run_name("basic", 0.001, 32) == "basic_lr0.001_bs32"
-    assert run_name("residual", 0.1, 64) == "residual_lr0.1_bs64"
-    assert run_name("basic", 0.01, 32, dropout=0.3) == "basic_dropout0.3"
-    assert run_name("mobilenet", 0.0005, 32, case="B") == "mobilenet_B"
+def test_with_several_seeds_the_mean_validation_accuracy_selects():
+    grid = GridParams(model=("basic",), lr=(0.1, 0.01), batch_size=(32,))
+    # lr 0.1 has the single best run, lr 0.01 the better mean.
+    runs = {(0.1, 1): 0.9, (0.1, 2): 0.1, (0.01, 1): 0.6, (0.01, 2): 0.6}
+    metrics = {run_name(config_name("basic", lr, 32), seed): {"val_accuracy": a, "val_loss": 1.0, "best_epoch": seed}
+               for (lr, seed), a in runs.items()}
+    winners, table = select_winners(grid, (1, 2), metrics)
+    assert winners["basic"]["config"] == "basic_lr0.01_bs32" and winners["basic"]["val_accuracy"] == 0.6
+    assert table[0]["val_accuracy"] == 0.5 and table[0]["val_accuracy_std"] == pytest.approx(0.5657, abs=1e-4)
+    assert table[0]["best_epoch"] == "1 / 2"
+
+
+def test_over_one_seed_the_numbers_are_the_run_itself():
+    assert over_seeds([{"val_accuracy": 0.5, "val_loss": 1.2, "best_epoch": 3}]) == {
+        "val_accuracy": 0.5, "val_accuracy_std": 0.0, "val_loss": 1.2, "best_epoch": "3"}
+
+
+def test_names_match_dvc_yaml_interpolation():
+    assert config_name("basic", 0.001, 32) == "basic_lr0.001_bs32"
+    assert config_name("residual", 0.1, 64) == "residual_lr0.1_bs64"
+    assert config_name("basic", 0.01, 32, dropout=0.3) == "basic_dropout0.3"
+    assert config_name("mobilenet", 0.0005, 32, case="B") == "mobilenet_B"
+    assert run_name("basic_lr0.001_bs32", 42) == "basic_lr0.001_bs32_seed42"
+
+
+def test_study_labels():
+    assert study_label("residual") == "ResidualCNN"
+    assert study_label("basic_dropout0.3") == "BasicCNN, dropout 0.3"
+    assert study_label("mobilenet_B") == "MobileNetV2 B"
+
+
+def test_the_study_comparisons_choose_every_best_on_validation():
+    params = load(REPO / "params.yaml")  # dropout p 0.3 and 0.5, cases A and B
+
+    def scores(accuracy: float) -> dict:
+        return {"val_accuracy": accuracy, "val_loss": 1.0}
+
+    validation = {"basic": scores(0.5), "residual": scores(0.55), "basic_dropout0.3": scores(0.52),
+                  "basic_dropout0.5": scores(0.51), "residual_dropout0.3": scores(0.4),
+                  "residual_dropout0.5": scores(0.6), "mobilenet_A": scores(0.3), "mobilenet_B": scores(0.2)}
+    pairs = [(c.a, c.b) for c in study_comparisons(params, validation)]
+    assert pairs == [("residual", "basic"), ("basic_dropout0.3", "basic"), ("residual_dropout0.5", "residual"),
+                     ("mobilenet_B", "mobilenet_A"), ("mobilenet_A", "residual_dropout0.5")]

@@ -1,4 +1,4 @@
-"""Predictions and the numbers computed from them: loss, accuracy, macro-F1, per-class scores."""
+"""Predictions and the numbers computed from them: loss, accuracy, per-class scores, confusion matrices."""
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +32,7 @@ def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor, num_classe
     return torch.bincount(labels * num_classes + predictions, minlength=num_classes**2).view(num_classes, num_classes)
 
 
-def _safe_divide(numerator: torch.Tensor, denominator: torch.Tensor) -> torch.Tensor:
+def safe_divide(numerator: torch.Tensor, denominator: torch.Tensor) -> torch.Tensor:
     """Element-wise division that gives 0 where the denominator is 0 (a class never predicted or absent)."""
     return torch.where(denominator > 0, numerator / denominator.clamp(min=1), torch.zeros_like(numerator))
 
@@ -41,18 +41,10 @@ def class_scores(labels: torch.Tensor, predictions: torch.Tensor, num_classes: i
     """Per-class precision, recall, F1 and support."""
     counts = confusion_matrix(labels, predictions, num_classes).double()
     true_positives = counts.diag()
-    precision = _safe_divide(true_positives, counts.sum(0))
-    recall = _safe_divide(true_positives, counts.sum(1))
-    f1 = _safe_divide(2 * precision * recall, precision + recall)
+    precision = safe_divide(true_positives, counts.sum(0))
+    recall = safe_divide(true_positives, counts.sum(1))
+    f1 = safe_divide(2 * precision * recall, precision + recall)
     return {"precision": precision, "recall": recall, "f1": f1, "support": counts.sum(1)}
-
-
-def summary_metrics(labels: torch.Tensor, predictions: torch.Tensor, num_classes: int) -> dict[str, float]:
-    """Test accuracy and macro-F1 (the unweighted mean of the per-class F1 scores)."""
-    return {
-        "accuracy": round((predictions == labels).double().mean().item(), 4),
-        "macro_f1": round(class_scores(labels, predictions, num_classes)["f1"].mean().item(), 4),
-    }
 
 
 def per_class_metrics(labels: torch.Tensor, predictions: torch.Tensor, classes: tuple[str, ...]) -> list[dict]:
@@ -65,13 +57,22 @@ def per_class_metrics(labels: torch.Tensor, predictions: torch.Tensor, classes: 
     ]
 
 
-def confusion_rows(labels: torch.Tensor, predictions: torch.Tensor, classes: tuple[str, ...]) -> list[dict]:
-    """One (actual, predicted) row per image, by class name: the input of DVC's confusion template."""
-    return [{"actual": classes[a], "predicted": classes[p]} for a, p in zip(labels.tolist(), predictions.tolist())]
+def prediction_rows(
+    logits: torch.Tensor, labels: torch.Tensor, paths: tuple[str, ...], classes: tuple[str, ...]
+) -> list[dict]:
+    """One row per test image: its index and path, actual and predicted class names, and the softmax
+    probability of the predicted class. The actual/predicted columns feed DVC's confusion template."""
+    confidence, predicted = logits.softmax(1).max(1)
+    return [
+        {"image": index, "path": path, "actual": classes[actual], "predicted": classes[guess],
+         "confidence": round(probability, 4)}
+        for index, (path, actual, guess, probability) in enumerate(
+            zip(paths, labels.tolist(), predicted.tolist(), confidence.tolist()))
+    ]
 
 
 def confusion_from_rows(rows: list[dict], classes: tuple[str, ...]) -> torch.Tensor:
-    """The confusion matrix of (actual, predicted) class-name rows, as written by confusion_rows."""
+    """The confusion matrix of (actual, predicted) class-name rows, as written by prediction_rows."""
     index = {name: i for i, name in enumerate(classes)}
     actual = torch.tensor([index[row["actual"]] for row in rows], dtype=torch.int64)
     predicted = torch.tensor([index[row["predicted"]] for row in rows], dtype=torch.int64)

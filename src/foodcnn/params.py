@@ -60,6 +60,7 @@ class AugmentParams:
 class TrainParams:
     epochs: int
     augment: AugmentParams
+    seeds: tuple[int, ...]  # every training configuration runs once per seed
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,11 @@ class FinetuneParams:
 
 
 @dataclass(frozen=True)
+class EvaluateParams:
+    bootstrap_resamples: int
+
+
+@dataclass(frozen=True)
 class Params:
     seed: int
     data: DataParams
@@ -88,6 +94,7 @@ class Params:
     lr: float | None
     dropout: tuple[float, ...]
     finetune: FinetuneParams
+    evaluate: EvaluateParams
 
 
 class _Section:
@@ -202,6 +209,9 @@ def _train(section: _Section) -> TrainParams:
     low, high = (augment.number("crop_scale", 0.0, 1.0 + 1e-9, value=v) for v in scale)
     if low > high:
         raise augment.fail("crop_scale", "[low, high] with low <= high")
+    seeds = section.nonempty_list("seeds")
+    if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds) or len(set(seeds)) < len(seeds):
+        raise section.fail("seeds", "a list of distinct integers >= 0")
     return TrainParams(
         epochs=section.integer("epochs"),
         augment=AugmentParams(
@@ -209,6 +219,7 @@ def _train(section: _Section) -> TrainParams:
             rotation=augment.number("rotation", -1e-9, 180.0),
             flip=augment.boolean("flip"),
         ),
+        seeds=tuple(seeds),
     )
 
 
@@ -267,6 +278,9 @@ def parse(values: Any) -> Params:
             for p in root.section("dropout").nonempty_list("p")
         ),
         finetune=_finetune(root.section("finetune")),
+        evaluate=EvaluateParams(
+            bootstrap_resamples=root.section("evaluate").integer("bootstrap_resamples", minimum=100),
+        ),
     )
 
 

@@ -1,4 +1,4 @@
-"""Matplotlib figures of the study: learning curves per configuration and confusion matrices."""
+"""Matplotlib figures of the study: learning curves, confusion matrices, misclassified images, intervals."""
 
 from pathlib import Path
 
@@ -37,11 +37,8 @@ def learning_curves(histories: dict[str, list[dict]], title: str) -> plt.Figure:
     return figure
 
 
-def confusion_figure(matrix: torch.Tensor, classes: tuple[str, ...], title: str) -> plt.Figure:
-    """A confusion matrix, rows actual and columns predicted, each cell showing its count."""
-    size = 3 + 0.45 * len(classes)
-    figure, axis = plt.subplots(figsize=(size + 1, size))
-    image = axis.imshow(matrix.numpy(), cmap="Blues")
+def _matrix_panel(axis: plt.Axes, matrix: torch.Tensor, classes: tuple[str, ...], title: str, fmt: str) -> None:
+    image = axis.imshow(matrix.numpy(), cmap="Blues", vmin=0)
     ticks = range(len(classes))
     axis.set_xticks(ticks, classes, rotation=60, ha="right", fontsize=8)
     axis.set_yticks(ticks, classes, fontsize=8)
@@ -50,10 +47,55 @@ def confusion_figure(matrix: torch.Tensor, classes: tuple[str, ...], title: str)
     threshold = matrix.max().item() / 2
     for row in ticks:
         for column in ticks:
-            count = int(matrix[row, column])
-            if count:
-                axis.text(column, row, count, ha="center", va="center", fontsize=7,
-                          color="white" if count > threshold else "black")
-    figure.colorbar(image, ax=axis, fraction=0.046)
+            value = matrix[row, column].item()
+            if value:
+                axis.text(column, row, format(value, fmt), ha="center", va="center", fontsize=7,
+                          color="white" if value > threshold else "black")
+    axis.figure.colorbar(image, ax=axis, fraction=0.046)
+    axis.set_title(title)
+
+
+def confusion_figure(matrix: torch.Tensor, classes: tuple[str, ...], title: str) -> plt.Figure:
+    """A confusion matrix (rows actual, columns predicted) as counts and normalised per actual class."""
+    size = 3 + 0.45 * len(classes)
+    figure, (counts_axis, rates_axis) = plt.subplots(1, 2, figsize=(2 * size + 2, size), layout="constrained")
+    _matrix_panel(counts_axis, matrix, classes, "counts", "d")
+    rows = matrix.double().sum(1, keepdim=True).clamp(min=1)
+    _matrix_panel(rates_axis, matrix.double() / rows, classes, "share of each actual class", ".2f")
+    figure.suptitle(title)
+    return figure
+
+
+def misclassified_figure(images: torch.Tensor, captions: list[str], title: str, columns: int = 4) -> plt.Figure:
+    """uint8 images (N, 3, H, W) in a grid, each with its caption."""
+    rows = max(1, -(-len(images) // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 2.7 * rows), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, image, caption in zip(axes.flat, images, captions):
+        axis.imshow(image.permute(1, 2, 0).numpy(), interpolation="nearest")
+        axis.set_title(caption, fontsize=7)
+    if not len(images):
+        axes.flat[0].text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
+    figure.suptitle(title)
+    return figure
+
+
+def interval_figure(
+    labels: list[str], values: list[float], intervals: list[tuple[float, float]], chance: float, title: str
+) -> plt.Figure:
+    """Each model's test accuracy as a point with its 95 % interval as a bar, and the chance level."""
+    figure, axis = plt.subplots(figsize=(7, 0.45 * len(labels) + 1.2))
+    positions = range(len(labels))[::-1]
+    lows = [value - low for value, (low, _) in zip(values, intervals)]
+    highs = [high - value for value, (_, high) in zip(values, intervals)]
+    axis.errorbar([100 * v for v in values], list(positions), xerr=[[100 * v for v in lows], [100 * v for v in highs]],
+                  fmt="o", color="tab:blue", ecolor="tab:gray", capsize=3)
+    axis.axvline(100 * chance, color="tab:red", linestyle=":", label=f"chance ({100 * chance:.1f} %)")
+    axis.legend(fontsize=8, loc="lower right")
+    axis.set_yticks(list(positions), labels, fontsize=9)
+    axis.set_xlabel("test accuracy % (95 % bootstrap interval)")
+    axis.set_xlim(0, 100)
+    axis.grid(axis="x", alpha=0.3)
     axis.set_title(title)
     return figure

@@ -1,12 +1,10 @@
-"""The markdown report: the study's tables filled with this run's numbers, and its figures."""
+"""The markdown report: the study's tables filled with this run's numbers and intervals, and its figures."""
 
 from dataclasses import dataclass
 
 from foodcnn.params import Params
-from foodcnn.runs import MOBILENET, run_name
+from foodcnn.runs import MODEL_TITLES, MOBILENET, config_name, study_label
 from foodcnn.selection import best_by_validation
-
-MODEL_TITLES = {"basic": "BasicCNN", "residual": "ResidualCNN", MOBILENET: "MobileNetV2"}
 
 
 @dataclass(frozen=True)
@@ -15,14 +13,28 @@ class StudyResults:
 
     split: dict  # data/split_report.json
     grid: list[dict]  # plots/grid.csv rows
-    dropout: dict[str, dict]  # run name -> validation metrics
-    finetune: dict[str, dict]  # run name -> validation metrics
-    test: dict[str, dict]  # study key -> test metrics
+    validation: dict[str, dict]  # study key -> validation metrics over seeds (selection.over_seeds)
+    test: dict[str, dict]  # metrics/test.json: study key -> test metrics with intervals
+    comparisons: dict[str, dict]  # metrics/comparisons.json
     figures: list[tuple[str, str]]  # (caption, path relative to the report)
 
 
 def percent(value: float | str) -> str:
     return f"{100 * float(value):.1f}"
+
+
+def with_std(mean: float | str, std: float | str, seeds: int) -> str:
+    """A percentage, with its standard deviation over seeds when there are several."""
+    return percent(mean) if seeds == 1 else f"{percent(mean)} ± {percent(std)}"
+
+
+def estimate(result: dict, metric: str) -> str:
+    """A test percentage (± std over seeds) with its 95 % interval, e.g. 49.5 [39.4, 59.6]."""
+    low, high = result[f"{metric}_ci95"]
+    value = percent(result[metric])
+    if f"{metric}_std" in result:
+        value += f" ± {percent(result[f'{metric}_std'])}"
+    return f"{value} [{percent(low)}, {percent(high)}]"
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -46,29 +58,39 @@ def describe_run(params: Params, split: dict) -> str:
         source = f"images from the folder {data.folder.path}"
     else:
         source = "synthetic sample images (not food photos)"
+    seeds = params.train.seeds
     return "\n".join([
         f"- Data: {source}, {len(split['classes'])} classes, "
         f"{counts['train']} / {counts['val']} / {counts['test']} train / val / test images",
         f"- Image size: {params.data.image_size} x {params.data.image_size} ({params.data.resize})",
         f"- From-scratch models: {params.train.epochs} epochs; MobileNetV2: {params.finetune.epochs} epochs, "
         f"weights {weights_label(params.finetune.weights)}",
-        "- Every choice (grid winner, dropout p) is made on validation accuracy; test numbers are reported only.",
+        f"- Training seeds: {', '.join(map(str, seeds))} "
+        + ("(one run per configuration)" if len(seeds) == 1 else
+           f"({len(seeds)} runs per configuration; numbers are means ± std over seeds)"),
+        "- Every choice (grid winner, dropout p, the best models compared) is made on validation accuracy; "
+        "test numbers are reported only.",
+        f"- Test numbers carry a 95 % percentile-bootstrap interval in brackets: {params.evaluate.bootstrap_resamples} "
+        f"resamples of the {counts['test']} test images (seed {params.seed}).",
     ])
 
 
 def scratch_table(params: Params, results: StudyResults) -> str:
     """The study's first table: the best configuration per model, without and with dropout."""
+    seeds = len(params.train.seeds)
     rows = []
     for model in params.grid.model:
         winner = next(row for row in results.grid if row["model"] == model and row["selected"] == "True")
-        runs = {run_name(model, 0.0, 0, dropout=p): p for p in params.dropout}
-        best_dropout = best_by_validation({name: results.dropout[name] for name in runs})
+        runs = {config_name(model, 0.0, 0, dropout=p): p for p in params.dropout}
+        best_dropout = best_by_validation({name: results.validation[name] for name in runs})
+        dropout_validation = results.validation[best_dropout]
         rows.append([
             MODEL_TITLES[model], f"lr {float(winner['lr']):g}, batch {winner['batch_size']}",
-            percent(winner["val_accuracy"]), percent(results.test[model]["accuracy"]),
-            percent(results.test[model]["macro_f1"]), f"{runs[best_dropout]:g}",
-            percent(results.dropout[best_dropout]["val_accuracy"]), percent(results.test[best_dropout]["accuracy"]),
-            percent(results.test[best_dropout]["macro_f1"]),
+            with_std(winner["val_accuracy"], winner["val_accuracy_std"], seeds),
+            estimate(results.test[model], "accuracy"), estimate(results.test[model], "macro_f1"),
+            f"{runs[best_dropout]:g}",
+            with_std(dropout_validation["val_accuracy"], dropout_validation["val_accuracy_std"], seeds),
+            estimate(results.test[best_dropout], "accuracy"), estimate(results.test[best_dropout], "macro_f1"),
         ])
     header = ["Model", "Selected configuration", "Val acc %", "Test acc %", "Test macro-F1 %",
               "Dropout p", "Val acc % (dropout)", "Test acc % (dropout)", "Test macro-F1 % (dropout)"]
@@ -77,22 +99,51 @@ def scratch_table(params: Params, results: StudyResults) -> str:
 
 def transfer_table(params: Params, results: StudyResults) -> str:
     """The study's second table: MobileNetV2 fine-tuning cases."""
+    seeds = len(params.train.seeds)
     rows = []
     for case, blocks in params.finetune.cases.items():
-        name = run_name(MOBILENET, 0.0, 0, case=case)
+        name = config_name(MOBILENET, 0.0, 0, case=case)
         trains = "head only" if blocks == 0 else f"head + last {blocks} feature blocks"
-        rows.append([case, trains, weights_label(params.finetune.weights), percent(results.finetune[name]["val_accuracy"]),
-                     percent(results.test[name]["accuracy"]), percent(results.test[name]["macro_f1"])])
+        validation = results.validation[name]
+        rows.append([case, trains, weights_label(params.finetune.weights),
+                     with_std(validation["val_accuracy"], validation["val_accuracy_std"], seeds),
+                     estimate(results.test[name], "accuracy"), estimate(results.test[name], "macro_f1")])
     return markdown_table(["Case", "Trains", "Weights", "Val acc %", "Test acc %", "Test macro-F1 %"], rows)
 
 
-def grid_table(results: StudyResults) -> str:
+def grid_table(params: Params, results: StudyResults) -> str:
+    seeds = len(params.train.seeds)
     rows = [
         [MODEL_TITLES[row["model"]], f"{float(row['lr']):g}", row["batch_size"], row["best_epoch"],
-         percent(row["val_accuracy"]), f"{float(row['val_loss']):.3f}", "yes" if row["selected"] == "True" else ""]
+         with_std(row["val_accuracy"], row["val_accuracy_std"], seeds), f"{float(row['val_loss']):.3f}",
+         "yes" if row["selected"] == "True" else ""]
         for row in results.grid
     ]
     return markdown_table(["Model", "lr", "Batch size", "Best epoch", "Val acc %", "Val loss", "Selected"], rows)
+
+
+def p_value(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def comparison_table(results: StudyResults) -> str:
+    """The paired comparisons: accuracy difference a - b in points, its interval and McNemar's p-value."""
+    rows = []
+    for comparison in results.comparisons.values():
+        low, high = comparison["difference_ci95"]
+        rows.append([comparison["comparison"], study_label(comparison["a"]), study_label(comparison["b"]),
+                     f"{100 * comparison['difference']:+.1f}", f"[{100 * low:+.1f}, {100 * high:+.1f}]",
+                     p_value(comparison["p_value"])])
+    header = ["Comparison", "A", "B", "Test acc A - B (points)", "95 % interval", "p (McNemar, exact)"]
+    return markdown_table(header, rows)
+
+
+COMPARISON_NOTE = (
+    "Both models of a comparison are scored on the same test images: the interval is a paired bootstrap of "
+    "the accuracy difference (the same resamples for both), and p is McNemar's exact test on the images "
+    "exactly one of the two classifies correctly (with several seeds, the largest p over seeds). An interval "
+    "that contains 0, or p above 0.05, means this test set cannot tell the two models apart."
+)
 
 
 def build_report(params: Params, results: StudyResults) -> str:
@@ -104,8 +155,11 @@ def build_report(params: Params, results: StudyResults) -> str:
         scratch_table(params, results),
         "## Transfer learning with MobileNetV2 (test set)",
         transfer_table(params, results),
+        "## Paired comparisons (test set)",
+        comparison_table(results),
+        COMPARISON_NOTE,
         "## Grid search (validation set)",
-        grid_table(results),
+        grid_table(params, results),
         "## Figures",
         figures,
     ]) + "\n"

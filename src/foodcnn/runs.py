@@ -12,6 +12,7 @@ from foodcnn.params import AugmentParams, Params
 from foodcnn.training import FitSettings, fit
 
 MOBILENET = "mobilenet"
+MODEL_TITLES = {"basic": "BasicCNN", "residual": "ResidualCNN", MOBILENET: "MobileNetV2"}
 
 
 @dataclass(frozen=True)
@@ -35,17 +36,39 @@ class RunConfig:
         return "dropout" if self.dropout > 0 else "grid"
 
     @property
+    def config(self) -> str:
+        return config_name(self.model, self.lr, self.batch_size, self.dropout, self.case)
+
+    @property
     def name(self) -> str:
-        return run_name(self.model, self.lr, self.batch_size, self.dropout, self.case)
+        return run_name(self.config, self.seed)
 
 
-def run_name(model: str, lr: float, batch_size: int, dropout: float = 0.0, case: str = "") -> str:
-    """basic_lr0.01_bs32 for a grid run, basic_dropout0.3 for a dropout retrain, mobilenet_A for a fine-tune."""
+def config_name(model: str, lr: float, batch_size: int, dropout: float = 0.0, case: str = "") -> str:
+    """basic_lr0.01_bs32 for a grid configuration, basic_dropout0.3 for a dropout retrain, mobilenet_A for a
+    fine-tune: what a run trains, whatever its seed."""
     if model == MOBILENET:
         return f"{MOBILENET}_{case}"
     if dropout > 0:
         return f"{model}_dropout{dropout:g}"
     return f"{model}_lr{lr:g}_bs{batch_size}"
+
+
+def study_label(key: str) -> str:
+    """How tables name a study model: 'basic' -> BasicCNN, 'basic_dropout0.3' -> BasicCNN, dropout 0.3,
+    'mobilenet_B' -> MobileNetV2 B."""
+    model, _, rest = key.partition("_")
+    title = MODEL_TITLES[model]
+    if not rest:
+        return title
+    if model == MOBILENET:
+        return f"{title} {rest}"
+    return f"{title}, dropout {rest.removeprefix('dropout')}"
+
+
+def run_name(config: str, seed: int) -> str:
+    """One training run: a configuration and its seed, as in dvc.yaml's file names."""
+    return f"{config}_seed{seed}"
 
 
 @dataclass(frozen=True)
@@ -60,20 +83,20 @@ class RunFiles:
                    Path("plots", "history", f"{name}.tsv"))
 
 
-def grid_run(params: Params, model: str, lr: float, batch_size: int) -> RunConfig:
-    return RunConfig(model, lr, batch_size, params.train.epochs, params.seed)
+def grid_run(params: Params, model: str, lr: float, batch_size: int, seed: int) -> RunConfig:
+    return RunConfig(model, lr, batch_size, params.train.epochs, seed)
 
 
-def dropout_run(params: Params, model: str, dropout: float, winners: dict) -> RunConfig:
+def dropout_run(params: Params, model: str, dropout: float, seed: int, winners: dict) -> RunConfig:
     """Retrain a grid winner with dropout, at the top-level `lr` when it is set, else at the winner's."""
     winner = winners[model]
     lr = winner["lr"] if params.lr is None else params.lr
-    return RunConfig(model, lr, winner["batch_size"], params.train.epochs, params.seed, dropout=dropout)
+    return RunConfig(model, lr, winner["batch_size"], params.train.epochs, seed, dropout=dropout)
 
 
-def finetune_run(params: Params, case: str) -> RunConfig:
+def finetune_run(params: Params, case: str, seed: int) -> RunConfig:
     finetune = params.finetune
-    return RunConfig(MOBILENET, finetune.lr, finetune.batch_size, finetune.epochs, params.seed, case=case,
+    return RunConfig(MOBILENET, finetune.lr, finetune.batch_size, finetune.epochs, seed, case=case,
                      trainable_blocks=finetune.cases[case], weights=finetune.weights)
 
 
@@ -119,18 +142,20 @@ def read_run_metrics(group: str, names: list[str]) -> dict[str, dict]:
     return {name: read_json(RunFiles.of(group, name).metrics) for name in names}
 
 
-def study_runs(params: Params, winners: dict[str, dict]) -> dict[str, RunFiles]:
-    """The models the study evaluates on the test set: each grid winner, each dropout retrain, each fine-tune.
+def study_runs(params: Params, winners: dict[str, dict]) -> dict[str, list[RunFiles]]:
+    """The models the study evaluates on the test set, each with its runs (one per seed, in params order):
+    each grid winner, each dropout retrain, each fine-tune.
 
     Keys name them in every table: 'basic' is the winner of BasicCNN's grid, then e.g. 'basic_dropout0.3'.
     """
+    seeds = params.train.seeds
     runs = {}
     for model in params.grid.model:
-        runs[model] = RunFiles.of("grid", winners[model]["run"])
+        runs[model] = [RunFiles.of("grid", run_name(winners[model]["config"], seed)) for seed in seeds]
         for p in params.dropout:
-            name = run_name(model, 0.0, 0, dropout=p)
-            runs[name] = RunFiles.of("dropout", name)
+            config = config_name(model, 0.0, 0, dropout=p)
+            runs[config] = [RunFiles.of("dropout", run_name(config, seed)) for seed in seeds]
     for case in params.finetune.cases:
-        name = run_name(MOBILENET, 0.0, 0, case=case)
-        runs[name] = RunFiles.of("finetune", name)
+        config = config_name(MOBILENET, 0.0, 0, case=case)
+        runs[config] = [RunFiles.of("finetune", run_name(config, seed)) for seed in seeds]
     return runs

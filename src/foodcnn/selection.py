@@ -1,7 +1,11 @@
-"""Choosing runs on validation accuracy alone: the grid winner per model, the best dropout p."""
+"""Choosing on validation accuracy alone: the grid winner per model, the best dropout p, the study's comparisons."""
 
-from foodcnn.params import GridParams
-from foodcnn.runs import run_name
+from dataclasses import dataclass
+from statistics import mean, stdev
+
+from foodcnn.params import GridParams, Params
+from foodcnn.io import read_json
+from foodcnn.runs import MOBILENET, RunFiles, config_name, run_name, study_label
 
 
 def best_by_validation(metrics: dict[str, dict]) -> str:
@@ -9,11 +13,22 @@ def best_by_validation(metrics: dict[str, dict]) -> str:
     return min(metrics, key=lambda name: (-metrics[name]["val_accuracy"], metrics[name]["val_loss"], name))
 
 
-def grid_runs(grid: GridParams) -> dict[str, list[dict]]:
-    """Every grid configuration, per model, as dicts with run, lr and batch_size."""
+def over_seeds(runs: list[dict]) -> dict:
+    """A configuration's validation numbers over its runs (one per seed): means, accuracy std, best epochs."""
+    accuracy = [run["val_accuracy"] for run in runs]
+    return {
+        "val_accuracy": round(mean(accuracy), 4),
+        "val_accuracy_std": round(stdev(accuracy), 4) if len(accuracy) > 1 else 0.0,
+        "val_loss": round(mean(run["val_loss"] for run in runs), 4),
+        "best_epoch": " / ".join(str(run["best_epoch"]) for run in runs),
+    }
+
+
+def grid_configs(grid: GridParams) -> dict[str, list[dict]]:
+    """Every grid configuration, per model, as dicts with config, lr and batch_size."""
     return {
         model: [
-            {"run": run_name(model, lr, batch_size), "lr": lr, "batch_size": batch_size}
+            {"config": config_name(model, lr, batch_size), "lr": lr, "batch_size": batch_size}
             for lr in grid.lr
             for batch_size in grid.batch_size
         ]
@@ -21,15 +36,70 @@ def grid_runs(grid: GridParams) -> dict[str, list[dict]]:
     }
 
 
-def select_winners(grid: GridParams, metrics: dict[str, dict]) -> tuple[dict[str, dict], list[dict]]:
-    """The winner per model and the table of all grid runs, given each run's metrics by name."""
+def select_winners(
+    grid: GridParams, seeds: tuple[int, ...], metrics: dict[str, dict]
+) -> tuple[dict[str, dict], list[dict]]:
+    """The winner per model (mean validation accuracy over seeds) and the table of all grid configurations,
+    given each run's metrics by run name."""
     winners = {}
     table = []
-    for model, runs in grid_runs(grid).items():
-        best = best_by_validation({run["run"]: metrics[run["run"]] for run in runs})
-        for run in runs:
-            row = {"model": model, **run, **metrics[run["run"]], "selected": run["run"] == best}
+    for model, configs in grid_configs(grid).items():
+        summaries = {c["config"]: over_seeds([metrics[run_name(c["config"], seed)] for seed in seeds]) for c in configs}
+        best = best_by_validation(summaries)
+        for config in configs:
+            row = {"model": model, **config, **summaries[config["config"]], "selected": config["config"] == best}
             table.append(row)
-            if run["run"] == best:
-                winners[model] = {k: row[k] for k in ("run", "lr", "batch_size", "val_accuracy")}
+            if config["config"] == best:
+                winners[model] = {k: row[k] for k in ("config", "lr", "batch_size", "val_accuracy")}
     return winners, table
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A paired question on the test set: is model `a` better than model `b` (study keys)?"""
+
+    title: str
+    a: str
+    b: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.a}_vs_{self.b}"
+
+
+def study_validation(runs: dict[str, list[RunFiles]]) -> dict[str, dict]:
+    """Each study model's validation numbers over its seeds (study key -> over_seeds), from its metrics files."""
+    return {key: over_seeds([read_json(run.metrics) for run in files]) for key, files in runs.items()}
+
+
+def scratch_and_transfer(params: Params) -> tuple[list[str], list[str]]:
+    """The study keys of the from-scratch models (grid winners, dropout retrains) and of the fine-tunes."""
+    models = params.grid.model
+    scratch = list(models) + [config_name(model, 0.0, 0, dropout=p) for model in models for p in params.dropout]
+    return scratch, [config_name(MOBILENET, 0.0, 0, case=case) for case in params.finetune.cases]
+
+
+def best_models(params: Params, validation: dict[str, dict]) -> tuple[str, str]:
+    """The best from-scratch model and the best fine-tune, on validation accuracy."""
+    scratch, transfer = scratch_and_transfer(params)
+    return (best_by_validation({key: validation[key] for key in scratch}),
+            best_by_validation({key: validation[key] for key in transfer}))
+
+
+def study_comparisons(params: Params, validation: dict[str, dict]) -> list[Comparison]:
+    """Residual vs Basic, each model with vs without dropout, each fine-tune case vs the first, and the best
+    transfer model vs the best from-scratch model; every "best" is chosen on `validation` (study key ->
+    mean validation metrics), never on the test set."""
+    comparisons = []
+    if {"basic", "residual"} <= set(params.grid.model):
+        comparisons.append(Comparison("ResidualCNN vs BasicCNN (grid winners)", "residual", "basic"))
+    for model in params.grid.model:
+        with_dropout = [config_name(model, 0.0, 0, dropout=p) for p in params.dropout]
+        best = best_by_validation({key: validation[key] for key in with_dropout})
+        comparisons.append(Comparison(f"{study_label(model)}: with vs without dropout (best p)", best, model))
+    _, cases = scratch_and_transfer(params)
+    for case in cases[1:]:
+        comparisons.append(Comparison(f"Fine-tune {study_label(case)} vs {study_label(cases[0])}", case, cases[0]))
+    best_scratch, best_transfer = best_models(params, validation)
+    comparisons.append(Comparison("Best transfer vs best from scratch", best_transfer, best_scratch))
+    return comparisons

@@ -1,0 +1,98 @@
+"""How far test-set numbers can be trusted: bootstrap intervals over test images and paired comparisons.
+
+Predictions come as a (seeds, images) tensor: one row per training seed of the same configuration. A
+number is the mean over seeds; a bootstrap resample draws test images with replacement and applies the
+same draw to every seed and every model, so comparisons stay paired.
+"""
+
+from math import comb
+
+import torch
+
+from foodcnn.evaluation import safe_divide
+
+CONFIDENCE = 0.95
+
+
+def resample_indices(count: int, resamples: int, seed: int) -> torch.Tensor:
+    """(resamples, count) indices of test images drawn with replacement; the same seed gives the same draws."""
+    return torch.randint(0, count, (resamples, count), generator=torch.Generator().manual_seed(seed))
+
+
+def accuracies(labels: torch.Tensor, predictions: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    """Accuracy, averaged over seeds, of each resample (a row of `indices`)."""
+    correct = (predictions == labels).double()
+    return correct[:, indices].mean(dim=(0, 2))
+
+
+def macro_f1s(labels: torch.Tensor, predictions: torch.Tensor, indices: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Macro-F1, averaged over seeds, of each resample; as scikit-learn does, the mean runs over the classes
+    that occur in the resample's labels or predictions."""
+    resamples = len(indices)
+    offsets = torch.arange(resamples).view(-1, 1) * num_classes**2
+    scores = []
+    for seed_predictions in predictions:
+        codes = offsets + labels[indices] * num_classes + seed_predictions[indices]
+        counts = torch.bincount(codes.flatten(), minlength=resamples * num_classes**2)
+        counts = counts.view(resamples, num_classes, num_classes).double()
+        true_positives = counts.diagonal(dim1=1, dim2=2)
+        actual, predicted = counts.sum(2), counts.sum(1)
+        precision = safe_divide(true_positives, predicted)
+        recall = safe_divide(true_positives, actual)
+        f1 = safe_divide(2 * precision * recall, precision + recall)
+        present = (actual + predicted) > 0
+        scores.append((f1 * present).sum(1) / present.sum(1))
+    return torch.stack(scores).mean(0)
+
+
+def percentile_interval(values: torch.Tensor) -> tuple[float, float]:
+    """The central 95 % of bootstrap values."""
+    tail = (1 - CONFIDENCE) / 2
+    low, high = torch.quantile(values, torch.tensor([tail, 1 - tail], dtype=values.dtype)).tolist()
+    return round(low, 4), round(high, 4)
+
+
+def summary_with_intervals(
+    labels: torch.Tensor, predictions: torch.Tensor, num_classes: int, indices: torch.Tensor
+) -> dict:
+    """Test accuracy and macro-F1 (means over seeds), each with its 95 % bootstrap interval; with several
+    seeds also their standard deviation over seeds."""
+    metrics = {
+        "accuracy": lambda chosen, indices: accuracies(labels, chosen, indices),
+        "macro_f1": lambda chosen, indices: macro_f1s(labels, chosen, indices, num_classes),
+    }
+    everything = torch.arange(len(labels)).view(1, -1)
+    result = {}
+    for name, metric in metrics.items():
+        per_seed = torch.cat([metric(row.view(1, -1), everything) for row in predictions])
+        result[name] = round(per_seed.mean().item(), 4)
+        result[f"{name}_ci95"] = list(percentile_interval(metric(predictions, indices)))
+        if len(per_seed) > 1:
+            result[f"{name}_std"] = round(per_seed.std().item(), 4)
+    return result
+
+
+def mcnemar_exact(correct_a: torch.Tensor, correct_b: torch.Tensor) -> float:
+    """Two-sided exact McNemar p-value: a binomial test on the images exactly one of two models gets right."""
+    only_a = int((correct_a & ~correct_b).sum())
+    only_b = int((correct_b & ~correct_a).sum())
+    discordant = only_a + only_b
+    tail = sum(comb(discordant, k) for k in range(min(only_a, only_b) + 1))
+    return min(1.0, 2 * tail / 2**discordant)
+
+
+def paired_comparison(
+    labels: torch.Tensor, predictions_a: torch.Tensor, predictions_b: torch.Tensor, indices: torch.Tensor
+) -> dict:
+    """Accuracy of a minus accuracy of b on the same test images, its 95 % paired-bootstrap interval, and
+    McNemar's exact p-value per seed; `p_value` is the largest of them (the least significant seed)."""
+    everything = torch.arange(len(labels)).view(1, -1)
+    difference = accuracies(labels, predictions_a, everything) - accuracies(labels, predictions_b, everything)
+    resampled = accuracies(labels, predictions_a, indices) - accuracies(labels, predictions_b, indices)
+    p_values = [mcnemar_exact(a == labels, b == labels) for a, b in zip(predictions_a, predictions_b)]
+    return {
+        "difference": round(difference.item(), 4),
+        "difference_ci95": list(percentile_interval(resampled)),
+        "p_value": round(max(p_values), 4),
+        "p_value_per_seed": [round(p, 4) for p in p_values],
+    }
