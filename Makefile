@@ -1,16 +1,19 @@
-# The two commands of the quick start. Each creates .venv and installs the pinned requirements when
+# The two commands of the quick start, and the performance figures (bench/RESULTS.md). Each creates .venv and installs the pinned requirements when
 # they are missing or changed, then runs the pipeline or the tests with that environment first on PATH.
 PYTHON ?= python3.11
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test
+.PHONY: repro test bench
 
 repro: $(VENV)/installed
 	dvc repro
 
 test: $(VENV)/installed
 	python -m pytest
+
+bench: $(VENV)/installed
+	python bench/bench.py $(BENCH_ARGS)
 
 $(VENV)/installed: requirements.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)

@@ -48,6 +48,9 @@ def test_a_numeric_top_level_lr_overrides_the_winner():
     ("train.augment.crop_scale", [0.9, 0.5], "crop_scale must be \\[low, high\\] with low <= high"),
     ("finetune.cases", {"A": {"trainable_blocks": 40}}, "finetune.cases.A.trainable_blocks must be at most 19"),
     ("seed", "x", "seed must be an integer"),
+    ("train.precision", "fp16", "train.precision must be one of fp32, bf16, got 'fp16'"),
+    ("train.channels_last", "yes", "train.channels_last must be true or false"),
+    ("finetune.augment", 1, "finetune.augment must be true or false"),
 ])
 def test_invalid_values_name_the_parameter(key, value, message):
     with pytest.raises(ParamsError, match=message) as error:

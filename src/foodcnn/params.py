@@ -12,6 +12,7 @@ SCRATCH_MODELS = ("basic", "residual")
 SOURCES = ("sample",)
 RESIZE_POLICIES = ("crop", "pad")
 MOBILENET_BLOCKS = 19
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class AugmentParams:
 class TrainParams:
     epochs: int
     augment: AugmentParams
+    precision: str  # fp32, or bf16 autocast
+    channels_last: bool
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class GridParams:
 @dataclass(frozen=True)
 class FinetuneParams:
     weights: str
+    augment: bool  # train.augment on the training images; false lets the frozen blocks run only once
     lr: float
     batch_size: int
     epochs: int
@@ -169,6 +173,8 @@ def _train(section: _Section) -> TrainParams:
             rotation=augment.number("rotation", -1e-9, 180.0),
             flip=augment.boolean("flip"),
         ),
+        precision=section.choice("precision", PRECISIONS),
+        channels_last=section.boolean("channels_last"),
     )
 
 
@@ -202,6 +208,7 @@ def _finetune(section: _Section) -> FinetuneParams:
             raise case_section.fail("trainable_blocks", f"at most {MOBILENET_BLOCKS}")
     return FinetuneParams(
         weights=weights,
+        augment=section.boolean("augment"),
         lr=section.number("lr", 0.0, 10.0),
         batch_size=section.integer("batch_size"),
         epochs=section.integer("epochs"),
