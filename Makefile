@@ -1,5 +1,6 @@
-# The two commands of the quick start, and the performance figures (bench/RESULTS.md). Each creates .venv and installs the pinned requirements when
-# they are missing or changed, then runs the pipeline or the tests with that environment first on PATH.
+# The two commands of the quick start, and the performance figures (bench/RESULTS.md). Each creates .venv
+# and installs the pinned requirements when they are missing or changed, then runs with that environment
+# first on PATH. `make bench BENCH_ARGS="--only throughput"` measures a subset.
 PYTHON ?= python3.11
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
