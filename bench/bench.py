@@ -113,7 +113,6 @@ def throughput(settings: study_params.Params, repeats: int, epochs: int, models:
     train, val = sample_shaped_set(settings, "train", 0), sample_shaped_set(settings, "train", 1)
     val = ImageSet(val.images[:2], val.labels[:2], val.classes, val.paths[:2])  # keep validation out of the figure
     inputs, labels = normalize(train.images.to(device)), train.labels.to(device)
-    images_per_run = epochs * (len(train) - (1 if len(train) % settings.grid.batch_size[0] == 1 else 0))
     print(f"\n1. training throughput, images/s ({len(train)} images of {settings.data.image_size} px, "
           f"{epochs} epochs per timing, median of {repeats}; validation on 2 images)")
     print("   project = training.fit: shuffle, index, augment (or normalise), forward/backward/Adam, metrics, "
@@ -128,6 +127,7 @@ def throughput(settings: study_params.Params, repeats: int, epochs: int, models:
     cases = [case for case in cases if case[1].name in models]
     print(f"   {'model':30} {'batch':>5} {'bare':>7} {'fit':>7} {'ratio':>6} {'fit+aug':>7} {'ratio':>6}")
     for name, spec, batch_size in cases:
+        images_per_run = epochs * (len(train) - (1 if len(train) % batch_size == 1 else 0))  # fit drops a batch of 1
         torch.manual_seed(0)
         initial = build_model(spec)
         plain = FitSettings(epochs, batch_size, BENCH_LR, 0, None)
@@ -208,7 +208,7 @@ def repro(keep: bool) -> None:
         groups.setdefault(name.split("@")[0], []).append(seconds)
     for group, times in groups.items():
         print(f"   {group:10} {len(times):3} stage(s) {sum(times):7.1f} s   (median {statistics.median(times):.1f} s)")
-    print(f"   clean state: {clean:.1f} s ({clean / 60:.0f} min {clean % 60:02.0f} s)   target <= 180 s")
+    print(f"   clean state: {clean:.1f} s ({int(clean // 60)} min {clean % 60:02.0f} s)   target <= 180 s")
     print(f"   no-op:       {noop:.1f} s   target <= 3 s")
     if keep:
         print(f"   kept in {folder}")
