@@ -1,10 +1,11 @@
-# The commands of the quick start. Each creates .venv and installs the pinned requirements when they are
-# missing or changed, then runs the pipeline, the tests or `dvc plots show` with that environment first on PATH.
+# The commands of the quick start, the plots page and the performance figures (bench/RESULTS.md). Each
+# creates .venv and installs the pinned requirements when they are missing or changed, then runs with that
+# environment first on PATH. `make bench BENCH_ARGS="--only throughput"` measures a subset.
 PYTHON ?= python3.11
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test plots
+.PHONY: repro test plots bench
 
 repro: $(VENV)/installed
 	dvc repro
@@ -18,6 +19,9 @@ plots: $(VENV)/installed web/node_modules/.package-lock.json
 
 web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	npm ci --prefix web --no-audit --no-fund
+
+bench: $(VENV)/installed
+	python bench/bench.py $(BENCH_ARGS)
 
 $(VENV)/installed: requirements.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)

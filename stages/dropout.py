@@ -18,7 +18,8 @@ def main() -> None:
     settings = params.load()
     config = dropout_run(settings, args.model, args.p, args.seed, read_json("metrics/selection.json"))
     print(f"training {config.name} at lr {config.lr:g}, batch size {config.batch_size}")
-    train_run(config, settings.train.augment, load_image_set("train"), load_image_set("val"), pick_device())
+    train_run(config, settings.train.augment, load_image_set("train"), load_image_set("val"), pick_device(),
+              precision=settings.train.precision, channels_last=settings.train.channels_last)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ def main() -> None:
     settings = params.load()
     config = finetune_run(settings, args.case, args.seed)
     print(f"training {config.name}: head + last {config.trainable_blocks} blocks, weights {config.weights}")
-    train_run(config, settings.train.augment, load_image_set("train"), load_image_set("val"), pick_device())
+    augment = settings.train.augment if settings.finetune.augment else None
+    train_run(config, augment, load_image_set("train"), load_image_set("val"), pick_device(),
+              precision=settings.train.precision, channels_last=settings.train.channels_last)
 
 
 if __name__ == "__main__":

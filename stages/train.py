@@ -18,7 +18,8 @@ def main() -> None:
     settings = params.load()
     config = grid_run(settings, args.model, args.lr, args.batch_size, args.seed)
     print(f"training {config.name}")
-    train_run(config, settings.train.augment, load_image_set("train"), load_image_set("val"), pick_device())
+    train_run(config, settings.train.augment, load_image_set("train"), load_image_set("val"), pick_device(),
+              precision=settings.train.precision, channels_last=settings.train.channels_last)
 
 
 if __name__ == "__main__":

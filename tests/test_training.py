@@ -1,9 +1,15 @@
+import copy
+from dataclasses import asdict
+
+import pytest
 import torch
+from torch import nn
 
 from foodcnn.data.augment import augment_batch, normalize, random_affine_matrices
 from foodcnn.models import ModelSpec, build_model
 from foodcnn.params import AugmentParams
-from foodcnn.training import FitSettings, fit
+from foodcnn.errors import FoodCnnError
+from foodcnn.training import THREADS_VARIABLE, FitSettings, fit, set_threads_from_environment
 
 CPU = torch.device("cpu")
 
@@ -85,3 +91,87 @@ def test_fit_trains_only_unfrozen_parameters(separable):
     frozen = {k: v.clone() for k, v in model.frozen.state_dict().items()}
     fit(model, train, val, FitSettings(epochs=1, batch_size=16, lr=0.01, seed=0, augment=None), CPU)
     assert all(torch.equal(v, model.frozen.state_dict()[k]) for k, v in frozen.items())
+
+
+def images_through(module: nn.Module) -> list[int]:
+    """A counter of the images `module` runs on, as a one-item list that a forward hook adds to."""
+    count = [0]
+    module.register_forward_hook(lambda _module, inputs, _output: count.__setitem__(0, count[0] + len(inputs[0])))
+    return count
+
+
+@pytest.mark.parametrize("trainable_blocks", [0, 2])
+def test_reusing_the_frozen_output_gives_the_results_of_running_the_frozen_layers_every_batch(
+    separable, trainable_blocks
+):
+    train, val = separable
+    torch.manual_seed(0)
+    reusing = build_model(ModelSpec("mobilenet", 2, trainable_blocks=trainable_blocks))
+    naive = nn.Sequential(copy.deepcopy(reusing))  # the same network, seen by fit without its frozen prefix
+    reused_count, naive_count = images_through(reusing.frozen), images_through(naive[0].frozen)
+    settings = FitSettings(epochs=3, batch_size=16, lr=0.01, seed=0, augment=None)
+    torch.manual_seed(1)  # the head's dropout draws from the global generator
+    reused = fit(reusing, train, val, settings, CPU)
+    torch.manual_seed(1)
+    expected = fit(naive, train, val, settings, CPU)
+    assert reused_count[0] == len(train) + len(val)
+    assert naive_count[0] == 3 * (len(train) + len(val))
+    for record, reference in zip(reused.history, expected.history, strict=True):
+        assert asdict(record) == pytest.approx(asdict(reference), abs=1e-5)
+    assert reused.best_epoch == expected.best_epoch
+    for key, value in reused.best_state.items():
+        assert torch.allclose(value.float(), expected.best_state[f"0.{key}"].float(), atol=1e-5)
+
+
+def test_with_augmentation_only_the_validation_output_of_the_frozen_layers_is_reused(separable, augment):
+    train, val = separable
+    model = build_model(ModelSpec("mobilenet", 2, trainable_blocks=2))
+    count = images_through(model.frozen)
+    fit(model, train, val, FitSettings(epochs=3, batch_size=16, lr=0.01, seed=0, augment=augment), CPU)
+    assert count[0] == 3 * len(train) + len(val)
+
+
+def test_bf16_and_channels_last_train_close_to_fp32(separable):
+    train, val = separable
+
+    def run(precision: str, channels_last: bool) -> list:
+        torch.manual_seed(0)
+        model = build_model(ModelSpec("basic", 2))
+        settings = FitSettings(2, 16, 0.001, 0, None, precision=precision, channels_last=channels_last)
+        return fit(model, train, val, settings, CPU).history
+
+    reference = run("fp32", False)
+    for precision, channels_last in [("fp32", True), ("bf16", False)]:
+        history = run(precision, channels_last)
+        assert [r.val_accuracy for r in history] == [r.val_accuracy for r in reference]
+        assert [r.train_loss for r in history] == pytest.approx([r.train_loss for r in reference], rel=0.05)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_tiny_run_on_cuda_matches_the_cpu_run(separable, augment):
+    train, val = separable
+
+    def run(device: torch.device, precision: str) -> list:
+        torch.manual_seed(0)
+        model = build_model(ModelSpec("residual", 2))
+        settings = FitSettings(2, 16, 0.001, 0, augment, precision=precision)
+        return fit(model, train, val, settings, device).history
+
+    reference = run(CPU, "fp32")
+    for precision, tolerance in [("fp32", 0.01), ("bf16", 0.05)]:
+        history = run(torch.device("cuda"), precision)
+        assert [r.train_loss for r in history] == pytest.approx([r.train_loss for r in reference], rel=tolerance)
+        assert [r.val_loss for r in history] == pytest.approx([r.val_loss for r in reference], rel=tolerance)
+
+
+def test_threads_come_from_the_environment(monkeypatch):
+    before = torch.get_num_threads()
+    monkeypatch.setenv(THREADS_VARIABLE, "1")
+    try:
+        set_threads_from_environment()
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    monkeypatch.setenv(THREADS_VARIABLE, "two")
+    with pytest.raises(FoodCnnError, match=f"{THREADS_VARIABLE} must be a positive integer, got 'two'"):
+        set_threads_from_environment()

@@ -12,6 +12,7 @@ SCRATCH_MODELS = ("basic", "residual")
 SOURCES = ("sample", "food101", "folder")
 RESIZE_POLICIES = ("crop", "pad")
 MOBILENET_BLOCKS = 19
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class TrainParams:
     epochs: int
     augment: AugmentParams
     seeds: tuple[int, ...]  # every training configuration runs once per seed
+    precision: str  # fp32, or bf16 autocast
+    channels_last: bool
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class GridParams:
 @dataclass(frozen=True)
 class FinetuneParams:
     weights: str
+    augment: bool  # train.augment on the training images; false lets the frozen blocks run only once
     lr: float
     batch_size: int
     epochs: int
@@ -220,6 +224,8 @@ def _train(section: _Section) -> TrainParams:
             flip=augment.boolean("flip"),
         ),
         seeds=tuple(seeds),
+        precision=section.choice("precision", PRECISIONS),
+        channels_last=section.boolean("channels_last"),
     )
 
 
@@ -253,6 +259,7 @@ def _finetune(section: _Section) -> FinetuneParams:
             raise case_section.fail("trainable_blocks", f"at most {MOBILENET_BLOCKS}")
     return FinetuneParams(
         weights=weights,
+        augment=section.boolean("augment"),
         lr=section.number("lr", 0.0, 10.0),
         batch_size=section.integer("batch_size"),
         epochs=section.integer("epochs"),

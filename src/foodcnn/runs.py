@@ -9,7 +9,7 @@ from foodcnn.data.tensors import ImageSet
 from foodcnn.io import read_json, save_torch, write_json, write_table
 from foodcnn.models import RANDOM_INIT, ModelSpec, build_model
 from foodcnn.params import AugmentParams, Params
-from foodcnn.training import FitSettings, fit
+from foodcnn.training import FitSettings, fit, set_threads_from_environment
 
 MOBILENET = "mobilenet"
 MODEL_TITLES = {"basic": "BasicCNN", "residual": "ResidualCNN", MOBILENET: "MobileNetV2"}
@@ -105,13 +105,15 @@ def model_spec(config: RunConfig, num_classes: int) -> ModelSpec:
 
 
 def train_run(
-    config: RunConfig, augment: AugmentParams | None, train: ImageSet, val: ImageSet, device: torch.device
+    config: RunConfig, augment: AugmentParams | None, train: ImageSet, val: ImageSet, device: torch.device, *,
+    precision: str, channels_last: bool,
 ) -> RunFiles:
     """Train one run and write its checkpoint, metrics and history."""
+    set_threads_from_environment()
     torch.manual_seed(config.seed)
     spec = model_spec(config, len(train.classes))
     model = build_model(spec, config.weights)
-    settings = FitSettings(config.epochs, config.batch_size, config.lr, config.seed, augment)
+    settings = FitSettings(config.epochs, config.batch_size, config.lr, config.seed, augment, precision, channels_last)
     result = fit(model, train, val, settings, device)
     files = RunFiles.of(config.group, config.name)
     save_torch(files.model, {

@@ -1,6 +1,8 @@
 """The one training loop: scratch, dropout and fine-tune runs all go through fit()."""
 
 import copy
+import os
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import torch
@@ -10,8 +12,15 @@ from tqdm import tqdm
 
 from foodcnn.data.augment import augment_batch, normalize
 from foodcnn.data.tensors import ImageSet
-from foodcnn.evaluation import loss_and_accuracy, predict_logits
+from foodcnn.errors import FoodCnnError
+from foodcnn.evaluation import INFERENCE_BATCH_SIZE, loss_and_accuracy, predict_logits
+from foodcnn.models import FrozenPrefix
 from foodcnn.params import AugmentParams
+
+THREADS_VARIABLE = "FOODCNN_THREADS"
+# Outputs of frozen layers are kept for reuse only below this size, so a large dataset at a large image
+# size falls back to running the frozen layers every batch instead of running out of memory.
+REUSE_LIMIT_BYTES = 2 * 1024**3
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,8 @@ class FitSettings:
     lr: float
     seed: int
     augment: AugmentParams | None  # None: train on the images as they are
+    precision: str = "fp32"  # fp32 | bf16 (autocast; weights and optimizer stay fp32)
+    channels_last: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,17 +62,81 @@ def pick_device() -> torch.device:
     return torch.device("cpu")
 
 
+def set_threads_from_environment() -> None:
+    """Intra-op threads from FOODCNN_THREADS when it is set: cores / parallel runs when runs share a machine."""
+    value = os.environ.get(THREADS_VARIABLE)
+    if value is None:
+        return
+    if not value.isdigit() or int(value) < 1:
+        raise FoodCnnError(f"{THREADS_VARIABLE} must be a positive integer, got {value!r}")
+    torch.set_num_threads(int(value))
+
+
 def _batches(count: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
     """Shuffled index batches; a last batch of one image is dropped, since BatchNorm cannot train on it."""
     order = torch.randperm(count, generator=generator)
     return [batch for batch in order.split(batch_size) if len(batch) > 1]
 
 
+def _on_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """The uint8 images resident on the device when they fit in half its free memory, else pinned on the host."""
+    if device.type == "cuda" and images.nbytes > torch.cuda.mem_get_info(device)[0] // 2:
+        return images.pin_memory()
+    return images.to(device)
+
+
+def _take(images: torch.Tensor, batch: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """One batch of images on the device, copied from pinned host memory when they are not resident."""
+    if images.device == device:
+        return images[batch.to(device)]
+    return images[batch].pin_memory().to(device, non_blocking=True)
+
+
+def _autocast(device: torch.device, precision: str) -> AbstractContextManager:
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+@torch.inference_mode()
+def _logits_from_features(model: FrozenPrefix, features: torch.Tensor) -> torch.Tensor:
+    """Logits (on the CPU) of an eval-mode model from its frozen layers' outputs, in large batches."""
+    return torch.cat([model.forward_trainable(features[start : start + INFERENCE_BATCH_SIZE]).float().cpu()
+                      for start in range(0, len(features), INFERENCE_BATCH_SIZE)])
+
+
+def _frozen_outputs(model: FrozenPrefix, images: torch.Tensor, device: torch.device) -> torch.Tensor | None:
+    """The frozen layers' outputs for uint8 images, computed once; None when they would be too large to keep."""
+    outputs = []
+    with torch.inference_mode():
+        for start in range(0, len(images), INFERENCE_BATCH_SIZE):
+            output = model.frozen(normalize(images[start : start + INFERENCE_BATCH_SIZE].to(device)))
+            if output[0].nbytes * len(images) > REUSE_LIMIT_BYTES:
+                return None
+            outputs.append(output)
+    # Outside inference mode, so that the result is an ordinary tensor the trainable layers can take in autograd.
+    return torch.cat(outputs)
+
+
+def _reusable_prefix(model: nn.Module) -> FrozenPrefix | None:
+    return model if isinstance(model, FrozenPrefix) and len(model.frozen) > 0 else None
+
+
 def fit(model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings, device: torch.device) -> FitResult:
-    """Train with Adam and cross-entropy, validating every epoch; keep the weights of the best epoch."""
+    """Train with Adam and cross-entropy, validating every epoch; keep the weights of the best epoch.
+
+    A frozen prefix of the model (FrozenPrefix) runs once over the validation images, and once over the
+    training images when there is no augmentation; its outputs are reused every epoch.
+    """
     generator = torch.Generator().manual_seed(settings.seed)
     model.to(device)
-    images, labels = train.images.to(device), train.labels.to(device)
+    if settings.channels_last:
+        model.to(memory_format=torch.channels_last)
+    precision = _autocast(device, settings.precision)
+    labels = train.labels.to(device)
+    prefix = _reusable_prefix(model)
+    with precision:
+        train_features = _frozen_outputs(prefix, train.images, device) if prefix and not settings.augment else None
+        val_features = _frozen_outputs(prefix, val.images, device) if prefix else None
+    images = _on_device(train.images, device) if train_features is None else None
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(parameters, lr=settings.lr)
     history: list[EpochRecord] = []
@@ -74,21 +149,29 @@ def fit(model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings,
         progress = tqdm(_batches(len(train), settings.batch_size, generator), desc=f"epoch {epoch}/{settings.epochs}",
                         unit="batch", leave=True, dynamic_ncols=True)
         for batch in progress:
-            batch = batch.to(device)
-            inputs = augment_batch(images[batch], settings.augment, generator) if settings.augment else normalize(images[batch])
-            targets = labels[batch]
-            logits = model(inputs)
-            loss = F.cross_entropy(logits, targets)
+            targets = labels[batch.to(device)]
+            with precision:
+                if train_features is not None:
+                    logits = prefix.forward_trainable(train_features[batch.to(device)])
+                else:
+                    pixels = _take(images, batch, device)
+                    logits = model(augment_batch(pixels, settings.augment, generator) if settings.augment
+                                   else normalize(pixels))
+                loss = F.cross_entropy(logits, targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            # Sums stay on the device: reading them every batch would wait for the device each time.
             loss_sum += loss.detach() * len(batch)
             correct += (logits.argmax(1) == targets).sum()
             seen += len(batch)
-            progress.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", accuracy=f"{correct.item() / seen:.3f}", refresh=False)
-        val_loss, val_accuracy = loss_and_accuracy(
-            predict_logits(model, val.images, device), val.labels
-        )
+        model.eval()
+        with precision:
+            if val_features is not None:
+                val_logits = _logits_from_features(prefix, val_features)
+            else:
+                val_logits = predict_logits(model, val.images, device)
+        val_loss, val_accuracy = loss_and_accuracy(val_logits, val.labels)
         record = EpochRecord(epoch, loss_sum.item() / max(seen, 1), correct.item() / max(seen, 1), val_loss, val_accuracy)
         progress.set_postfix(loss=f"{record.train_loss:.3f}", accuracy=f"{record.train_accuracy:.3f}",
                              val_accuracy=f"{val_accuracy:.3f}")

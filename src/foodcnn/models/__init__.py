@@ -1,7 +1,9 @@
 """Model builders: the two from-scratch CNNs of the study and the MobileNetV2 fine-tune."""
 
 from dataclasses import asdict, dataclass
+from typing import Protocol, runtime_checkable
 
+import torch
 from torch import nn
 
 from foodcnn.models.basic import BasicCNN
@@ -22,6 +24,19 @@ class ModelSpec:
 
 
 RANDOM_INIT = "none"
+
+
+@runtime_checkable
+class FrozenPrefix(Protocol):
+    """A network whose first layers never train: forward(x) is forward_trainable(frozen(x)).
+
+    Since `frozen` stays in eval mode without gradients, its output for an image never changes, and the
+    training loop may compute it once and reuse it.
+    """
+
+    frozen: nn.Sequential
+
+    def forward_trainable(self, features: torch.Tensor) -> torch.Tensor: ...
 
 
 def build_model(spec: ModelSpec, weights: str = RANDOM_INIT) -> nn.Module:

@@ -16,6 +16,8 @@ HEAD_DROPOUT = 0.2  # torchvision's own MobileNetV2 head
 class FineTuneMobileNet(nn.Module):
     """MobileNetV2 split into `frozen` (never trained) and `trainable` feature blocks plus an n-way head.
 
+    A FrozenPrefix: the training loop may compute the frozen blocks' output once and reuse it.
+
     The frozen part stays in eval mode whatever `train()` is called with, so its BatchNorm running
     statistics never move, and its parameters have requires_grad=False.
     """
@@ -40,8 +42,12 @@ class FineTuneMobileNet(nn.Module):
         self.frozen.eval()
         return self
 
+    def forward_trainable(self, features: torch.Tensor) -> torch.Tensor:
+        """The trainable blocks and the head, from the output of the frozen blocks."""
+        return self.head(self.trainable(features))
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.trainable(self.frozen(images)))
+        return self.forward_trainable(self.frozen(images))
 
 
 def imagenet_state_dict() -> dict[str, torch.Tensor]:
