@@ -3,10 +3,8 @@
 import argparse
 
 from foodcnn import cli, params
-from foodcnn.data.tensors import load_image_set
 from foodcnn.io import read_json
-from foodcnn.runs import dropout_run, train_run
-from foodcnn.training import pick_device
+from foodcnn.runs import dropout_run, train_prepared
 
 
 def main() -> None:
@@ -18,8 +16,7 @@ def main() -> None:
     settings = params.load()
     config = dropout_run(settings, args.model, args.p, args.seed, read_json("metrics/selection.json"))
     print(f"training {config.name} at lr {config.lr:g}, batch size {config.batch_size}")
-    train_run(config, settings.train.augment, load_image_set("train"), load_image_set("val"), pick_device(),
-              precision=settings.train.precision, channels_last=settings.train.channels_last)
+    train_prepared(config, settings)
 
 
 if __name__ == "__main__":

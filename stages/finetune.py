@@ -3,9 +3,7 @@
 import argparse
 
 from foodcnn import cli, params
-from foodcnn.data.tensors import load_image_set
-from foodcnn.runs import finetune_run, train_run
-from foodcnn.training import pick_device
+from foodcnn.runs import finetune_run, train_prepared
 
 
 def main() -> None:
@@ -16,9 +14,7 @@ def main() -> None:
     settings = params.load()
     config = finetune_run(settings, args.case, args.seed)
     print(f"training {config.name}: head + last {config.trainable_blocks} blocks, weights {config.weights}")
-    augment = settings.train.augment if settings.finetune.augment else None
-    train_run(config, augment, load_image_set("train"), load_image_set("val"), pick_device(),
-              precision=settings.train.precision, channels_last=settings.train.channels_last)
+    train_prepared(config, settings)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,7 @@
 import argparse
 
 from foodcnn import cli, params
-from foodcnn.data.tensors import load_image_set
-from foodcnn.runs import grid_run, train_run
-from foodcnn.training import pick_device
+from foodcnn.runs import grid_run, train_prepared
 
 
 def main() -> None:
@@ -18,8 +16,7 @@ def main() -> None:
     settings = params.load()
     config = grid_run(settings, args.model, args.lr, args.batch_size, args.seed)
     print(f"training {config.name}")
-    train_run(config, settings.train.augment, load_image_set("train"), load_image_set("val"), pick_device(),
-              precision=settings.train.precision, channels_last=settings.train.channels_last)
+    train_prepared(config, settings)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,12 @@ from pathlib import Path
 
 import torch
 
-from foodcnn.data.tensors import ImageSet
+from foodcnn.data.tensors import ImageSet, load_image_set
 from foodcnn.io import read_json, save_torch, write_json, write_table
 from foodcnn.models import RANDOM_INIT, ModelSpec, build_model
-from foodcnn.params import AugmentParams, Params
-from foodcnn.training import FitSettings, fit, set_threads_from_environment
+from foodcnn.errors import ParamsError
+from foodcnn.params import Params
+from foodcnn.training import FitSettings, fit, pick_device, set_threads_from_environment
 
 MOBILENET = "mobilenet"
 MODEL_TITLES = {"basic": "BasicCNN", "residual": "ResidualCNN", MOBILENET: "MobileNetV2"}
@@ -96,6 +97,8 @@ def dropout_run(params: Params, model: str, dropout: float, seed: int, winners: 
 
 def finetune_run(params: Params, case: str, seed: int) -> RunConfig:
     finetune = params.finetune
+    if case not in finetune.cases:
+        raise ParamsError(f"params.yaml: finetune.cases has no case {case!r} (cases: {', '.join(finetune.cases)})")
     return RunConfig(MOBILENET, finetune.lr, finetune.batch_size, finetune.epochs, seed, case=case,
                      trainable_blocks=finetune.cases[case], weights=finetune.weights)
 
@@ -104,16 +107,21 @@ def model_spec(config: RunConfig, num_classes: int) -> ModelSpec:
     return ModelSpec(config.model, num_classes, config.dropout, config.trainable_blocks)
 
 
-def train_run(
-    config: RunConfig, augment: AugmentParams | None, train: ImageSet, val: ImageSet, device: torch.device, *,
-    precision: str, channels_last: bool,
-) -> RunFiles:
+def fit_settings(config: RunConfig, params: Params) -> FitSettings:
+    """How a run trains: its own hyper-parameters plus the study's augmentation and numeric options."""
+    augment = params.train.augment
+    if config.model == MOBILENET and not params.finetune.augment:
+        augment = None
+    return FitSettings(config.epochs, config.batch_size, config.lr, config.seed, augment,
+                       params.train.precision, params.train.channels_last)
+
+
+def train_run(config: RunConfig, settings: FitSettings, train: ImageSet, val: ImageSet, device: torch.device) -> RunFiles:
     """Train one run and write its checkpoint, metrics and history."""
     set_threads_from_environment()
     torch.manual_seed(config.seed)
     spec = model_spec(config, len(train.classes))
     model = build_model(spec, config.weights)
-    settings = FitSettings(config.epochs, config.batch_size, config.lr, config.seed, augment, precision, channels_last)
     result = fit(model, train, val, settings, device)
     files = RunFiles.of(config.group, config.name)
     save_torch(files.model, {
@@ -138,6 +146,11 @@ def load_checkpoint(path: Path) -> tuple[torch.nn.Module, tuple[str, ...]]:
     model = build_model(ModelSpec(**checkpoint["spec"]))
     model.load_state_dict(checkpoint["state_dict"])
     return model.eval(), tuple(checkpoint["classes"])
+
+
+def train_prepared(config: RunConfig, params: Params) -> RunFiles:
+    """Train one run of the study on the prepared train and val tensors, on the best device available."""
+    return train_run(config, fit_settings(config, params), load_image_set("train"), load_image_set("val"), pick_device())
 
 
 def read_run_metrics(group: str, names: list[str]) -> dict[str, dict]:
