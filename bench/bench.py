@@ -33,7 +33,6 @@ from torch import nn
 from foodcnn import params as study_params
 from foodcnn.data.augment import normalize
 from foodcnn.data.tensors import ImageSet
-from foodcnn.evaluation import predict_logits
 from foodcnn.models import ModelSpec, build_model
 from foodcnn.training import FitSettings, fit, pick_device
 

@@ -1,97 +1,24 @@
 """Stage report: figures and a markdown report of this run, computed from the metrics and plot files."""
 
 import shutil
-from pathlib import Path
-
-import torch
 
 from foodcnn import cli, params
 from foodcnn.data.tensors import load_image_set
-from foodcnn.evaluation import confusion_from_rows
+from foodcnn.figures import REPORTS, report_figures
 from foodcnn.io import atomic_text, read_json, read_table
-from foodcnn.plots import confusion_figure, interval_figure, learning_curves, misclassified_figure, save_figure
 from foodcnn.report import StudyResults, build_report
-from foodcnn.runs import MODEL_TITLES, RunFiles, config_name, run_name, study_label, study_runs
-from foodcnn.selection import best_models, study_validation
-
-REPORTS = Path("reports")
-FIGURES = REPORTS / "figures"
-MISCLASSIFIED_SHOWN = 16
-
-
-def history(name: str) -> list[dict]:
-    return read_table(RunFiles.of("grid", name).history, delimiter="\t")
-
-
-def predictions(key: str, seed: int) -> list[dict]:
-    return read_table(Path("plots/predictions", f"{run_name(key, seed)}.csv"))
-
-
-def figure_path(name: str) -> tuple[Path, str]:
-    """Where a figure goes, and its link from the report."""
-    path = FIGURES / f"{name}.png"
-    return path, path.relative_to(REPORTS).as_posix()
-
-
-def accuracy_figure(test: dict[str, dict], classes: tuple[str, ...]) -> tuple[str, str]:
-    path, link = figure_path("test_accuracy")
-    ranked = sorted(test, key=lambda key: -test[key]["accuracy"])
-    save_figure(interval_figure([study_label(key) for key in ranked], [test[key]["accuracy"] for key in ranked],
-                                [tuple(test[key]["accuracy_ci95"]) for key in ranked], 1 / len(classes),
-                                "Test accuracy of every model of the study"), path)
-    return "Test accuracy with 95 % intervals", link
-
-
-def curve_figures(settings: params.Params) -> list[tuple[str, str]]:
-    """Figures 1-2 of the study: per model and learning rate, every batch size's (and seed's) curves."""
-    figures = []
-    for model in settings.grid.model:
-        for lr in settings.grid.lr:
-            runs = [run_name(config_name(model, lr, batch_size), seed)
-                    for batch_size in settings.grid.batch_size for seed in settings.train.seeds]
-            path, link = figure_path(f"curves_{model}_lr{lr:g}")
-            title = f"{MODEL_TITLES[model]}, lr {lr:g}"
-            save_figure(learning_curves({run: history(run) for run in runs}, title), path)
-            figures.append((f"Learning curves: {title}", link))
-    return figures
-
-
-def confusion_figures(test: dict[str, dict], classes: tuple[str, ...], seeds: tuple[int, ...]) -> list[tuple[str, str]]:
-    figures = []
-    for key in test:
-        matrix = sum(confusion_from_rows(predictions(key, seed), classes) for seed in seeds)
-        pooled = f", {len(seeds)} seeds pooled" if len(seeds) > 1 else ""
-        path, link = figure_path(f"confusion_{key}")
-        title = f"{study_label(key)}: test accuracy {100 * test[key]['accuracy']:.1f} %{pooled}"
-        save_figure(confusion_figure(matrix, classes, title), path)
-        figures.append((f"Confusion matrix: {study_label(key)}", link))
-    return figures
-
-
-def misclassified_figure_of(key: str, seed: int, images: torch.Tensor) -> tuple[str, str]:
-    """The test images a model got wrong with the highest confidence, from its predictions file."""
-    wrong = [row for row in predictions(key, seed) if row["actual"] != row["predicted"]]
-    shown = sorted(wrong, key=lambda row: -float(row["confidence"]))[:MISCLASSIFIED_SHOWN]
-    captions = [f"true {row['actual']}\npredicted {row['predicted']} ({float(row['confidence']):.2f})"
-                for row in shown]
-    chosen = images[torch.tensor([int(row["image"]) for row in shown], dtype=torch.int64)]
-    path, link = figure_path(f"misclassified_{key}")
-    title = f"{study_label(key)} (seed {seed}): the most confidently misclassified test images"
-    save_figure(misclassified_figure(chosen, captions, title), path)
-    return f"Most confidently misclassified: {study_label(key)}, the best by validation accuracy", link
+from foodcnn.runs import study_runs
+from foodcnn.selection import study_validation
 
 
 def main() -> None:
     settings = params.load()
-    seeds = settings.train.seeds
     shutil.rmtree(REPORTS, ignore_errors=True)
     test = read_json("metrics/test.json")
     split = read_json("data/split_report.json")
     classes = tuple(sorted(split["classes"]))
     validation = study_validation(study_runs(settings, read_json("metrics/selection.json")))
-    images = load_image_set("test").images
-    figures = [accuracy_figure(test, classes), *curve_figures(settings), *confusion_figures(test, classes, seeds),
-               *(misclassified_figure_of(key, seeds[0], images) for key in best_models(settings, validation))]
+    figures = report_figures(settings, test, classes, validation, load_image_set("test").images)
     results = StudyResults(
         split=split,
         grid=read_table("plots/grid.csv"),
