@@ -4,7 +4,9 @@ import argparse
 
 from foodcnn import cli, params
 from foodcnn.io import read_json
-from foodcnn.runs import dropout_run, train_prepared
+from foodcnn.layout import SELECTION, require
+from foodcnn.runs import dropout_run
+from foodcnn.trainer import train_prepared
 
 
 def main() -> None:
@@ -14,7 +16,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, required=True, help="one of train.seeds")
     args = parser.parse_args()
     settings = params.load()
-    config = dropout_run(settings, args.model, args.p, args.seed, read_json("metrics/selection.json"))
+    require(SELECTION)
+    config = dropout_run(settings, args.model, args.p, args.seed, read_json(SELECTION))
     print(f"training {config.name} at lr {config.lr:g}, batch size {config.batch_size}")
     train_prepared(config, settings)
 

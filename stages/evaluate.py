@@ -1,35 +1,34 @@
 """Stage evaluate: every model of the study on the test set, once, with intervals and paired comparisons."""
 
-from pathlib import Path
-
 import torch
 
 from foodcnn import cli, params
+from foodcnn.checkpoint import load_checkpoint
 from foodcnn.data.tensors import load_image_set
+from foodcnn.devices import pick_device
 from foodcnn.evaluation import per_class_metrics, prediction_rows, predict_logits
 from foodcnn.io import read_json, write_json, write_table
-from foodcnn.runs import load_checkpoint, run_name, study_runs
+from foodcnn.layout import COMPARISONS, SELECTION, TEST_METRICS, require, test_outputs
+from foodcnn.runs import run_name, study_runs
 from foodcnn.selection import study_comparisons, study_validation
 from foodcnn.statistics import paired_comparison, resample_indices, summary_with_intervals
-from foodcnn.training import pick_device
 
 
 def main() -> None:
     settings = params.load()
+    require(SELECTION)
     test = load_image_set("test")
     device = pick_device()
-    runs = study_runs(settings, read_json("metrics/selection.json"))
+    runs = study_runs(settings, read_json(SELECTION))
     predictions = {}
     for key, files in runs.items():
         per_seed = []
         for seed, run in zip(settings.train.seeds, files):
             model, classes = load_checkpoint(run.model)
             logits = predict_logits(model.to(device), test.images, device)
-            name = run_name(key, seed)
-            write_table(Path("plots/predictions", f"{name}.csv"),
-                        prediction_rows(logits, test.labels, test.paths, classes))
-            write_table(Path("plots/per_class", f"{name}.csv"),
-                        per_class_metrics(test.labels, logits.argmax(1), classes))
+            predictions_file, per_class_file = test_outputs(run_name(key, seed))
+            write_table(predictions_file, prediction_rows(logits, test.labels, test.paths, classes))
+            write_table(per_class_file, per_class_metrics(test.labels, logits.argmax(1), classes))
             per_seed.append(logits.argmax(1))
         predictions[key] = torch.stack(per_seed)
     # One draw of test images for every model, so that the comparisons below are paired.
@@ -46,8 +45,8 @@ def main() -> None:
         comparisons[comparison.key] = {"comparison": comparison.title, "a": comparison.a, "b": comparison.b, **result}
         print(f"{comparison.title}: {comparison.a} - {comparison.b} = {result['difference']:+.3f}, "
               f"p = {result['p_value']:.3f}")
-    write_json("metrics/test.json", results)
-    write_json("metrics/comparisons.json", comparisons)
+    write_json(TEST_METRICS, results)
+    write_json(COMPARISONS, comparisons)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 import argparse
 
 from foodcnn import cli, params
-from foodcnn.runs import finetune_run, train_prepared
+from foodcnn.runs import finetune_run
+from foodcnn.trainer import train_prepared
 
 
 def main() -> None:

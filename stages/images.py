@@ -5,8 +5,8 @@ import shutil
 from foodcnn import cli, params
 from foodcnn.data.folder import copy_folder
 from foodcnn.data.food101 import write_food101
-from foodcnn.data.raw import RAW_DIR
 from foodcnn.data.sample import write_sample
+from foodcnn.layout import RAW_DIR
 
 
 def main() -> None:

@@ -4,8 +4,9 @@ import shutil
 
 from foodcnn import cli, params
 from foodcnn.data.tensors import load_image_set
-from foodcnn.figures import REPORTS, report_figures
+from foodcnn.figures import report_figures
 from foodcnn.io import atomic_text, read_json, read_table
+from foodcnn.layout import COMPARISONS, GRID_TABLE, REPORTS, SELECTION, SPLIT_REPORT, TEST_METRICS, require
 from foodcnn.report import StudyResults, build_report
 from foodcnn.runs import study_runs
 from foodcnn.selection import study_validation
@@ -13,18 +14,19 @@ from foodcnn.selection import study_validation
 
 def main() -> None:
     settings = params.load()
+    require(SPLIT_REPORT, GRID_TABLE, SELECTION, TEST_METRICS, COMPARISONS)
     shutil.rmtree(REPORTS, ignore_errors=True)
-    test = read_json("metrics/test.json")
-    split = read_json("data/split_report.json")
+    test = read_json(TEST_METRICS)
+    split = read_json(SPLIT_REPORT)
     classes = tuple(sorted(split["classes"]))
-    validation = study_validation(study_runs(settings, read_json("metrics/selection.json")))
+    validation = study_validation(study_runs(settings, read_json(SELECTION)))
     figures = report_figures(settings, test, classes, validation, load_image_set("test").images)
     results = StudyResults(
         split=split,
-        grid=read_table("plots/grid.csv"),
+        grid=read_table(GRID_TABLE),
         validation=validation,
         test=test,
-        comparisons=read_json("metrics/comparisons.json"),
+        comparisons=read_json(COMPARISONS),
         figures=figures,
     )
     with atomic_text(REPORTS / "report.md") as handle:

@@ -2,17 +2,18 @@
 
 from foodcnn import cli, params
 from foodcnn.io import write_json, write_table
-from foodcnn.runs import read_run_metrics, run_name
-from foodcnn.selection import grid_configs, select_winners
+from foodcnn.layout import GRID_TABLE, SELECTION, RunFiles
+from foodcnn.runs import run_name
+from foodcnn.selection import grid_configs, run_summary, select_winners
 
 
 def main() -> None:
     settings = params.load()
     grid, seeds = settings.grid, settings.train.seeds
     names = [run_name(c["config"], seed) for configs in grid_configs(grid).values() for c in configs for seed in seeds]
-    winners, table = select_winners(grid, seeds, read_run_metrics("grid", names))
-    write_json("metrics/selection.json", winners)
-    write_table("plots/grid.csv", table)
+    winners, table = select_winners(grid, seeds, {name: run_summary(RunFiles.of("grid", name)) for name in names})
+    write_json(SELECTION, winners)
+    write_table(GRID_TABLE, table)
     for model, winner in winners.items():
         print(f"{model}: {winner['config']} (val accuracy {winner['val_accuracy']:.3f})")
 

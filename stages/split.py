@@ -1,19 +1,21 @@
 """Stage split: check every image, then split them stratified into train / val / test."""
 
 from foodcnn import cli, params
-from foodcnn.data.raw import RAW_DIR, read_fixed_test
+from foodcnn.data.raw import read_fixed_test
 from foodcnn.data.split import scan, split_report, stratified_split
 from foodcnn.io import write_json, write_table
+from foodcnn.layout import RAW_DIR, SPLIT_REPORT, SPLIT_TABLE, require
 
 
 def main() -> None:
     settings = params.load()
+    require(RAW_DIR)
     found = scan(RAW_DIR)
     rows = stratified_split(found.files, settings.split.val_fraction, settings.split.test_fraction, settings.seed,
                             fixed_test=read_fixed_test(RAW_DIR))
-    write_table("data/split.csv", [{"path": path, "label": label, "split": split} for path, label, split in rows])
+    write_table(SPLIT_TABLE, [{"path": path, "label": label, "split": split} for path, label, split in rows])
     report = split_report(rows, found.skipped)
-    write_json("data/split_report.json", report)
+    write_json(SPLIT_REPORT, report)
     print(f"split {sum(report['images'].values())} images: {report['images']}; skipped {len(found.skipped)}")
 
 

@@ -9,8 +9,8 @@ from PIL import Image
 from foodcnn.data.reader import UnreadableImage, list_class_folders, load_image_tensor, read_rgb
 from foodcnn.data.sample import CLASS_NAMES, write_sample
 from foodcnn.data.split import scan, split_report, stratified_split
-from foodcnn.data import tensors
-from foodcnn.data.tensors import build_image_set
+from foodcnn.data import decode
+from foodcnn.data.decode import build_image_set
 from foodcnn.errors import DataError
 from tests.conftest import png_16bit_rgb, save_image
 
@@ -183,7 +183,7 @@ def test_build_image_set_in_worker_processes_gives_the_same_set_in_row_order(tmp
     root = make_folder(tmp_path, {"a": 5, "b": 4})
     rows = [(f"{label}/{index}.png", label) for label, count in [("b", 4), ("a", 5)] for index in range(count)]
     serial = build_image_set(root, rows, ("a", "b"), 8, "pad")
-    monkeypatch.setattr(tensors, "IMAGES_PER_WORKER", 1)
+    monkeypatch.setattr(decode, "IMAGES_PER_WORKER", 1)
     parallel = build_image_set(root, rows, ("a", "b"), 8, "pad", workers=2)
     assert torch.equal(parallel.images, serial.images) and torch.equal(parallel.labels, serial.labels)
     assert parallel.paths == serial.paths == tuple(path for path, _ in rows)

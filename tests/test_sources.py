@@ -15,7 +15,7 @@ from foodcnn.data.folder import copy_folder
 from foodcnn.data.food101 import FOOD101_URL, write_food101
 from foodcnn.data.raw import FIXED_TEST_FILE, read_fixed_test
 from foodcnn.data.split import SPLITS, scan, split_report, stratified_split
-from foodcnn.data.tensors import build_image_set
+from foodcnn.data.decode import build_image_set
 from foodcnn.errors import DataError, ParamsError
 from foodcnn.params import Food101Params, load
 from foodcnn.report import describe_run

@@ -9,7 +9,8 @@ from foodcnn.data.augment import augment_batch, normalize, random_affine_matrice
 from foodcnn.models import ModelSpec, build_model
 from foodcnn.params import AugmentParams
 from foodcnn.errors import FoodCnnError
-from foodcnn.training import THREADS_VARIABLE, FitSettings, fit, set_threads_from_environment
+from foodcnn.devices import THREADS_VARIABLE, set_threads_from_environment
+from foodcnn.training import FitSettings, fit
 
 CPU = torch.device("cpu")
 

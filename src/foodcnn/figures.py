@@ -6,22 +6,16 @@ import torch
 
 from foodcnn.evaluation import confusion_from_rows
 from foodcnn.io import read_table
+from foodcnn.layout import FIGURES, REPORTS, RunFiles, test_outputs
 from foodcnn.params import Params
 from foodcnn.plots import confusion_figure, interval_figure, learning_curves, misclassified_figure, save_figure
-from foodcnn.runs import MODEL_TITLES, RunFiles, config_name, run_name, study_label
+from foodcnn.runs import MODEL_TITLES, config_name, run_name, study_label
 from foodcnn.selection import best_models
-
-REPORTS = Path("reports")
-FIGURES = REPORTS / "figures"
 MISCLASSIFIED_SHOWN = 16
 
 
-def history(name: str) -> list[dict]:
-    return read_table(RunFiles.of("grid", name).history, delimiter="\t")
-
-
 def predictions(key: str, seed: int) -> list[dict]:
-    return read_table(Path("plots/predictions", f"{run_name(key, seed)}.csv"))
+    return read_table(test_outputs(run_name(key, seed))[0])
 
 
 def figure_path(name: str) -> tuple[Path, str]:
@@ -48,7 +42,8 @@ def curve_figures(settings: Params) -> list[tuple[str, str]]:
                     for batch_size in settings.grid.batch_size for seed in settings.train.seeds]
             path, link = figure_path(f"curves_{model}_lr{lr:g}")
             title = f"{MODEL_TITLES[model]}, lr {lr:g}"
-            save_figure(learning_curves({run: history(run) for run in runs}, title), path)
+            histories = {run: read_table(RunFiles.of("grid", run).history, delimiter="\t") for run in runs}
+            save_figure(learning_curves(histories, title), path)
             figures.append((f"Learning curves: {title}", link))
     return figures
 
@@ -65,14 +60,15 @@ def confusion_figures(test: dict[str, dict], classes: tuple[str, ...], seeds: tu
     return figures
 
 
-def misclassified_figure_of(key: str, seed: int, images: torch.Tensor) -> tuple[str, str]:
+def misclassified_figure_of(role: str, key: str, seed: int, images: torch.Tensor) -> tuple[str, str]:
     """The test images a model got wrong with the highest confidence, from its predictions file."""
     wrong = [row for row in predictions(key, seed) if row["actual"] != row["predicted"]]
     shown = sorted(wrong, key=lambda row: -float(row["confidence"]))[:MISCLASSIFIED_SHOWN]
     captions = [f"true {row['actual']}\npredicted {row['predicted']} ({float(row['confidence']):.2f})"
                 for row in shown]
     chosen = images[torch.tensor([int(row["image"]) for row in shown], dtype=torch.int64)]
-    path, link = figure_path(f"misclassified_{key}")
+    # Named by role, not by model, so a rerun that picks another winner replaces the figure.
+    path, link = figure_path(f"misclassified_{role}")
     title = f"{study_label(key)} (seed {seed}): the most confidently misclassified test images"
     save_figure(misclassified_figure(chosen, captions, title), path)
     return f"Most confidently misclassified: {study_label(key)}, the best by validation accuracy", link
@@ -83,4 +79,5 @@ def report_figures(settings: Params, test: dict[str, dict], classes: tuple[str, 
     """Draw every figure of the report into reports/figures; returns (caption, link) pairs in report order."""
     seeds = settings.train.seeds
     return [accuracy_figure(test, classes), *curve_figures(settings), *confusion_figures(test, classes, seeds),
-            *(misclassified_figure_of(key, seeds[0], images) for key in best_models(settings, validation))]
+            *(misclassified_figure_of(role, key, seeds[0], images)
+              for role, key in zip(("best_scratch", "best_transfer"), best_models(settings, validation)))]

@@ -9,6 +9,8 @@ import yaml
 from foodcnn.errors import ParamsError
 
 SCRATCH_MODELS = ("basic", "residual")
+MOBILENET = "mobilenet"
+RANDOM_INIT = "none"  # finetune.weights: MobileNetV2 from random weights
 SOURCES = ("sample", "food101", "folder")
 RESIZE_POLICIES = ("crop", "pad")
 MOBILENET_BLOCKS = 19

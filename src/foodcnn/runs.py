@@ -1,18 +1,11 @@
-"""Runs of the study: what each trains, where its files go, and training one run into those files."""
+"""Runs of the study: what each trains and what it is called. Training them is foodcnn.trainer's job."""
 
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
-import torch
-
-from foodcnn.data.tensors import ImageSet, load_image_set
-from foodcnn.io import read_json, save_torch, write_json, write_table
-from foodcnn.models import RANDOM_INIT, ModelSpec, build_model
 from foodcnn.errors import ParamsError
-from foodcnn.params import Params
-from foodcnn.training import FitSettings, fit, pick_device, set_threads_from_environment
+from foodcnn.layout import RunFiles
+from foodcnn.params import MOBILENET, RANDOM_INIT, SCRATCH_MODELS, Params
 
-MOBILENET = "mobilenet"
 MODEL_TITLES = {"basic": "BasicCNN", "residual": "ResidualCNN", MOBILENET: "MobileNetV2"}
 
 
@@ -44,6 +37,10 @@ class RunConfig:
     def name(self) -> str:
         return run_name(self.config, self.seed)
 
+    @property
+    def files(self) -> RunFiles:
+        return RunFiles.of(self.group, self.name)
+
 
 def config_name(model: str, lr: float, batch_size: int, dropout: float = 0.0, case: str = "") -> str:
     """basic_lr0.01_bs32 for a grid configuration, basic_dropout0.3 for a dropout retrain, mobilenet_A for a
@@ -72,24 +69,34 @@ def run_name(config: str, seed: int) -> str:
     return f"{config}_seed{seed}"
 
 
-@dataclass(frozen=True)
-class RunFiles:
-    model: Path  # checkpoint, cached by DVC
-    metrics: Path  # best epoch's numbers, in git
-    history: Path  # per-epoch curves, in git
+def _check(option: str, value: object, valid: bool, expected: str) -> None:
+    """A stage argument run by hand obeys the rule of the params.yaml value dvc.yaml passes in its place.
 
-    @classmethod
-    def of(cls, group: str, name: str) -> "RunFiles":
-        return cls(Path("models", group, f"{name}.pt"), Path("metrics", group, f"{name}.json"),
-                   Path("plots", "history", f"{name}.tsv"))
+    The rule, not membership of the list: a stage that read grid.lr to check --lr would depend on the whole
+    list, and adding a learning rate would retrain every run.
+    """
+    if not valid:
+        raise ParamsError(f"{option} must be {expected}, got {value!r}")
+
+
+def _check_model_and_seed(model: str, seed: int) -> None:
+    _check("--model", model, model in SCRATCH_MODELS, "one of " + ", ".join(SCRATCH_MODELS))
+    _check("--seed", seed, seed >= 0, "an integer >= 0 (one of train.seeds)")
 
 
 def grid_run(params: Params, model: str, lr: float, batch_size: int, seed: int) -> RunConfig:
+    _check_model_and_seed(model, seed)
+    _check("--lr", lr, 0 < lr < 10, "a number in (0, 10) (one of grid.lr)")
+    _check("--batch-size", batch_size, batch_size >= 1, "an integer >= 1 (one of grid.batch_size)")
     return RunConfig(model, lr, batch_size, params.train.epochs, seed)
 
 
 def dropout_run(params: Params, model: str, dropout: float, seed: int, winners: dict) -> RunConfig:
     """Retrain a grid winner with dropout, at the top-level `lr` when it is set, else at the winner's."""
+    _check_model_and_seed(model, seed)
+    _check("--p", dropout, 0 < dropout < 1, "a number in (0, 1) (one of dropout.p)")
+    if model not in winners:
+        raise ParamsError(f"metrics/selection.json has no winner for {model!r}: run `dvc repro selection` first")
     winner = winners[model]
     lr = winner["lr"] if params.lr is None else params.lr
     return RunConfig(model, lr, winner["batch_size"], params.train.epochs, seed, dropout=dropout)
@@ -97,64 +104,10 @@ def dropout_run(params: Params, model: str, dropout: float, seed: int, winners: 
 
 def finetune_run(params: Params, case: str, seed: int) -> RunConfig:
     finetune = params.finetune
-    if case not in finetune.cases:
-        raise ParamsError(f"params.yaml: finetune.cases has no case {case!r} (cases: {', '.join(finetune.cases)})")
+    _check("--case", case, case in finetune.cases, "one of finetune.cases: " + ", ".join(finetune.cases))
+    _check("--seed", seed, seed >= 0, "an integer >= 0 (one of train.seeds)")
     return RunConfig(MOBILENET, finetune.lr, finetune.batch_size, finetune.epochs, seed, case=case,
                      trainable_blocks=finetune.cases[case], weights=finetune.weights)
-
-
-def model_spec(config: RunConfig, num_classes: int) -> ModelSpec:
-    return ModelSpec(config.model, num_classes, config.dropout, config.trainable_blocks)
-
-
-def fit_settings(config: RunConfig, params: Params) -> FitSettings:
-    """How a run trains: its own hyper-parameters plus the study's augmentation and numeric options."""
-    augment = params.train.augment
-    if config.model == MOBILENET and not params.finetune.augment:
-        augment = None
-    return FitSettings(config.epochs, config.batch_size, config.lr, config.seed, augment,
-                       params.train.precision, params.train.channels_last)
-
-
-def train_run(config: RunConfig, settings: FitSettings, train: ImageSet, val: ImageSet, device: torch.device) -> RunFiles:
-    """Train one run and write its checkpoint, metrics and history."""
-    set_threads_from_environment()
-    torch.manual_seed(config.seed)
-    spec = model_spec(config, len(train.classes))
-    model = build_model(spec, config.weights)
-    result = fit(model, train, val, settings, device)
-    files = RunFiles.of(config.group, config.name)
-    save_torch(files.model, {
-        "state_dict": result.best_state,
-        "spec": spec.to_dict(),
-        "classes": list(train.classes),
-        "config": asdict(config),
-    })
-    write_table(files.history, [asdict(record) for record in result.history], delimiter="\t")
-    best = result.best
-    write_json(files.metrics, {
-        "best_epoch": result.best_epoch,
-        "val_accuracy": round(best.val_accuracy, 4),
-        "val_loss": round(best.val_loss, 4),
-    })
-    return files
-
-
-def load_checkpoint(path: Path) -> tuple[torch.nn.Module, tuple[str, ...]]:
-    """Rebuild a trained network (eval mode) and its class names from a checkpoint."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    model = build_model(ModelSpec(**checkpoint["spec"]))
-    model.load_state_dict(checkpoint["state_dict"])
-    return model.eval(), tuple(checkpoint["classes"])
-
-
-def train_prepared(config: RunConfig, params: Params) -> RunFiles:
-    """Train one run of the study on the prepared train and val tensors, on the best device available."""
-    return train_run(config, fit_settings(config, params), load_image_set("train"), load_image_set("val"), pick_device())
-
-
-def read_run_metrics(group: str, names: list[str]) -> dict[str, dict]:
-    return {name: read_json(RunFiles.of(group, name).metrics) for name in names}
 
 
 def study_runs(params: Params, winners: dict[str, dict]) -> dict[str, list[RunFiles]]:

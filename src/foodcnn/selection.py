@@ -3,14 +3,22 @@
 from dataclasses import dataclass
 from statistics import mean, stdev
 
-from foodcnn.params import GridParams, Params
-from foodcnn.io import read_json
-from foodcnn.runs import MOBILENET, RunFiles, config_name, run_name, study_label
+from foodcnn.history import best_record, read_history
+from foodcnn.layout import RunFiles, require
+from foodcnn.params import MOBILENET, GridParams, Params
+from foodcnn.runs import config_name, run_name, study_label
 
 
 def best_by_validation(metrics: dict[str, dict]) -> str:
     """The run with the highest validation accuracy; ties go to the lower validation loss, then the name."""
     return min(metrics, key=lambda name: (-metrics[name]["val_accuracy"], metrics[name]["val_loss"], name))
+
+
+def run_summary(files: RunFiles) -> dict:
+    """A run's best epoch and its validation numbers, from its history."""
+    require(files.history)
+    best = best_record(read_history(files.history))
+    return {"best_epoch": best.epoch, "val_accuracy": best.val_accuracy, "val_loss": best.val_loss}
 
 
 def over_seeds(runs: list[dict]) -> dict:
@@ -56,20 +64,20 @@ def select_winners(
 
 @dataclass(frozen=True)
 class Comparison:
-    """A paired question on the test set: is model `a` better than model `b` (study keys)?"""
+    """A paired question on the test set: is model `a` better than model `b` (study keys)?
 
+    `key` names the question, not its answer: it stays the same whichever models the validation set picks.
+    """
+
+    key: str
     title: str
     a: str
     b: str
 
-    @property
-    def key(self) -> str:
-        return f"{self.a}_vs_{self.b}"
-
 
 def study_validation(runs: dict[str, list[RunFiles]]) -> dict[str, dict]:
     """Each study model's validation numbers over its seeds (study key -> over_seeds), from its metrics files."""
-    return {key: over_seeds([read_json(run.metrics) for run in files]) for key, files in runs.items()}
+    return {key: over_seeds([run_summary(run) for run in files]) for key, files in runs.items()}
 
 
 def scratch_and_transfer(params: Params) -> tuple[list[str], list[str]]:
@@ -92,14 +100,18 @@ def study_comparisons(params: Params, validation: dict[str, dict]) -> list[Compa
     mean validation metrics), never on the test set."""
     comparisons = []
     if {"basic", "residual"} <= set(params.grid.model):
-        comparisons.append(Comparison("ResidualCNN vs BasicCNN (grid winners)", "residual", "basic"))
+        comparisons.append(Comparison("residual_vs_basic", "ResidualCNN vs BasicCNN (grid winners)", "residual",
+                                      "basic"))
     for model in params.grid.model:
         with_dropout = [config_name(model, 0.0, 0, dropout=p) for p in params.dropout]
         best = best_by_validation({key: validation[key] for key in with_dropout})
-        comparisons.append(Comparison(f"{study_label(model)}: with vs without dropout (best p)", best, model))
+        comparisons.append(Comparison(f"{model}_dropout_vs_{model}",
+                                      f"{study_label(model)}: with vs without dropout (best p)", best, model))
     _, cases = scratch_and_transfer(params)
     for case in cases[1:]:
-        comparisons.append(Comparison(f"Fine-tune {study_label(case)} vs {study_label(cases[0])}", case, cases[0]))
+        comparisons.append(Comparison(f"{case}_vs_{cases[0]}", f"Fine-tune {study_label(case)} vs "
+                                      f"{study_label(cases[0])}", case, cases[0]))
     best_scratch, best_transfer = best_models(params, validation)
-    comparisons.append(Comparison("Best transfer vs best from scratch", best_transfer, best_scratch))
+    comparisons.append(Comparison("transfer_vs_scratch", "Best transfer vs best from scratch", best_transfer,
+                                  best_scratch))
     return comparisons

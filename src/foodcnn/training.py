@@ -1,7 +1,6 @@
 """The one training loop: scratch, dropout and fine-tune runs all go through fit()."""
 
 import copy
-import os
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
@@ -12,12 +11,11 @@ from tqdm import tqdm
 
 from foodcnn.data.augment import augment_batch, normalize
 from foodcnn.data.tensors import ImageSet
-from foodcnn.errors import FoodCnnError
 from foodcnn.evaluation import INFERENCE_BATCH_SIZE, loss_and_accuracy, predict_logits
+from foodcnn.history import EpochRecord, best_record
 from foodcnn.models import FrozenPrefix
 from foodcnn.params import AugmentParams
 
-THREADS_VARIABLE = "FOODCNN_THREADS"
 # Outputs of frozen layers are kept for reuse only below this size, so a large dataset at a large image
 # size falls back to running the frozen layers every batch instead of running out of memory.
 REUSE_LIMIT_BYTES = 2 * 1024**3
@@ -35,41 +33,14 @@ class FitSettings:
 
 
 @dataclass(frozen=True)
-class EpochRecord:
-    epoch: int
-    train_loss: float
-    train_accuracy: float
-    val_loss: float
-    val_accuracy: float
-
-
-@dataclass(frozen=True)
 class FitResult:
     history: list[EpochRecord]
-    best_epoch: int  # the epoch with the highest validation accuracy (the earliest on ties)
+    best_epoch: int  # history.best_record's: the highest validation accuracy, the earliest on ties
     best_state: dict[str, torch.Tensor]
 
     @property
     def best(self) -> EpochRecord:
         return self.history[self.best_epoch - 1]
-
-
-def pick_device() -> torch.device:
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def set_threads_from_environment() -> None:
-    """Intra-op threads from FOODCNN_THREADS when it is set: cores / parallel runs when runs share a machine."""
-    value = os.environ.get(THREADS_VARIABLE)
-    if value is None:
-        return
-    if not value.isdigit() or int(value) < 1:
-        raise FoodCnnError(f"{THREADS_VARIABLE} must be a positive integer, got {value!r}")
-    torch.set_num_threads(int(value))
 
 
 def _batches(count: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -179,5 +150,4 @@ def fit(model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings,
         history.append(record)
         if not best_state or val_accuracy > max(r.val_accuracy for r in history[:-1]):
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
-    best_epoch = max(history, key=lambda r: (r.val_accuracy, -r.epoch)).epoch
-    return FitResult(history, best_epoch, best_state)
+    return FitResult(history, best_record(history).epoch, best_state)

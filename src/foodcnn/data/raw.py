@@ -10,7 +10,6 @@ from pathlib import Path
 
 from foodcnn.io import atomic_text
 
-RAW_DIR = Path("data/raw")
 FIXED_TEST_FILE = "fixed_test.txt"
 
 

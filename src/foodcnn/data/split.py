@@ -7,8 +7,7 @@ from pathlib import Path
 
 from foodcnn.data.reader import UnreadableImage, list_class_folders, read_rgb
 from foodcnn.errors import DataError
-
-SPLITS = ("train", "val", "test")
+from foodcnn.layout import SPLITS
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from torch import nn
 
 from foodcnn.models.basic import BasicCNN
 from foodcnn.models.residual import ResidualCNN
+from foodcnn.params import MOBILENET, RANDOM_INIT
 
 
 @dataclass(frozen=True)
@@ -21,9 +22,6 @@ class ModelSpec:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-RANDOM_INIT = "none"
 
 
 @runtime_checkable
@@ -45,7 +43,7 @@ def build_model(spec: ModelSpec, weights: str = RANDOM_INIT) -> nn.Module:
         return BasicCNN(spec.num_classes, spec.dropout)
     if spec.name == "residual":
         return ResidualCNN(spec.num_classes, spec.dropout)
-    if spec.name == "mobilenet":
+    if spec.name == MOBILENET:
         # torchvision adds a second to every start-up, so only MobileNetV2 runs import it.
         from foodcnn.models.mobilenet import FineTuneMobileNet, pretrained_backbone
 

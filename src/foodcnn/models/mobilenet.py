@@ -7,7 +7,7 @@ from torch import nn
 from torchvision.models import MobileNet_V2_Weights, mobilenet_v2
 
 from foodcnn.errors import FoodCnnError
-from foodcnn.models import RANDOM_INIT
+from foodcnn.params import RANDOM_INIT
 
 IMAGENET = "imagenet"
 HEAD_DROPOUT = 0.2  # torchvision's own MobileNetV2 head

@@ -1,0 +1,72 @@
+"""Where every file between stages lives, and which stage writes it: the one home of the pipeline's paths.
+
+dvc.yaml names the same paths; tests/test_dvc_yaml.py holds the two together.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from foodcnn.errors import FoodCnnError
+
+SPLITS = ("train", "val", "test")
+RAW_DIR = Path("data/raw")
+SPLIT_TABLE = Path("data/split.csv")
+SPLIT_REPORT = Path("data/split_report.json")
+PREPARED_DIR = Path("data/prepared")
+SELECTION = Path("metrics/selection.json")
+GRID_TABLE = Path("plots/grid.csv")
+TEST_METRICS = Path("metrics/test.json")
+COMPARISONS = Path("metrics/comparisons.json")
+PREDICTIONS_DIR = Path("plots/predictions")
+PER_CLASS_DIR = Path("plots/per_class")
+REPORTS = Path("reports")
+FIGURES = REPORTS / "figures"
+MODELS_DIR = Path("models")
+HISTORY_DIR = Path("plots/history")
+# A run's group is the folder of its files, named after the step; the stage that trains it, per group.
+GROUP_STAGES = {"grid": "train", "dropout": "dropout", "finetune": "finetune"}
+
+# The stage that writes each input a later stage reads, so a stage run too early says what to run first.
+WRITTEN_BY = {
+    RAW_DIR: "images",
+    SPLIT_TABLE: "split",
+    SPLIT_REPORT: "split",
+    PREPARED_DIR: "prepare",
+    SELECTION: "selection",
+    GRID_TABLE: "selection",
+    TEST_METRICS: "evaluate",
+    COMPARISONS: "evaluate",
+    **{MODELS_DIR / group: stage for group, stage in GROUP_STAGES.items()},
+    **{HISTORY_DIR / group: stage for group, stage in GROUP_STAGES.items()},
+}
+
+
+def prepared(split: str) -> Path:
+    """One split's tensor file ("train", "val" or "test")."""
+    return PREPARED_DIR / f"{split}.pt"
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """The files of one training run; `group` is its stage's folder: grid, dropout or finetune."""
+
+    model: Path  # checkpoint, cached by DVC
+    history: Path  # per-epoch curves, in git
+
+    @classmethod
+    def of(cls, group: str, name: str) -> "RunFiles":
+        return cls(MODELS_DIR / group / f"{name}.pt", HISTORY_DIR / group / f"{name}.tsv")
+
+
+def test_outputs(run: str) -> tuple[Path, Path]:
+    """The evaluate stage's per-image predictions and per-class scores of one run."""
+    return PREDICTIONS_DIR / f"{run}.csv", PER_CLASS_DIR / f"{run}.csv"
+
+
+def require(*paths: Path) -> None:
+    """Stop with one line naming the stage to run first when an input of the calling stage is missing."""
+    for path in paths:
+        if not path.exists():
+            stage = next((stage for written, stage in WRITTEN_BY.items() if path.is_relative_to(written)), None)
+            hint = f": run `dvc repro {stage}` first" if stage else ""
+            raise FoodCnnError(f"{path} is missing{hint}")

@@ -1,0 +1,44 @@
+"""Training one run of the study into its files: checkpoint and per-epoch history."""
+
+import torch
+
+from foodcnn.checkpoint import save_checkpoint
+from foodcnn.data.tensors import ImageSet, load_image_set
+from foodcnn.devices import pick_device, set_threads_from_environment
+from foodcnn.history import write_history
+from foodcnn.layout import RunFiles
+from foodcnn.models import ModelSpec, build_model
+from foodcnn.params import MOBILENET, Params
+from foodcnn.runs import RunConfig
+from foodcnn.training import FitSettings, fit
+
+
+def model_spec(config: RunConfig, num_classes: int) -> ModelSpec:
+    return ModelSpec(config.model, num_classes, config.dropout, config.trainable_blocks)
+
+
+def fit_settings(config: RunConfig, params: Params) -> FitSettings:
+    """How a run trains: its own hyper-parameters plus the study's augmentation and numeric options."""
+    augment = params.train.augment
+    if config.model == MOBILENET and not params.finetune.augment:
+        augment = None
+    return FitSettings(config.epochs, config.batch_size, config.lr, config.seed, augment,
+                       params.train.precision, params.train.channels_last)
+
+
+def train_run(config: RunConfig, settings: FitSettings, train: ImageSet, val: ImageSet, device: torch.device) -> RunFiles:
+    """Train one run and write its checkpoint (the best epoch's weights) and its history."""
+    set_threads_from_environment()
+    torch.manual_seed(config.seed)
+    spec = model_spec(config, len(train.classes))
+    model = build_model(spec, config.weights)
+    result = fit(model, train, val, settings, device)
+    files = config.files
+    save_checkpoint(files.model, result.best_state, spec, train.classes, config)
+    write_history(files.history, result.history)
+    return files
+
+
+def train_prepared(config: RunConfig, params: Params) -> RunFiles:
+    """Train one run of the study on the prepared train and val tensors, on the best device available."""
+    return train_run(config, fit_settings(config, params), load_image_set("train"), load_image_set("val"), pick_device())
