@@ -94,6 +94,7 @@ def expected_outputs(settings: params.Params) -> dict[str, set[Path]]:
         return {config.files.model, config.files.history}
 
     outputs = {
+        "params": set(),
         "images": {layout.RAW_DIR},
         "split": {layout.SPLIT_TABLE, layout.SPLIT_REPORT},
         "prepare": {layout.PREPARED_DIR},

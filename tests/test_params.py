@@ -97,3 +97,16 @@ def test_an_unreadable_file_is_named(tmp_path):
     path.write_text("seed: [unclosed")
     with pytest.raises(ParamsError, match=f"cannot read {path}"):
         load(path)
+
+
+@pytest.mark.parametrize(("dotted", "message"), [
+    ("train.epoch", "params.yaml: unknown key train.epoch (did you mean train.epochs?)"),
+    ("finetune.cases.A.trainable_block", "unknown key finetune.cases.A.trainable_block (did you mean "
+                                         "finetune.cases.A.trainable_blocks?)"),
+    ("learning_rate", "params.yaml: unknown key learning_rate"),
+    ("data.sample.images", "unknown key data.sample.images (did you mean data.sample.image_size?)"),
+])
+def test_a_key_nothing_reads_is_an_error_naming_it_and_the_closest_known_key(dotted, message):
+    with pytest.raises(ParamsError) as error:
+        parse(with_value(dotted, 3))
+    assert message in str(error.value)

@@ -77,3 +77,19 @@ def test_the_study_comparisons_choose_every_best_on_validation():
     pairs = [(c.a, c.b) for c in study_comparisons(params, validation)]
     assert pairs == [("residual", "basic"), ("basic_dropout0.3", "basic"), ("residual_dropout0.5", "residual"),
                      ("mobilenet_B", "mobilenet_A"), ("mobilenet_A", "residual_dropout0.5")]
+
+
+def test_comparison_keys_name_the_question_whichever_models_validation_picks():
+    params = load(REPO / "params.yaml")
+
+    def keys(dropout_winner: str, transfer_winner: str) -> list[str]:
+        validation = {key: {"val_accuracy": 0.5, "val_loss": 1.0} for key in (
+            "basic", "residual", "basic_dropout0.3", "basic_dropout0.5", "residual_dropout0.3",
+            "residual_dropout0.5", "mobilenet_A", "mobilenet_B")}
+        validation[dropout_winner] = {"val_accuracy": 0.9, "val_loss": 1.0}
+        validation[transfer_winner] = {"val_accuracy": 0.8, "val_loss": 1.0}
+        return [comparison.key for comparison in study_comparisons(params, validation)]
+
+    expected = ["residual_vs_basic", "basic_dropout_vs_basic", "residual_dropout_vs_residual",
+                "mobilenet_B_vs_mobilenet_A", "transfer_vs_scratch"]
+    assert keys("basic_dropout0.3", "mobilenet_A") == keys("basic_dropout0.5", "mobilenet_B") == expected

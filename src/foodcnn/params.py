@@ -1,5 +1,6 @@
 """Typed, validated settings: the only code that reads params.yaml."""
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,13 +105,16 @@ class Params:
 
 
 class _Section:
-    """A mapping from params.yaml that remembers its dotted name, so errors can say which key is wrong."""
+    """A mapping from params.yaml that remembers its dotted name, so errors can say which key is wrong, and
+    which keys were read, so a key nothing reads (a typo, `-S +train.epoch=3`) is an error, not a no-op."""
 
     def __init__(self, values: Any, name: str) -> None:
         if not isinstance(values, dict):
             raise ParamsError(f"params.yaml: {name} must be a mapping, got {values!r}")
         self.values = values
         self.name = name
+        self.read: set[str] = set()
+        self.children: dict[str, _Section] = {}
 
     def key(self, key: str) -> str:
         return f"{self.name}.{key}" if self.name else key
@@ -118,10 +122,23 @@ class _Section:
     def get(self, key: str) -> Any:
         if key not in self.values:
             raise ParamsError(f"params.yaml: {self.key(key)} is missing")
+        self.read.add(key)
         return self.values[key]
 
     def section(self, key: str) -> "_Section":
-        return _Section(self.get(key), self.key(key))
+        if key not in self.children:
+            self.children[key] = _Section(self.get(key), self.key(key))
+        return self.children[key]
+
+    def check_all_read(self) -> None:
+        """Fail on the first key of this mapping, or of a mapping inside it, that no setting reads."""
+        for key in self.values:
+            if key not in self.read:
+                close = difflib.get_close_matches(str(key), sorted(self.read), n=1)
+                hint = f" (did you mean {self.key(close[0])}?)" if close else ""
+                raise ParamsError(f"params.yaml: unknown key {self.key(str(key))}{hint}")
+        for child in self.children.values():
+            child.check_all_read()
 
     def fail(self, key: str, expected: str) -> ParamsError:
         return ParamsError(f"params.yaml: {self.key(key)} must be {expected}, got {self.get(key)!r}")
@@ -275,7 +292,7 @@ def parse(values: Any) -> Params:
     lr = root.get("lr")
     if isinstance(lr, str) and lr != "auto":
         raise root.fail("lr", "auto or a number in (0, 10)")
-    return Params(
+    params = Params(
         seed=root.integer("seed", minimum=0),
         data=_data(root.section("data")),
         split=_split(root.section("split")),
@@ -291,6 +308,8 @@ def parse(values: Any) -> Params:
             bootstrap_resamples=root.section("evaluate").integer("bootstrap_resamples", minimum=100),
         ),
     )
+    root.check_all_read()
+    return params
 
 
 def load(path: str | Path = "params.yaml") -> Params:
