@@ -84,6 +84,8 @@ def test_repro_writes_every_metric_and_plot_file(project):
             low, high = values[f"{metric}_ci95"]
             assert 0.0 <= low <= values[metric] <= high <= 1.0
     comparisons = json.loads((project / "metrics/comparisons.json").read_text())
+    assert list(comparisons) == ["residual_vs_basic", "basic_dropout_vs_basic", "residual_dropout_vs_residual",
+                                 "mobilenet_B_vs_mobilenet_A", "transfer_vs_scratch"]
     assert [(c["a"], c["b"]) for c in comparisons.values()][:4] == [
         ("residual", "basic"), ("basic_dropout0.5", "basic"), ("residual_dropout0.5", "residual"),
         ("mobilenet_B", "mobilenet_A")]
@@ -92,8 +94,8 @@ def test_repro_writes_every_metric_and_plot_file(project):
         assert low <= comparison["difference"] <= high and 0.0 <= comparison["p_value"] <= 1.0
     selection = json.loads((project / "metrics/selection.json").read_text())
     assert set(selection) == {"basic", "residual"}
-    for name in ["basic_lr0.01_bs8_seed42", "residual_lr0.001_bs8_seed42", "basic_dropout0.5_seed42",
-                 "mobilenet_B_seed42"]:
+    for name in ["grid/basic_lr0.01_bs8_seed42", "grid/residual_lr0.001_bs8_seed42",
+                 "dropout/basic_dropout0.5_seed42", "finetune/mobilenet_B_seed42"]:
         header = (project / f"plots/history/{name}.tsv").read_text().splitlines()[0]
         assert header.split("\t") == ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy"]
     for key in STUDY_KEYS:
@@ -111,7 +113,8 @@ def test_repro_writes_every_metric_and_plot_file(project):
         assert (project / "reports" / link).is_file()
     assert {"figures/test_accuracy.png", "figures/curves_residual_lr0.001.png"} <= set(links)
     assert {f"figures/confusion_{key}.png" for key in STUDY_KEYS} <= set(links)
-    assert len([link for link in links if link.startswith("figures/misclassified_")]) == 2  # best scratch, transfer
+    assert {"figures/misclassified_best_scratch.png", "figures/misclassified_best_transfer.png"} <= set(links)
+    assert {f"figures/{path.name}" for path in (project / "reports/figures").iterdir()} == set(links)
     assert "dvc_plots" in (project / ".gitignore").read_text()
 
 
@@ -173,10 +176,33 @@ def test_second_repro_runs_nothing(project):
 
 
 @pytest.mark.slow
+def test_editing_a_module_makes_dvc_status_list_exactly_the_stages_that_import_it(project):
+    history = project / "src/foodcnn/history.py"
+    original = history.read_text()
+    history.write_text(original + "\n# edited\n")
+    try:
+        listed = set(re.findall(r"^(\S+):\s*$", dvc(project, "status"), re.MULTILINE))
+    finally:
+        history.write_text(original)
+    assert {"selection", "evaluate", "report", "train@basic-0.01-8-42", "dropout@basic-0.5-42",
+            "finetune@A-42"} <= listed
+    assert not listed & {"params", "images", "split", "prepare"}
+
+
+@pytest.mark.slow
+def test_a_params_key_nothing_reads_stops_the_experiment_with_one_line(project):
+    result = subprocess.run([sys.executable, "-m", "dvc", "exp", "run", "-S", "+train.epoch=3"], cwd=project,
+                            capture_output=True, text=True)
+    run(project, "git", "checkout", "--", "params.yaml")
+    assert result.returncode != 0
+    assert "params.yaml: unknown key train.epoch (did you mean train.epochs?)" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
 def test_a_dropout_change_reruns_only_dropout_evaluate_and_report(project):
     set_params(project, {"dropout": {"p": [0.3]}})
     assert stages_run(dvc(project, "repro")) == {
-        "dropout@basic-0.3-42", "dropout@residual-0.3-42", "evaluate", "report"}
+        "params", "dropout@basic-0.3-42", "dropout@residual-0.3-42", "evaluate", "report"}
     run(project, "git", "checkout", "--", "params.yaml")
     assert not stages_run(dvc(project, "repro")) & {"dropout@basic-0.5-42", "dropout@residual-0.5-42"}
 
@@ -184,7 +210,7 @@ def test_a_dropout_change_reruns_only_dropout_evaluate_and_report(project):
 @pytest.mark.slow
 def test_a_finetune_lr_change_retrains_no_scratch_model_and_going_back_uses_the_run_cache(project):
     set_params(project, {"finetune": {"lr": 0.001}})
-    assert stages_run(dvc(project, "repro")) == {"finetune@A-42", "finetune@B-42", "evaluate", "report"}
+    assert stages_run(dvc(project, "repro")) == {"params", "finetune@A-42", "finetune@B-42", "evaluate", "report"}
     run(project, "git", "checkout", "--", "params.yaml")
     output = dvc(project, "repro")
     assert not stages_run(output) & {"finetune@A-42", "finetune@B-42"}
@@ -195,15 +221,19 @@ def test_a_finetune_lr_change_retrains_no_scratch_model_and_going_back_uses_the_
 @pytest.mark.slow
 def test_exp_run_with_a_top_level_lr_retrains_the_final_models(project):
     output = dvc(project, "exp", "run", "-S", "lr=0.01")
-    assert stages_run(output) == {"dropout@basic-0.5-42", "dropout@residual-0.5-42", "evaluate", "report"}
+    assert stages_run(output) == {"params", "dropout@basic-0.5-42", "dropout@residual-0.5-42", "evaluate", "report"}
     diff = json.loads(dvc(project, "params", "diff", "--json"))
     assert diff["params.yaml"]["lr"] == {"old": "auto", "new": 0.01}
     shown = json.loads(dvc(project, "exp", "show", "--json"))
     assert shown, "dvc exp show lists the experiment"
+    columns = dvc(project, "exp", "show", "--only-changed", "--csv").splitlines()[0].split(",")
+    assert "lr" in columns and "basic_dropout0.5.accuracy" in columns and "basic_dropout_vs_basic.difference" in columns
+    # Short metric names (a name shared by two files would be shown as path:name); changed deps show as paths.
+    assert len(columns) <= 20 and not any(":" in column for column in columns), columns
     metrics_diff = dvc(project, "metrics", "diff", "--all")
     assert "basic_dropout0.5.accuracy" in metrics_diff
     curves = json.loads(dvc(project, "plots", "diff", "HEAD", "--json"))["data"]
-    points = curves["plots/history/basic_dropout0.5_seed42.tsv"][0]["content"]["data"]["values"]
+    points = curves["plots/history/dropout/basic_dropout0.5_seed42.tsv"][0]["content"]["data"]["values"]
     revisions = {point["rev"] for point in points}
     assert revisions == {"HEAD", "workspace"}, "plots diff overlays the learning curves of both revisions"
 
