@@ -1,26 +1,35 @@
 # The commands of the quick start, the plots page and the performance figures (bench/RESULTS.md). Each
-# creates .venv and installs the pinned requirements when they are missing or changed, then runs with that
-# environment first on PATH. `make bench BENCH_ARGS="--only throughput"` measures a subset.
+# creates .venv and installs the pinned requirements when they are missing or changed, and writes the page
+# template of `dvc plots show` / `dvc plots diff` (below), then runs with that environment first on PATH.
+# `make bench BENCH_ARGS="--only throughput"` measures a subset.
 PYTHON ?= python3.11
 VENV := .venv
+# .dvc/config points DVC's plots.html_template here: web/plots.html with vega, vega-lite and vega-embed from
+# web/node_modules inlined, so that every plots page renders offline, wherever -o writes it. Without npm the
+# template keeps DVC's CDN scripts (web/inline_scripts.py says so).
+PLOTS_TEMPLATE := web/build/plots.html
+SETUP := $(VENV)/installed $(PLOTS_TEMPLATE)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: repro test plots bench
 
-repro: $(VENV)/installed
+repro: $(SETUP)
 	dvc repro
 
-test: $(VENV)/installed
+test: $(SETUP)
 	python -m pytest
 
-# dvc_plots/index.html with vega, vega-lite and vega-embed from web/node_modules instead of a CDN (renders offline).
-plots: $(VENV)/installed web/node_modules/.package-lock.json
-	dvc plots show --html-template web/plots.html
+plots: $(SETUP)
+	dvc plots show
+
+NODE_MODULES := $(if $(shell command -v npm),web/node_modules/.package-lock.json)
+$(PLOTS_TEMPLATE): web/plots.html web/inline_scripts.py $(NODE_MODULES) | $(VENV)/installed
+	python web/inline_scripts.py web/plots.html $@
 
 web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	npm ci --prefix web --no-audit --no-fund
 
-bench: $(VENV)/installed
+bench: $(SETUP)
 	python bench/bench.py $(BENCH_ARGS)
 
 $(VENV)/installed: requirements.txt pyproject.toml

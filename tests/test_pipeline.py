@@ -122,50 +122,73 @@ def chromium() -> str | None:
     return next(filter(None, map(shutil.which, ["chromium", "chromium-browser", "google-chrome"])), None)
 
 
-# Records script errors and rejected promises (vega-embed reports through those) in the page itself.
-ERROR_PROBE = """<script>
+def unavailable(reason: str) -> None:
+    """Skip where the browser test cannot run, except in CI (the CI variable set), which must run it."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}: CI must run the browser test")
+    pytest.skip(reason)
+
+
+# Records script errors, rejected promises (vega-embed reports through those) and every resource fetched from
+# anywhere but the page's own file, in the page itself.
+PROBE = """<script>
 window.probeErrors = [];
 window.addEventListener("error", e => window.probeErrors.push(String(e.message)));
 window.addEventListener("unhandledrejection", e => window.probeErrors.push(String(e.reason)));
 window.addEventListener("load", () => setTimeout(() => {
-  const pre = document.createElement("pre"); pre.id = "probe-errors";
-  pre.textContent = JSON.stringify(window.probeErrors); document.body.appendChild(pre);
+  const network = performance.getEntriesByType("resource").map(r => r.name)
+    .filter(name => !/^(file|data|blob):/.test(name));
+  const pre = document.createElement("pre"); pre.id = "probe";
+  pre.textContent = JSON.stringify({errors: window.probeErrors, network}); document.body.appendChild(pre);
 }, 2000));
 </script>"""
 
 
+def rendered(browser: str, page: Path, profile: Path) -> tuple[dict, list[str]]:
+    """What the probe saw, and the HTML of each vegaEmbed container, after headless Chromium loads the page.
+
+    Every host name resolves to nothing, so a page that needs the network draws nothing.
+    """
+    probed = page.with_name("probed.html")
+    probed.write_text(page.read_text().replace("<head>", "<head>" + PROBE, 1))
+    result = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--host-resolver-rules=MAP * ~NOTFOUND", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={profile}", "--virtual-time-budget=20000", "--dump-dom", probed.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    probe = re.search(r'<pre id="probe">(.*?)</pre>', result.stdout, re.S)
+    assert probe, f"{page} did not finish loading:\n{result.stderr[-2000:]}"
+    embeds = re.split(r'<div id="[^"]*" class="vega-embed', result.stdout)[1:]  # one container per vegaEmbed call
+    return json.loads(probe.group(1).replace("&quot;", '"')), embeds
+
+
 @pytest.mark.slow
-def test_the_plots_page_renders_one_chart_per_plot_in_a_browser(project, tmp_path):
+def test_plain_dvc_plots_pages_render_one_chart_per_plot_offline(project, tmp_path):
     browser = chromium()
     if browser is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium chromium-driver)")
+        unavailable("Chromium is not installed (Debian: apt-get install chromium chromium-driver)")
     vendor = REPO / "web" / "node_modules"
     if not vendor.is_dir():
         if shutil.which("npm") is None:
-            pytest.skip("web/node_modules is missing and npm is not installed (make plots installs them)")
+            unavailable("web/node_modules is missing and npm is not installed (make writes the plots template)")
         run(REPO, "npm", "ci", "--prefix", "web", "--no-audit", "--no-fund")
     (project / "web" / "node_modules").symlink_to(vendor)
-    dvc(project, "plots", "show", "--html-template", "web/plots.html")
-    plots = json.loads(dvc(project, "plots", "show", "--json"))
-    assert not plots.get("errors")
-    expected = len(plots["data"])
-    page = project / "dvc_plots" / "index.html"
-    html = page.read_text()
-    assert "cdn.jsdelivr" not in html
-    page.write_text(html.replace("<head>", "<head>" + ERROR_PROBE, 1))
-    result = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=20000", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120)
-    dom = result.stdout
-    errors = re.search(r'<pre id="probe-errors">(.*?)</pre>', dom, re.S)
-    assert errors, f"the page did not finish loading:\n{result.stderr[-2000:]}"
-    assert json.loads(errors.group(1).replace("&quot;", '"')) == []
-    embeds = re.split(r'<div id="[^"]*" class="vega-embed', dom)[1:]  # one container per vegaEmbed call
-    assert expected == 1 + 2 * len(STUDY_KEYS) + 8  # grid, predictions and per-class per model, 8 curves
-    assert len(embeds) == expected
-    assert all("<canvas" in embed for embed in embeds), "every container holds a drawn chart"
+    run(project, sys.executable, "web/inline_scripts.py", "web/plots.html", "web/build/plots.html")  # as make does
+    elsewhere = tmp_path / "elsewhere"
+    pages = [(("show",), (), project / "dvc_plots"), (("diff", "HEAD~1"), (), project / "dvc_plots"),
+             (("show",), ("-o", str(elsewhere)), elsewhere)]
+    charts = {}
+    for arguments, output, folder in pages:
+        command = " ".join(["dvc plots", *arguments, *output])
+        plots = json.loads(dvc(project, "plots", *arguments, "--json"))
+        assert not plots.get("errors"), command
+        dvc(project, "plots", *arguments, *output)
+        probe, embeds = rendered(browser, folder / "index.html", tmp_path / "profile")
+        assert probe == {"errors": [], "network": []}, command
+        assert all("<canvas" in embed for embed in embeds), f"{command}: every container holds a drawn chart"
+        charts[command] = (len(embeds), len(plots["data"]))
+    assert charts["dvc plots show"] == (1 + 2 * len(STUDY_KEYS) + 8,) * 2  # grid, per model two, 8 curves
+    assert all(drawn == plots for drawn, plots in charts.values()), f"one chart per plot: {charts}"
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: stages run without a display
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy  # noqa: E402
 import torch  # noqa: E402
 
 from foodcnn.io import atomic_path  # noqa: E402
@@ -16,6 +17,34 @@ def save_figure(figure: plt.Figure, path: Path) -> None:
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(figure)
+
+
+def loss_ceiling(losses: numpy.ndarray) -> float:
+    """The top of a readable loss axis: Tukey's far-out fence (q3 + 3 IQR), and at least twice q3.
+
+    One diverging epoch (loss 12,000 where the rest are about 2) would otherwise flatten every other value;
+    the floor of 2 q3 leaves runs that converge tightly unclipped. .dvc/plots/learning_curves.json applies the
+    same rule to DVC's charts.
+    """
+    q1, q3 = numpy.quantile(losses, [0.25, 0.75])
+    return float(max(q3 + 3 * (q3 - q1), 2 * q3))
+
+
+def clip_outlying_losses(axis: plt.Axes) -> None:
+    """Stop the axis at loss_ceiling when values lie above it, drawing those as triangles at its top edge."""
+    lines = list(axis.get_lines())
+    losses = numpy.concatenate([numpy.asarray(line.get_ydata(), dtype=float) for line in lines])
+    losses = losses[numpy.isfinite(losses)]
+    ceiling = loss_ceiling(losses)
+    if losses.max() <= ceiling:
+        return
+    low = losses.min()
+    axis.set_ylim(low - 0.05 * (ceiling - low), ceiling)
+    for line in lines:
+        epochs, values = numpy.asarray(line.get_xdata()), numpy.asarray(line.get_ydata(), dtype=float)
+        above = values > ceiling
+        axis.plot(epochs[above], numpy.full(above.sum(), ceiling), "^", color=line.get_color(), clip_on=False)
+    axis.set_title(f"▲ off the axis (up to {losses.max():.3g})", fontsize=9)
 
 
 def learning_curves(histories: dict[str, list[dict]], title: str) -> plt.Figure:
@@ -31,6 +60,7 @@ def learning_curves(histories: dict[str, list[dict]], title: str) -> plt.Figure:
         axis.set_xlabel("epoch")
         axis.set_ylabel(metric)
         axis.grid(alpha=0.3)
+    clip_outlying_losses(loss_axis)
     accuracy_axis.set_ylim(0, 1)
     accuracy_axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     figure.suptitle(title)
