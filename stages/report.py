@@ -18,7 +18,7 @@ def main() -> None:
     split = read_json("data/split_report.json")
     classes = tuple(sorted(split["classes"]))
     validation = study_validation(study_runs(settings, read_json("metrics/selection.json")))
-    figures = report_figures(settings, test, classes, validation, load_image_set("test").images)
+    figures = report_figures(settings, test, classes, validation, load_image_set("test").images, split["duplicates"])
     results = StudyResults(
         split=split,
         grid=read_table("plots/grid.csv"),
