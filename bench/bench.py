@@ -6,6 +6,8 @@
                  data plus the training of what is not frozen
   4. parallel    two training runs one after the other (all threads each) against side by side
                  (threads shared out), the choice behind `dvc queue start -j 2`
+  5. duplicates  the split stage's scan (decode, pixel digest, difference hash, grouping) against decoding
+                 alone, on 11,000 JPEG photos of 512 px (Food-101's size and the study's class count)
 
 Timings on a shared machine are noisy: each figure is a ratio of two timings taken back to back in the
 same process, repeated, and the median is printed.
@@ -16,6 +18,7 @@ import contextlib
 import copy
 import os
 import platform
+import random
 import re
 import shutil
 import statistics
@@ -26,18 +29,24 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
 from foodcnn import params as study_params
 from foodcnn.data.augment import normalize
+from foodcnn.data.duplicates import find_duplicates, fingerprint
+from foodcnn.data.reader import read_rgb
+from foodcnn.data.sample import CLASS_NAMES, draw_image
+from foodcnn.data.split import scan
 from foodcnn.data.tensors import ImageSet
 from foodcnn.models import ModelSpec, build_model
 from foodcnn.training import FitSettings, fit, pick_device
 
 REPO = Path(__file__).resolve().parents[1]
-SECTIONS = ("throughput", "repro", "finetune", "parallel")
+SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates")
 NUM_CLASSES = 11
 BENCH_LR = 0.001
 
@@ -321,6 +330,50 @@ def parallel(repeats: int, epochs: int, model: str) -> None:
         print(f"   {name:36} {statistics.median(times[name]):6.1f} s   ratio to one at a time {ratio:.2f}", flush=True)
 
 
+def write_photos(root: Path, count: int, size: int) -> list[Path]:
+    """count JPEGs of size x size in 11 class folders: sample images drawn at a quarter size and scaled up,
+    so that they decode like photos (smooth, not pure noise) without the cost of drawing them at full size."""
+    paths = []
+    for number in range(count):
+        index = number % len(CLASS_NAMES)
+        image = draw_image(index, size // 4, random.Random(number), np.random.default_rng(number))
+        path = root / CLASS_NAMES[index] / f"{number:05d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.resize((size, size), Image.Resampling.BICUBIC).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def duplicates(settings: study_params.Params, repeats: int, count: int, size: int) -> None:
+    """Figure 5: the split stage's scan against decoding alone, and the grouping of the hashes on its own."""
+    threshold = settings.split.near_duplicates
+    folder = Path(tempfile.mkdtemp(prefix="foodcnn-bench-photos-"))
+    try:
+        paths = write_photos(folder, count, size)
+        cpu = torch.device("cpu")
+        pairs, found = [], None
+        for index in range(repeats + 1):
+            decode_time = timed(lambda: [read_rgb(path) for path in paths], cpu)
+            start = time.perf_counter()
+            found = scan(folder, threshold)
+            if index:  # the first pair warms the file cache
+                pairs.append((time.perf_counter() - start, decode_time))
+        prints = {path.relative_to(folder).as_posix(): fingerprint(read_rgb(path)) for path in paths}
+        grouping = statistics.median(timed(lambda: find_duplicates(prints, threshold), cpu)
+                                     for _ in range(repeats))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    decode = statistics.median(d for _, d in pairs)
+    total = statistics.median(t for t, _ in pairs)
+    print(f"\n5. duplicates: the split's scan of {count} JPEGs of {size} px in {len(CLASS_NAMES)} classes, "
+          f"split.near_duplicates {threshold} (median of {repeats})")
+    print(f"   decode only      {decode:7.2f} s  ({1000 * decode / count:.2f} ms per image)")
+    print(f"   scan             {total:7.2f} s  ({1000 * total / count:.2f} ms per image), ratio to decoding "
+          f"{median_ratio(pairs):.3f}")
+    print(f"   grouping alone   {grouping:7.2f} s  ({count * (count - 1) // 2:,} pairs compared)")
+    print(f"   left out as duplicates: {len(found.duplicates)} (the images are distinct, so any is a false match)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="figures to measure")
@@ -332,6 +385,8 @@ def main() -> None:
                         default=["basic", "residual", "mobilenet"], help="models of the throughput figure")
     parser.add_argument("--threads", type=int, help="intra-op threads here and in the repro's stages (FOODCNN_THREADS)")
     parser.add_argument("--keep", action="store_true", help="keep the repro's temporary copy of the repository")
+    parser.add_argument("--duplicates-images", type=int, default=11000, help="images of the duplicates figure")
+    parser.add_argument("--duplicates-size", type=int, default=512, help="their size in pixels")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -344,6 +399,8 @@ def main() -> None:
         finetune(settings, args.repeats)
     if "parallel" in args.only:
         parallel(args.repeats, args.parallel_epochs, args.parallel_model)
+    if "duplicates" in args.only:
+        duplicates(settings, args.repeats, args.duplicates_images, args.duplicates_size)
     if "repro" in args.only:
         repro(args.keep)
 

@@ -20,7 +20,7 @@ def main() -> None:
     split = read_json(SPLIT_REPORT)
     classes = tuple(sorted(split["classes"]))
     validation = study_validation(study_runs(settings, read_json(SELECTION)))
-    figures = report_figures(settings, test, classes, validation, load_image_set("test").images)
+    figures = report_figures(settings, test, classes, validation, load_image_set("test").images, split["duplicates"])
     results = StudyResults(
         split=split,
         grid=read_table(GRID_TABLE),

@@ -1,6 +1,7 @@
-"""Stage split: check every image, then split them stratified into train / val / test."""
+"""Stage split: check every image, leave out duplicates, then split them stratified into train / val / test."""
 
 from foodcnn import cli, params
+from foodcnn.data.duplicates import duplicate_report
 from foodcnn.data.raw import read_fixed_test
 from foodcnn.data.split import scan, split_report, stratified_split
 from foodcnn.io import write_json, write_table
@@ -10,13 +11,16 @@ from foodcnn.layout import RAW_DIR, SPLIT_REPORT, SPLIT_TABLE, require
 def main() -> None:
     settings = params.load()
     require(RAW_DIR)
-    found = scan(RAW_DIR)
+    fixed_test = read_fixed_test(RAW_DIR)
+    found = scan(RAW_DIR, settings.split.near_duplicates, fixed_test)
     rows = stratified_split(found.files, settings.split.val_fraction, settings.split.test_fraction, settings.seed,
-                            fixed_test=read_fixed_test(RAW_DIR))
+                            fixed_test=fixed_test)
     write_table(SPLIT_TABLE, [{"path": path, "label": label, "split": split} for path, label, split in rows])
-    report = split_report(rows, found.skipped)
+    duplicates = duplicate_report(found.duplicates, list(found.files), settings.split.near_duplicates, fixed_test)
+    report = {**split_report(rows, found.skipped), "duplicates": duplicates}
     write_json(SPLIT_REPORT, report)
-    print(f"split {sum(report['images'].values())} images: {report['images']}; skipped {len(found.skipped)}")
+    print(f"split {sum(report['images'].values())} images: {report['images']}; skipped {len(found.skipped)}, "
+          f"of which {duplicates['left_out']} duplicates")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,10 @@ import torch
 from PIL import Image
 
 from foodcnn.data.tensors import ImageSet
-from foodcnn.params import AugmentParams
+from foodcnn.params import AugmentParams, load
 
 REPO = Path(__file__).resolve().parents[1]
+NEAR_DUPLICATES = load(REPO / "params.yaml").split.near_duplicates  # the repository's default threshold
 
 
 @pytest.fixture
@@ -33,6 +34,12 @@ def separable_set(count: int, seed: int, size: int = 16) -> ImageSet:
 @pytest.fixture
 def separable() -> tuple[ImageSet, ImageSet]:
     return separable_set(64, seed=0), separable_set(32, seed=1)
+
+
+def noise_image(seed: int, size: tuple[int, int] = (8, 8)) -> Image.Image:
+    """Random RGB pixels: images of different seeds are neither copies nor near-duplicates of each other."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    return Image.fromarray(pixels, "RGB")
 
 
 def save_image(image: Image.Image, path: Path, **options) -> Path:
@@ -88,10 +95,10 @@ def write_mixed_folder(root: Path) -> tuple[dict[str, tuple[tuple[int, int, int]
     good["pizza/lossless.webp"] = ((30, 60, 90), 0)
     save_image(solid("RGB", (16, 16), (90, 60, 30)), root / "pizza/upper.BMP")
     good["pizza/upper.BMP"] = ((90, 60, 30), 0)
-    save_image(solid("RGB", (16, 16), (1, 2, 3)), root / "pizza/nested/deeper.png")
-    good["pizza/nested/deeper.png"] = ((1, 2, 3), 0)
-    save_image(solid("1", (16, 16), 1), root / "pizza/bilevel.png")
-    good["pizza/bilevel.png"] = ((255, 255, 255), 0)
+    save_image(solid("RGB", (16, 16), (120, 40, 200)), root / "pizza/nested/deeper.png")
+    good["pizza/nested/deeper.png"] = ((120, 40, 200), 0)
+    save_image(solid("1", (16, 16), 0), root / "pizza/bilevel.png")  # black: a white one copies palette_clear
+    good["pizza/bilevel.png"] = ((0, 0, 0), 0)
 
     bad = {
         "pizza/empty.jpg": "empty file",
@@ -100,6 +107,7 @@ def write_mixed_folder(root: Path) -> tuple[dict[str, tuple[tuple[int, int, int]
         "pizza/notes.txt": "not an image file type (.txt)",
         "pizza/LICENSE": "not an image file type (no suffix)",
         "pizza/copy_of_grey.png": "duplicate of apple/grey.png",
+        "pizza/grey.bmp": "duplicate of apple/grey.png (identical pixels)",  # other bytes, the same photo
         "apple/renamed.jpg": "duplicate of apple/animated.gif",
     }
     (root / "pizza/empty.jpg").write_bytes(b"")
@@ -109,6 +117,7 @@ def write_mixed_folder(root: Path) -> tuple[dict[str, tuple[tuple[int, int, int]
     (root / "pizza/notes.txt").write_text("menu")
     (root / "pizza/LICENSE").write_text("CC-BY")
     (root / "pizza/copy_of_grey.png").write_bytes((root / "apple/grey.png").read_bytes())
+    save_image(solid("L", (16, 16), 128), root / "pizza/grey.bmp")
     (root / "apple/renamed.jpg").write_bytes((root / "apple/animated.gif").read_bytes())  # a GIF named .jpg
     (root / "pizza/.DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
     save_image(solid("RGB", (8, 8)), root / "pizza/.ipynb_checkpoints/photo-checkpoint.png")
@@ -119,14 +128,14 @@ def write_mixed_folder(root: Path) -> tuple[dict[str, tuple[tuple[int, int, int]
 def write_fake_food101(root: Path, sizes: dict[str, tuple[int, int]]) -> Path:
     """A Food-101 tree under root/food-101 as the archive unpacks: meta lists and images/<class>/<id>.jpg.
 
-    sizes maps each class to its number of (train, test) images; every image has its own colour.
+    sizes maps each class to its number of (train, test) images; every image has its own random pixels.
     """
     base = root / "food-101"
     lists: dict[str, list[str]] = {"train": [], "test": []}
     for class_index, (label, (train, test)) in enumerate(sorted(sizes.items())):
         for number in range(train + test):
             entry = f"{label}/{100 * class_index + number + 1000}"
-            save_image(Image.new("RGB", (20, 14), (class_index * 20, number * 5, 7)), base / "images" / f"{entry}.jpg")
+            save_image(noise_image(100 * class_index + number, (20, 14)), base / "images" / f"{entry}.jpg")
             lists["train" if number < train else "test"].append(entry)
     (base / "meta").mkdir(parents=True, exist_ok=True)
     (base / "meta/classes.txt").write_text("".join(f"{label}\n" for label in sorted(sizes)))

@@ -12,7 +12,7 @@ from foodcnn.data.split import scan, split_report, stratified_split
 from foodcnn.data import decode
 from foodcnn.data.decode import build_image_set
 from foodcnn.errors import DataError
-from tests.conftest import png_16bit_rgb, save_image
+from tests.conftest import NEAR_DUPLICATES, noise_image, png_16bit_rgb, save_image
 
 
 def digest(folder: Path) -> str:
@@ -122,8 +122,7 @@ def test_image_tensor_has_the_requested_size(tmp_path, policy):
 def make_folder(root: Path, counts: dict[str, int]) -> Path:
     for class_index, (label, count) in enumerate(counts.items()):
         for index in range(count):
-            colour = (index % 256, index // 256, class_index)  # unique, so no two files are byte-identical
-            save_image(Image.new("RGB", (8, 8), colour), root / label / f"{index}.png")
+            save_image(noise_image(1000 * class_index + index), root / label / f"{index}.png")
     return root
 
 
@@ -138,7 +137,7 @@ def test_hidden_files_and_folders_are_ignored(tmp_path):
 
 
 def test_split_is_stratified_disjoint_and_deterministic(tmp_path):
-    files = scan(make_folder(tmp_path, {"apple": 20, "pizza": 40, "sushi": 10})).files
+    files = scan(make_folder(tmp_path, {"apple": 20, "pizza": 40, "sushi": 10}), NEAR_DUPLICATES).files
     rows = stratified_split(files, 0.2, 0.1, seed=3)
     assert rows == stratified_split(files, 0.2, 0.1, seed=3)
     assert rows != stratified_split(files, 0.2, 0.1, seed=4)
@@ -153,7 +152,7 @@ def test_split_is_stratified_disjoint_and_deterministic(tmp_path):
 
 
 def test_a_class_too_small_to_split_is_named(tmp_path):
-    files = scan(make_folder(tmp_path, {"apple": 20, "omelette": 2})).files
+    files = scan(make_folder(tmp_path, {"apple": 20, "omelette": 2}), NEAR_DUPLICATES).files
     with pytest.raises(DataError, match="class 'omelette' has 2 usable images"):
         stratified_split(files, 0.15, 0.15, seed=0)
 
@@ -162,7 +161,7 @@ def test_an_empty_class_is_named(tmp_path):
     root = make_folder(tmp_path, {"apple": 5})
     (root / "ramen").mkdir()
     with pytest.raises(DataError, match="class 'ramen' has 0 usable images"):
-        stratified_split(scan(root).files, 0.15, 0.15, seed=0)
+        stratified_split(scan(root, NEAR_DUPLICATES).files, 0.15, 0.15, seed=0)
 
 
 def test_scan_skips_bad_files_and_duplicates_with_reasons(tmp_path):
@@ -170,7 +169,7 @@ def test_scan_skips_bad_files_and_duplicates_with_reasons(tmp_path):
     (root / "pizza" / "notes.txt").write_text("menu")
     (root / "pizza" / "zero.jpg").write_bytes(b"")
     (root / "apple" / "copy.png").write_bytes((root / "apple" / "0.png").read_bytes())
-    found = scan(root)
+    found = scan(root, NEAR_DUPLICATES)
     assert found.files["apple"] == ["apple/0.png", "apple/1.png", "apple/2.png", "apple/3.png"]
     assert {(s.path, s.reason.split(" (")[0]) for s in found.skipped} == {
         ("apple/copy.png", "duplicate of apple/0.png"),

@@ -47,6 +47,11 @@ def test_a_food101_cap_is_an_integer():
     assert parse(with_value("data.food101.images_per_class", 100)).data.food101.images_per_class == 100
 
 
+@pytest.mark.parametrize(("value", "threshold"), [("off", None), (0, 0), (31, 31)])
+def test_near_duplicates_is_a_number_of_bits_or_off(value, threshold):
+    assert parse(with_value("split.near_duplicates", value)).split.near_duplicates == threshold
+
+
 def test_a_numeric_top_level_lr_overrides_the_winner():
     assert parse(with_value("lr", 0.01)).lr == 0.01
 
@@ -78,6 +83,11 @@ def test_a_numeric_top_level_lr_overrides_the_winner():
     ("train.precision", "fp16", "train.precision must be one of fp32, bf16, got 'fp16'"),
     ("train.channels_last", "yes", "train.channels_last must be true or false"),
     ("finetune.augment", 1, "finetune.augment must be true or false"),
+    ("split.near_duplicates", "on", "split.near_duplicates must be off or an integer from 0 to 31"),
+    ("split.near_duplicates", 32, "split.near_duplicates must be off or an integer from 0 to 31 \\(bits of 64\\)"),
+    ("split.near_duplicates", -1, "split.near_duplicates must be off or an integer"),
+    ("split.near_duplicates", True, "split.near_duplicates must be off or an integer"),
+    ("split.near_duplicates", None, "split.near_duplicates must be off or an integer"),
 ])
 def test_invalid_values_name_the_parameter(key, value, message):
     with pytest.raises(ParamsError, match=message) as error:

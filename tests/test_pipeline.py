@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from PIL import Image
 
-from tests.conftest import REPO, save_image, write_fake_food101, write_mixed_folder
+from tests.conftest import REPO, noise_image, save_image, write_fake_food101, write_mixed_folder
 
 TINY = {
     "data": {"sample": {"images_per_class": 6, "image_size": 16}, "image_size": 16},
@@ -293,7 +292,7 @@ def test_a_folder_outside_the_repository_runs_through_split_and_prepare_and_reru
 
     set_params(root, {"data": {"food101": {"images_per_class": 50}}})  # read by images, changes no file
     assert stages_run(dvc(root, "repro", "prepare")) == {"images"}
-    save_image(Image.new("RGB", (12, 12), (7, 8, 9)), photos / "pizza" / "new.png")
+    save_image(noise_image(7, (12, 12)), photos / "pizza" / "new.png")  # a flat one could copy another
     assert stages_run(dvc(root, "repro", "prepare")) == DATA_STAGES
     assert "pizza/new.png" in (root / "data/split.csv").read_text()
 

@@ -19,7 +19,7 @@ from foodcnn.data.decode import build_image_set
 from foodcnn.errors import DataError, ParamsError
 from foodcnn.params import Food101Params, load
 from foodcnn.report import describe_run
-from tests.conftest import REPO, save_image, write_fake_food101, write_mixed_folder
+from tests.conftest import NEAR_DUPLICATES, REPO, noise_image, save_image, write_fake_food101, write_mixed_folder
 
 FAKE_SIZES = {"apple_pie": (8, 3), "pizza": (9, 3), "ramen": (8, 3), "sushi": (8, 2)}
 
@@ -97,7 +97,7 @@ def test_food101_official_test_split_becomes_the_test_split(tmp_path, offline):
     write_food101(raw, food101(tmp_path / "food", official_test=True), seed=0)
     official = {f"{line}.jpg" for line in (base / "meta/test.txt").read_text().split() if not line.startswith("ramen")}
     assert (raw / FIXED_TEST_FILE).is_file() and read_fixed_test(raw) == official
-    found = scan(raw)
+    found = scan(raw, NEAR_DUPLICATES)
     assert sorted(found.files) == ["apple_pie", "pizza", "sushi"] and not found.skipped
     rows = stratified_split(found.files, 0.2, 0.15, seed=0, fixed_test=read_fixed_test(raw))
     assert {path for path, _, split in rows if split == "test"} == official
@@ -123,7 +123,7 @@ def test_every_kind_of_input_in_a_folder_is_read_or_skipped_with_its_reason(tmp_
     assert counts == {label: sum(p.startswith(f"{label}/") for p in [*good, *bad]) for label in ("apple", "pizza")}
     assert all(digest(raw / path) == digest(tmp_path / "photos" / path) for path in [*good, *bad])
 
-    found = scan(raw)
+    found = scan(raw, NEAR_DUPLICATES)
     rows = stratified_split(found.files, 0.15, 0.15, seed=0)
     report = split_report(rows, found.skipped)
     reasons = {entry["path"]: entry["reason"] for entry in report["skipped"]}
@@ -144,13 +144,12 @@ def test_byte_identical_images_never_land_in_two_splits(tmp_path):
     source = tmp_path / "photos"
     for label in ("apple", "pizza"):
         for index in range(12):
-            colour = (index, 7 if label == "apple" else 9, 0)
-            save_image(Image.new("RGB", (8, 8), colour), source / label / f"{index}.png")
+            save_image(noise_image(index + (0 if label == "apple" else 100)), source / label / f"{index}.png")
     for index in range(6):  # copies within a class, across classes and under other names
         (source / "pizza" / f"copy{index}.png").write_bytes((source / "apple" / f"{index}.png").read_bytes())
         (source / "apple" / f"z{index}.png").write_bytes((source / "apple" / f"{index + 6}.png").read_bytes())
     copy_folder(source, tmp_path / "raw")
-    found = scan(tmp_path / "raw")
+    found = scan(tmp_path / "raw", NEAR_DUPLICATES)
     rows = stratified_split(found.files, 0.25, 0.25, seed=0)
     digests = [digest(tmp_path / "raw" / path) for path, _, _ in rows]
     assert len(rows) == 24 and len(set(digests)) == 24

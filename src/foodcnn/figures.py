@@ -3,15 +3,20 @@
 from pathlib import Path
 
 import torch
+from PIL import Image
 
+from foodcnn.data.reader import read_rgb
 from foodcnn.evaluation import confusion_from_rows
 from foodcnn.io import read_table
-from foodcnn.layout import FIGURES, REPORTS, RunFiles, test_outputs
+from foodcnn.layout import FIGURES, RAW_DIR, REPORTS, RunFiles, test_outputs
 from foodcnn.params import Params
-from foodcnn.plots import confusion_figure, interval_figure, learning_curves, misclassified_figure, save_figure
+from foodcnn.plots import (confusion_figure, image_pairs_figure, interval_figure, learning_curves,
+                           misclassified_figure, save_figure)
 from foodcnn.runs import MODEL_TITLES, config_name, run_name, study_label
 from foodcnn.selection import best_models
 MISCLASSIFIED_SHOWN = 16
+PAIRS_SHOWN = 12  # near-duplicate pairs, the most different first: the ones that say whether the threshold is right
+THUMBNAIL = (160, 160)
 
 
 def predictions(key: str, seed: int) -> list[dict]:
@@ -74,10 +79,33 @@ def misclassified_figure_of(role: str, key: str, seed: int, images: torch.Tensor
     return f"Most confidently misclassified: {study_label(key)}, the best by validation accuracy", link
 
 
+def thumbnail(path: str, raw: Path) -> Image.Image:
+    image = read_rgb(raw / path)
+    image.thumbnail(THUMBNAIL)
+    return image
+
+
+def duplicate_figures(duplicates: dict, raw: Path = RAW_DIR) -> list[tuple[str, str]]:
+    """The near-duplicate pairs the split left out (none: no figure), each photo left out beside the one kept."""
+    pairs = [(copy["distance"], copy["path"], group["kept"])
+             for group in duplicates["groups"] for copy in group["copies"] if copy["distance"] is not None]
+    shown = sorted(pairs, key=lambda pair: (-pair[0], pair[1]))[:PAIRS_SHOWN]
+    if not shown:
+        return []
+    path, link = figure_path("near_duplicates")
+    title = (f"{len(shown)} of {len(pairs)} near-duplicate pairs (threshold {duplicates['near_duplicates']} bits), "
+             "the most different first")
+    save_figure(image_pairs_figure([(thumbnail(kept, raw), thumbnail(copy, raw)) for _, copy, kept in shown],
+                                   [(f"kept: {kept}", f"left out: {copy}\n{distance} of 64 bits apart")
+                                    for distance, copy, kept in shown], title), path)
+    return [("Near-duplicates left out by the split: each beside the photo kept", link)]
+
+
 def report_figures(settings: Params, test: dict[str, dict], classes: tuple[str, ...], validation: dict[str, dict],
-                   images: torch.Tensor) -> list[tuple[str, str]]:
+                   images: torch.Tensor, duplicates: dict) -> list[tuple[str, str]]:
     """Draw every figure of the report into reports/figures; returns (caption, link) pairs in report order."""
     seeds = settings.train.seeds
     return [accuracy_figure(test, classes), *curve_figures(settings), *confusion_figures(test, classes, seeds),
             *(misclassified_figure_of(role, key, seeds[0], images)
-              for role, key in zip(("best_scratch", "best_transfer"), best_models(settings, validation)))]
+              for role, key in zip(("best_scratch", "best_transfer"), best_models(settings, validation))),
+            *duplicate_figures(duplicates)]

@@ -16,6 +16,7 @@ SOURCES = ("sample", "food101", "folder")
 RESIZE_POLICIES = ("crop", "pad")
 MOBILENET_BLOCKS = 19
 PRECISIONS = ("fp32", "bf16")
+MAX_HASH_DISTANCE = 31  # of a 64-bit hash: from 32 bits on, unrelated photos match half the time
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class DataParams:
 class SplitParams:
     val_fraction: float
     test_fraction: float
+    near_duplicates: int | None  # difference-hash bits within which photos are copies; None: identical pixels only
 
 
 @dataclass(frozen=True)
@@ -221,7 +223,10 @@ def _split(section: _Section) -> SplitParams:
     test_fraction = section.number("test_fraction", 0.0, 1.0)
     if val_fraction + test_fraction >= 1.0:
         raise ParamsError("params.yaml: split.val_fraction + split.test_fraction must be below 1")
-    return SplitParams(val_fraction, test_fraction)
+    near = section.get("near_duplicates")
+    if near != "off" and (isinstance(near, bool) or not isinstance(near, int) or not 0 <= near <= MAX_HASH_DISTANCE):
+        raise section.fail("near_duplicates", f"off or an integer from 0 to {MAX_HASH_DISTANCE} (bits of 64)")
+    return SplitParams(val_fraction, test_fraction, None if near == "off" else near)
 
 
 def _train(section: _Section) -> TrainParams:

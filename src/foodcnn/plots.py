@@ -1,4 +1,4 @@
-"""Matplotlib figures of the study: learning curves, confusion matrices, misclassified images, intervals."""
+"""Matplotlib figures of the study: learning curves, confusion matrices, misclassified images, intervals, pairs."""
 
 from pathlib import Path
 
@@ -9,6 +9,7 @@ matplotlib.use("Agg")  # files only: stages run without a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy  # noqa: E402
 import torch  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from foodcnn.io import atomic_path  # noqa: E402
 
@@ -128,4 +129,22 @@ def interval_figure(
     axis.set_xlim(0, 100)
     axis.grid(axis="x", alpha=0.3)
     axis.set_title(title)
+    return figure
+
+
+def image_pairs_figure(pairs: list[tuple[Image.Image, Image.Image]], captions: list[tuple[str, str]], title: str,
+                       pairs_per_row: int = 3) -> plt.Figure:
+    """Pairs of images side by side, each image with its caption, pairs_per_row pairs to a row."""
+    rows = max(1, -(-len(pairs) // pairs_per_row))
+    figure, axes = plt.subplots(rows, 2 * pairs_per_row, figsize=(3.6 * pairs_per_row, 2.1 * rows + 0.4), squeeze=False,
+                                layout="constrained")
+    for axis in axes.flat:
+        axis.axis("off")
+    for index, (images, texts) in enumerate(zip(pairs, captions)):
+        row, column = divmod(index, pairs_per_row)
+        for offset, (image, text) in enumerate(zip(images, texts)):
+            axis = axes[row, 2 * column + offset]
+            axis.imshow(image, interpolation="nearest")
+            axis.set_title(text, fontsize=6)
+    figure.suptitle(title)
     return figure

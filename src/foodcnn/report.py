@@ -146,6 +146,22 @@ COMPARISON_NOTE = (
 )
 
 
+def duplicates_section(duplicates: dict) -> str:
+    """What the split left out as copies of a kept photo, per class, and the test leaks of a fixed test list."""
+    threshold = duplicates["near_duplicates"]
+    rule = ("identical pixels only (near-duplicates off)" if threshold == "off" else
+            f"identical pixels, or difference hashes at most {threshold} of 64 bits apart")
+    lines = [f"Duplicates ({rule}; `split.near_duplicates`): {duplicates['left_out']} photos left out, each a copy "
+             "of a photo kept (`data/split_report.json` lists every group)."]
+    if duplicates["test_leaks"] is not None:
+        lines.append(f"The fixed test list had {duplicates['test_leaks']} leaks: training photos that duplicate a "
+                     "test photo, left out of training.")
+    if duplicates["left_out"]:
+        rows = [[label, counts["identical"], counts["near"]] for label, counts in duplicates["per_class"].items()]
+        lines.append(markdown_table(["Class", "Identical pixels", "Near-duplicates"], rows))
+    return "\n\n".join(lines)
+
+
 def build_report(params: Params, results: StudyResults) -> str:
     figures = "\n\n".join(f"### {caption}\n\n![{caption}]({path})" for caption, path in results.figures)
     return "\n\n".join([
@@ -160,6 +176,8 @@ def build_report(params: Params, results: StudyResults) -> str:
         COMPARISON_NOTE,
         "## Grid search (validation set)",
         grid_table(params, results),
+        "## Duplicates left out by the split",
+        duplicates_section(results.split["duplicates"]),
         "## Figures",
         figures,
     ]) + "\n"

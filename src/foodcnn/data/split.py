@@ -1,10 +1,10 @@
 """Stratified train / val / test split of a class-folder image tree, deterministic from a seed."""
 
-import hashlib
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from foodcnn.data.duplicates import Duplicate, Fingerprint, find_duplicates, fingerprint
 from foodcnn.data.reader import UnreadableImage, list_class_folders, read_rgb
 from foodcnn.errors import DataError
 from foodcnn.layout import SPLITS
@@ -18,37 +18,42 @@ class Skipped:
 
 @dataclass(frozen=True)
 class Scan:
-    """The usable files of each class (paths relative to the root) and every file left out, with why."""
+    """The usable files of each class (paths relative to the root), every file left out with why, and which
+    of those were duplicates of a kept photo."""
 
     files: dict[str, list[str]]
     skipped: list[Skipped]
+    duplicates: list[Duplicate]
 
 
-def scan(root: Path) -> Scan:
-    """Check every file under root/<class>/ decodes; leave out unreadable files and byte-identical copies."""
+def scan(root: Path, near_duplicates: int | None, fixed_test: frozenset[str] | None = None) -> Scan:
+    """Decode every file under root/<class>/ once; leave out unreadable files and duplicates of kept photos.
+
+    near_duplicates is the difference-hash threshold in bits (None: pixel-identical copies only); with a
+    fixed test list its photos are kept in preference to their copies (duplicates.find_duplicates).
+    """
     if not root.is_dir():
         raise DataError(f"image folder {root} does not exist")
-    files: dict[str, list[str]] = {}
-    skipped: list[Skipped] = []
-    first_seen: dict[str, str] = {}
+    readable: dict[str, list[str]] = {}
+    unreadable: list[Skipped] = []
+    fingerprints: dict[str, Fingerprint] = {}
     for label, paths in list_class_folders(root).items():
-        files[label] = []
+        readable[label] = []
         for path in paths:
             relative = path.relative_to(root).as_posix()
             try:
-                read_rgb(path)
+                fingerprints[relative] = fingerprint(read_rgb(path))
             except UnreadableImage as error:
-                skipped.append(Skipped(relative, error.reason))
+                unreadable.append(Skipped(relative, error.reason))
                 continue
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            if digest in first_seen:
-                skipped.append(Skipped(relative, f"duplicate of {first_seen[digest]}"))
-                continue
-            first_seen[digest] = relative
-            files[label].append(relative)
-    if len(files) < 2:
-        raise DataError(f"image folder {root} needs at least 2 class sub-folders, found {len(files)}")
-    return Scan(files, skipped)
+            readable[label].append(relative)
+    if len(readable) < 2:
+        raise DataError(f"image folder {root} needs at least 2 class sub-folders, found {len(readable)}")
+    duplicates = find_duplicates(fingerprints, near_duplicates, fixed_test or frozenset())
+    left_out = {duplicate.path for duplicate in duplicates}
+    files = {label: [path for path in paths if path not in left_out] for label, paths in readable.items()}
+    skipped = sorted(unreadable + [Skipped(d.path, d.reason) for d in duplicates], key=lambda s: s.path)
+    return Scan(files, skipped, sorted(duplicates, key=lambda d: d.path))
 
 
 def split_counts(total: int, val_fraction: float, test_fraction: float) -> tuple[int, int, int]:
