@@ -2,7 +2,8 @@
 # creates .venv and installs the pinned requirements when they are missing or changed, and writes the page
 # template of `dvc plots show` / `dvc plots diff` (below), then runs with that environment first on PATH.
 # `make bench BENCH_ARGS="--only throughput"` measures a subset.
-PYTHON ?= python3.11
+# The environment's Python: python3.11 when on PATH, else python3 (Ubuntu 24.04 has only 3.12); any 3.11 or newer.
+PYTHON ?= $(or $(shell command -v python3.11),python3)
 VENV := .venv
 # .dvc/config points DVC's plots.html_template here: web/plots.html with vega, vega-lite and vega-embed from
 # web/node_modules inlined, so that every plots page renders offline, wherever -o writes it. Without npm the
@@ -11,13 +12,20 @@ PLOTS_TEMPLATE := web/build/plots.html
 SETUP := $(VENV)/installed $(PLOTS_TEMPLATE)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test plots bench
+.PHONY: repro test plots bench pull push
 
 repro: $(SETUP)
 	dvc repro
 
 test: $(SETUP)
 	python -m pytest
+
+# The default DVC remote (.dvc/config): this commit's data and models and the run-cache, with one-line errors.
+pull: $(VENV)/installed
+	python scripts/remote.py pull
+
+push: $(VENV)/installed
+	python scripts/remote.py push
 
 plots: $(SETUP)
 	dvc plots show
@@ -33,6 +41,8 @@ bench: $(SETUP)
 	python bench/bench.py $(BENCH_ARGS)
 
 $(VENV)/installed: requirements.txt pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+		|| { echo "error: needs Python 3.11 or newer (3.11, 3.12, ...) as python3.11 or python3 on PATH, or make PYTHON=/path/to/python3.x"; exit 1; }
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements.txt

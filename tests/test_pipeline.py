@@ -9,59 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.conftest import REPO, noise_image, save_image, write_fake_food101, write_mixed_folder
+from tests.project import TINY, copy_project, dvc, run, set_params, stages_run
 
-TINY = {
-    "data": {"sample": {"images_per_class": 6, "image_size": 16}, "image_size": 16},
-    "train": {"epochs": 1},
-    "grid": {"lr": [0.01, 0.001], "batch_size": [8]},
-    "dropout": {"p": [0.5]},
-    "finetune": {"epochs": 1, "batch_size": 8},
-}
 STUDY_KEYS = {"basic", "residual", "basic_dropout0.5", "residual_dropout0.5", "mobilenet_A", "mobilenet_B"}
-
-
-def merge(base: dict, update: dict) -> dict:
-    return {key: merge(base[key], value) if isinstance(value, dict) else value for key, value in update.items()} | {
-        key: value for key, value in base.items() if key not in update
-    }
-
-
-def run(project: Path, *command: str) -> str:
-    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(command, cwd=project, env=environment, capture_output=True, text=True)
-    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout + result.stderr
-
-
-def dvc(project: Path, *arguments: str) -> str:
-    return run(project, sys.executable, "-m", "dvc", *arguments)
-
-
-def stages_run(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", output))
-
-
-def set_params(project: Path, update: dict) -> None:
-    path = project / "params.yaml"
-    path.write_text(yaml.safe_dump(merge(yaml.safe_load(path.read_text()), update), sort_keys=False))
-
-
-def copy_project(root: Path, update: dict) -> Path:
-    """A git repository holding the project's files (tracked or not ignored), with params updated."""
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO,
-                            capture_output=True, text=True, check=True).stdout.split("\0")
-    for name in filter(None, listed):
-        if (REPO / name).is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, root / name)
-    set_params(root, update)
-    run(root, "git", "init", "-q")
-    run(root, "git", "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "--allow-empty",
-        "-m", "tiny")
-    return root
 
 
 @pytest.fixture(scope="module")

@@ -11,3 +11,7 @@ class ParamsError(FoodCnnError):
 
 class DataError(FoodCnnError):
     """Images or split files that the pipeline cannot use."""
+
+
+class RemoteError(FoodCnnError):
+    """A DVC remote that is missing, empty or unreachable."""
