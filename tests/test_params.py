@@ -75,8 +75,9 @@ def test_a_numeric_top_level_lr_overrides_the_winner():
     ("train.seeds", 42, "train.seeds must be a non-empty list"),
     ("train.seeds", [1, 1], "train.seeds must be a list of distinct integers"),
     ("evaluate.bootstrap_resamples", 10, "evaluate.bootstrap_resamples must be an integer >= 100"),
-    ("train.precision", "fp16", "train.precision must be one of fp32, bf16, got 'fp16'"),
-    ("train.channels_last", "yes", "train.channels_last must be true or false"),
+    ("train.precision", "fp16", "train.precision must be one of auto, fp32, bf16, got 'fp16'"),
+    ("train.channels_last", "yes", "train.channels_last must be auto, true or false, got 'yes'"),
+    ("train.channels_last", 1, "train.channels_last must be auto, true or false, got 1"),
     ("finetune.augment", 1, "finetune.augment must be true or false"),
 ])
 def test_invalid_values_name_the_parameter(key, value, message):

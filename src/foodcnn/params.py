@@ -12,7 +12,8 @@ SCRATCH_MODELS = ("basic", "residual")
 SOURCES = ("sample", "food101", "folder")
 RESIZE_POLICIES = ("crop", "pad")
 MOBILENET_BLOCKS = 19
-PRECISIONS = ("fp32", "bf16")
+AUTO = "auto"  # train.precision / train.channels_last: bf16 + channels_last on CUDA, fp32 + NCHW elsewhere
+PRECISIONS = (AUTO, "fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,8 @@ class TrainParams:
     epochs: int
     augment: AugmentParams
     seeds: tuple[int, ...]  # every training configuration runs once per seed
-    precision: str  # fp32, or bf16 autocast
-    channels_last: bool
+    precision: str  # auto, fp32, or bf16 autocast
+    channels_last: bool | str  # true, false or auto
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,13 @@ def _split(section: _Section) -> SplitParams:
     return SplitParams(val_fraction, test_fraction)
 
 
+def _channels_last(section: _Section) -> bool | str:
+    value = section.get("channels_last")
+    if value != AUTO and not isinstance(value, bool):
+        raise section.fail("channels_last", "auto, true or false")
+    return value
+
+
 def _train(section: _Section) -> TrainParams:
     augment = section.section("augment")
     scale = augment.get("crop_scale")
@@ -225,7 +233,7 @@ def _train(section: _Section) -> TrainParams:
         ),
         seeds=tuple(seeds),
         precision=section.choice("precision", PRECISIONS),
-        channels_last=section.boolean("channels_last"),
+        channels_last=_channels_last(section),
     )
 
 
