@@ -50,7 +50,7 @@ from foodcnn import params as study_params
 from foodcnn.data.augment import normalize
 from foodcnn.data.tensors import ImageSet
 from foodcnn.models import ModelSpec, build_model
-from foodcnn.training import FitSettings, adam, fit, numerics, pick_device
+from foodcnn.training import FitSettings, adam, configure_cudnn, fit, numerics, pick_device
 
 REPO = Path(__file__).resolve().parents[1]
 CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel")
@@ -364,7 +364,8 @@ def peak_tflops(device: torch.device, given: float | None) -> float | None:
 def bare_compiled_loop(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, batch_size: int, epochs: int,
                        device: torch.device, compiled: bool) -> Callable[[], None]:
     """The reference step, nothing else: fused Adam, ready normalised inputs on the device, indexes drawn there,
-    only full batches (one shape, so one compilation), the same precision and layout as fit's on the device."""
+    only full batches (one shape, so one compilation), the same precision, layout and cuDNN settings as fit's."""
+    configure_cudnn(device)
     precision, channels_last = numerics("auto", "auto", device)
     layout = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(device, memory_format=layout).train()
