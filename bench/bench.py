@@ -480,17 +480,21 @@ def side_by_side(processes: int, model: str, size: int, batch_size: int, count: 
             environment = {**os.environ, "FOODCNN_THREADS": str(max(1, cores // processes))}
             children.append(subprocess.Popen([sys.executable, "-c", script], env=environment, stdout=subprocess.PIPE,
                                              text=True))
-        while not all(os.path.exists(name) for name in ready):
-            if any(child.poll() not in (None, 0) for child in children):
-                raise SystemExit("a side-by-side training run failed")
-            time.sleep(0.05)
-        Path(go).touch()
-        reports = []
-        for child in children:
-            output, _ = child.communicate()
-            if child.returncode:
-                raise SystemExit("a side-by-side training run failed")
-            reports.append(json.loads(output.strip().splitlines()[-1]))
+        try:
+            while not all(os.path.exists(name) for name in ready):
+                if any(child.poll() not in (None, 0) for child in children):
+                    raise SystemExit("a side-by-side training run failed")
+                time.sleep(0.05)
+            Path(go).touch()
+            reports = []
+            for child in children:
+                output, _ = child.communicate()
+                if child.returncode:
+                    raise SystemExit("a side-by-side training run failed")
+                reports.append(json.loads(output.strip().splitlines()[-1]))
+        finally:
+            for child in children:  # the others would wait for the start signal for ever
+                child.kill()
     window = max(r["end"] for r in reports) - min(r["start"] for r in reports)
     return sum(r["images"] for r in reports) / window
 
