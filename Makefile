@@ -12,9 +12,24 @@ PLOTS_TEMPLATE := web/build/plots.html
 SETUP := $(VENV)/installed $(PLOTS_TEMPLATE)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test plots bench pull push
+.PHONY: repro repro-parallel test plots bench pull push
 
 repro: $(SETUP)
+	dvc repro
+
+# The study with its training runs side by side (one GPU, or many cores): every grid configuration and the
+# fine-tunes as queued experiments, JOBS at a time, each in its own workspace but sharing the DVC cache and
+# run-cache; `dvc repro` then takes those runs from the run-cache and runs selection onwards.
+JOBS ?= 4
+repro-parallel: $(VENV)/installed
+	dvc repro prepare
+	python -c 'import yaml; g = yaml.safe_load(open("params.yaml"))["grid"]; \
+	  [print(m, lr, b) for m in g["model"] for lr in g["lr"] for b in g["batch_size"]]' | \
+	while read -r model lr batch; do \
+	  dvc exp run --queue -S "grid.model=[$$model]" -S "grid.lr=[$$lr]" -S "grid.batch_size=[$$batch]" train || exit 1; \
+	done
+	dvc exp run --queue finetune
+	dvc exp run --run-all --jobs $(JOBS)
 	dvc repro
 
 test: $(SETUP)

@@ -9,6 +9,18 @@
   5. duplicates  the split stage's scan (decode, pixel digest, difference hash, grouping) against decoding
                  alone, on 11,000 JPEG photos of 512 px (Food-101's size and the study's class count)
 
+GPU sections (run with --only; on a CPU they run too, at the sizes given, which is how they are tested):
+  gpu-profile     where the time of training.fit's steps goes (torch.profiler): the operators taking the
+                  most device time, and the share of the wall time the device is busy
+  gpu-throughput  per-model images/s of training.fit (224 px, batch 32, bf16 + channels_last on CUDA)
+                  against a bare torch.compile'd loop of the same model and batch, and TFLOP/s against the
+                  chip's peak
+  gpu-parallel    aggregate training images/s of N processes side by side on one device
+  gpu-protocol    the study's full protocol at Food-11 scale on the built-in sample (11 x 1000 images,
+                  224 px, 50-epoch grid, dropout retrains, MobileNetV2 30 epochs): the stage scripts in
+                  dvc.yaml's order in a temporary copy of the project, runs side by side, time per phase.
+                  No dvc needed (the device machines have none)
+
 Timings on a shared machine are noisy: each figure is a ratio of two timings taken back to back in the
 same process, repeated, and the median is printed.
 """
@@ -16,6 +28,7 @@ same process, repeated, and the median is printed.
 import argparse
 import contextlib
 import copy
+import json
 import os
 import platform
 import random
@@ -27,12 +40,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+import yaml
 from torch import nn
 
 from foodcnn import params as study_params
@@ -42,11 +57,16 @@ from foodcnn.data.reader import read_rgb
 from foodcnn.data.sample import CLASS_NAMES, draw_image
 from foodcnn.data.split import scan
 from foodcnn.data.tensors import ImageSet
+from foodcnn.io import read_table
 from foodcnn.models import ModelSpec, build_model
-from foodcnn.training import FitSettings, fit, pick_device
+from foodcnn.devices import pick_device
+from foodcnn.training import FitSettings, adam, configure_cudnn, fit, numerics
 
 REPO = Path(__file__).resolve().parents[1]
-SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates")
+CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates")
+GPU_SECTIONS = ("gpu-profile", "gpu-throughput", "gpu-parallel", "gpu-protocol")
+# Dense bf16 tensor-core peaks from NVIDIA's data sheets, by a part of the device name (first match wins).
+PEAK_BF16_TFLOPS = {"H100 PCIe": 756.0, "H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0}
 NUM_CLASSES = 11
 BENCH_LR = 0.001
 
@@ -81,8 +101,11 @@ def sample_shaped_set(settings: study_params.Params, split: str, seed: int) -> I
     total = NUM_CLASSES * settings.data.sample.images_per_class
     fraction = 1 - settings.split.val_fraction - settings.split.test_fraction if split == "train" else (
         settings.split.val_fraction)
-    count = round(total * fraction)
-    size = settings.data.image_size
+    return random_image_set(round(total * fraction), settings.data.image_size, seed)
+
+
+def random_image_set(count: int, size: int, seed: int) -> ImageSet:
+    """count random uint8 images of size x size in NUM_CLASSES classes."""
     generator = torch.Generator().manual_seed(seed)
     images = torch.randint(0, 256, (count, 3, size, size), dtype=torch.uint8, generator=generator)
     labels = torch.arange(count) % NUM_CLASSES
@@ -284,7 +307,8 @@ def finetune(settings: study_params.Params, repeats: int) -> None:
 
 TRAIN_SCRIPT = """
 import sys, time, torch
-from foodcnn.training import FitSettings, fit, set_threads_from_environment
+from foodcnn.devices import set_threads_from_environment
+from foodcnn.training import FitSettings, fit
 set_threads_from_environment()
 sys.path.insert(0, {bench!r})
 from bench import NUM_CLASSES, quiet_fit, sample_shaped_set
@@ -374,9 +398,256 @@ def duplicates(settings: study_params.Params, repeats: int, count: int, size: in
     print(f"   left out as duplicates: {len(found.duplicates)} (the images are distinct, so any is a false match)")
 
 
+def training_flops_per_image(spec: ModelSpec, size: int) -> float:
+    """FLOPs of one training step (forward and backward) per image, counted on the CPU on two images."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = build_model(spec).train()
+    counter = FlopCounterMode(display=False)
+    with counter:
+        F.cross_entropy(model(torch.randn(2, 3, size, size)), torch.tensor([0, 1])).backward()
+    return counter.get_total_flops() / 2
+
+
+def peak_tflops(device: torch.device, given: float | None) -> float | None:
+    if given or device.type != "cuda":
+        return given
+    name = torch.cuda.get_device_name(device)
+    return next((peak for part, peak in PEAK_BF16_TFLOPS.items() if part in name), None)
+
+
+def bare_compiled_loop(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, batch_size: int, epochs: int,
+                       device: torch.device, compiled: bool) -> Callable[[], None]:
+    """The reference step, nothing else: fused Adam, ready normalised inputs on the device, indexes drawn there,
+    only full batches (one shape, so one compilation), the same precision, layout and cuDNN settings as fit's."""
+    configure_cudnn(device)
+    precision, channels_last = numerics("auto", "auto", device)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(device, memory_format=layout).train()
+    step_model = torch.compile(model) if compiled else model
+    optimizer = adam([p for p in model.parameters() if p.requires_grad], BENCH_LR, device)
+    full = len(inputs) - len(inputs) % batch_size
+
+    def run() -> None:
+        for _ in range(epochs):
+            for batch in torch.randperm(len(inputs), device=device)[:full].split(batch_size):
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                    loss = F.cross_entropy(step_model(inputs[batch].contiguous(memory_format=layout)), labels[batch])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+
+    return run
+
+
+def gpu_throughput(models: list[str], size: int, batch_size: int, count: int, epochs: int, compiled: bool,
+                   peak: float | None, augment: study_params.AugmentParams) -> None:
+    """GPU figure 1: training.fit against a bare compiled loop, per model, and the FLOP rate both reach."""
+    device = pick_device()
+    count -= count % batch_size  # full batches only, in both loops
+    train, val = random_image_set(count, size, 0), random_image_set(2, size, 1)  # validation stays out of the figure
+    inputs, labels = normalize(train.images.to(device)), train.labels.to(device)
+    precision, channels_last = numerics("auto", "auto", device)
+    peak = peak_tflops(device, peak)
+    print(f"\ngpu-throughput: training images/s on {device}, {count} images of {size} px, batch {batch_size}, "
+          f"{epochs} epochs per timing, {precision}{' + channels_last' if channels_last else ''}; "
+          f"bare loop {'torch.compile' if compiled else 'eager'}; peak {f'{peak:g} TFLOP/s' if peak else 'unknown'}")
+    print(f"   {'model':30} {'GFLOP/img':>9} {'bare':>7} {'fit':>7} {'ratio':>6} {'fit+aug':>7} {'ratio':>6} "
+          f"{'fit TFLOP/s':>11} {'of peak':>7}")
+    cases = {"basic": ModelSpec("basic", NUM_CLASSES), "residual": ModelSpec("residual", NUM_CLASSES),
+             "mobilenet": ModelSpec("mobilenet", NUM_CLASSES, trainable_blocks=19)}
+    for name in models:
+        flops = training_flops_per_image(cases[name], size)
+        torch.manual_seed(0)
+        initial = build_model(cases[name])
+        bare = bare_compiled_loop(copy.deepcopy(initial), inputs, labels, batch_size, epochs, device, compiled)
+        bare()  # compiles, and tunes the kernels
+        bare_rate = count * epochs / timed(bare, device)
+        rates = []
+        for augmented in (None, augment):
+            settings = FitSettings(epochs, batch_size, BENCH_LR, 0, augmented)
+            quiet_fit(copy.deepcopy(initial), train, val, FitSettings(1, batch_size, BENCH_LR, 0, augmented), device)
+            rates.append(count * epochs / timed(lambda: quiet_fit(copy.deepcopy(initial), train, val, settings, device),
+                                                device))
+        achieved = rates[0] * flops / 1e12
+        share = f"{achieved / peak:7.1%}" if peak else f"{'n/a':>7}"
+        print(f"   {name:30} {flops / 1e9:9.2f} {bare_rate:7.0f} {rates[0]:7.0f} {rates[0] / bare_rate:6.3f} "
+              f"{rates[1]:7.0f} {rates[1] / bare_rate:6.3f} {achieved:11.2f} {share}", flush=True)
+
+
+def gpu_profile(model: str, size: int, batch_size: int, count: int, rows: int) -> None:
+    """Where one epoch of training.fit spends its time, after a warm-up epoch, by torch.profiler."""
+    from torch.profiler import ProfilerActivity, profile
+
+    device = pick_device()
+    count -= count % batch_size
+    train, val = random_image_set(count, size, 0), random_image_set(2, size, 1)
+    settings = FitSettings(1, batch_size, BENCH_LR, 0, study_params.load(REPO / "params.yaml").train.augment)
+    torch.manual_seed(0)
+    initial = build_model(ModelSpec(model, NUM_CLASSES))
+    quiet_fit(copy.deepcopy(initial), train, val, settings, device)
+    on_cuda = device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_cuda else [])
+    with profile(activities=activities) as profiler:
+        wall = timed(lambda: quiet_fit(copy.deepcopy(initial), train, val, settings, device), device)
+    events = profiler.key_averages()
+    busy = sum(event.self_device_time_total for event in events) / 1e6 if on_cuda else None
+    print(f"\ngpu-profile: one epoch of training.fit, {model}, {count} images of {size} px, batch {batch_size}, "
+          f"augmented, on {device}: {count / wall:.0f} images/s; wall {wall:.2f} s"
+          + (f", device busy {busy:.2f} s ({busy / wall:.0%})" if busy is not None else ""))
+    print(events.table(sort_by="self_device_time_total" if on_cuda else "self_cpu_time_total", row_limit=rows,
+                       max_name_column_width=48))
+
+
+PARALLEL_RUN_SCRIPT = """
+import contextlib, json, os, sys, time, torch
+sys.path.insert(0, {bench!r})
+from bench import BENCH_LR, NUM_CLASSES, quiet_fit, random_image_set
+from foodcnn.models import ModelSpec, build_model
+from foodcnn.devices import pick_device, set_threads_from_environment
+from foodcnn.training import FitSettings
+set_threads_from_environment()
+device = pick_device()
+train, val = random_image_set({count}, {size}, 0), random_image_set(2, {size}, 1)
+torch.manual_seed(0)
+quiet_fit(build_model(ModelSpec({model!r}, NUM_CLASSES)), train, val, FitSettings(1, {batch}, BENCH_LR, 0, None), device)
+open({ready!r}, "w").close()
+while not os.path.exists({go!r}):
+    time.sleep(0.01)
+start = time.time()
+quiet_fit(build_model(ModelSpec({model!r}, NUM_CLASSES)), train, val, FitSettings({epochs}, {batch}, BENCH_LR, 0, None),
+          device)
+if device.type == "cuda":
+    torch.cuda.synchronize()
+print(json.dumps({{"start": start, "end": time.time(), "images": {epochs} * {count}}}))
+"""
+
+
+def side_by_side(processes: int, model: str, size: int, batch_size: int, count: int, epochs: int) -> float:
+    """Aggregate training images/s of `processes` runs on one device, each warmed up first, then started together."""
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="foodcnn-parallel-") as folder:
+        go = os.path.join(folder, "go")
+        children, ready = [], []
+        for index in range(processes):
+            ready.append(os.path.join(folder, f"ready{index}"))
+            script = PARALLEL_RUN_SCRIPT.format(bench=str(Path(__file__).parent), count=count, size=size, model=model,
+                                                batch=batch_size, epochs=epochs, ready=ready[-1], go=go)
+            environment = {**os.environ, "FOODCNN_THREADS": str(max(1, cores // processes))}
+            children.append(subprocess.Popen([sys.executable, "-c", script], env=environment, stdout=subprocess.PIPE,
+                                             text=True))
+        try:
+            while not all(os.path.exists(name) for name in ready):
+                if any(child.poll() not in (None, 0) for child in children):
+                    raise SystemExit("a side-by-side training run failed")
+                time.sleep(0.05)
+            Path(go).touch()
+            reports = []
+            for child in children:
+                output, _ = child.communicate()
+                if child.returncode:
+                    raise SystemExit("a side-by-side training run failed")
+                reports.append(json.loads(output.strip().splitlines()[-1]))
+        finally:
+            for child in children:  # the others would wait for the start signal for ever
+                child.kill()
+    window = max(r["end"] for r in reports) - min(r["start"] for r in reports)
+    return sum(r["images"] for r in reports) / window
+
+
+def gpu_parallel(counts: list[int], model: str, size: int, batch_size: int, images: int, epochs: int) -> None:
+    """GPU figure 2: N training processes side by side on one device, aggregate images/s, N = counts."""
+    cores = os.cpu_count() or 1
+    images -= images % batch_size  # full batches: every image trains
+    print(f"\ngpu-parallel: {model} runs side by side on {pick_device()}, each {images} images of {size} px, "
+          f"batch {batch_size}, {epochs} epoch(s), FOODCNN_THREADS = {cores} cores / N; start-up and warm-up excluded")
+    print(f"   {'N':>3} {'images/s':>9} {'per run':>8} {'vs N=1':>7}")
+    single = None
+    for processes in counts:
+        rate = side_by_side(processes, model, size, batch_size, images, epochs)
+        single = single or rate
+        print(f"   {processes:>3} {rate:9.0f} {rate / processes:8.0f} {rate / single:7.2f}", flush=True)
+
+
+def protocol_runs(settings: study_params.Params, phase: str) -> list[tuple[str, list[str]]]:
+    """The stage commands of one parallel phase, as dvc.yaml's matrices expand them: (name, argv)."""
+    seeds = settings.train.seeds
+    if phase == "grid+finetune":
+        runs = [(f"train_{m}_lr{lr:g}_bs{bs}_seed{seed}",
+                 ["stages/train.py", "--model", m, "--lr", f"{lr:g}", "--batch-size", str(bs), "--seed", str(seed)])
+                for m in settings.grid.model for lr in settings.grid.lr for bs in settings.grid.batch_size
+                for seed in seeds]
+        return runs + [(f"finetune_{case}_seed{seed}", ["stages/finetune.py", "--case", case, "--seed", str(seed)])
+                       for case in settings.finetune.cases for seed in seeds]
+    return [(f"dropout_{m}_p{p:g}_seed{seed}", ["stages/dropout.py", "--model", m, "--p", f"{p:g}", "--seed", str(seed)])
+            for m in settings.grid.model for p in settings.dropout for seed in seeds]
+
+
+def run_stage(project: Path, name: str, argv: list[str], threads: int) -> None:
+    environment = {**os.environ, "PYTHONPATH": str(project / "src"), "FOODCNN_THREADS": str(threads)}
+    log = project / "logs" / f"{name}.log"
+    with open(log, "w") as handle:
+        code = subprocess.run([sys.executable, *argv], cwd=project, env=environment, stdout=handle,
+                              stderr=subprocess.STDOUT).returncode
+    if code:
+        raise SystemExit(f"{name} failed (exit {code}):\n" + "\n".join(log.read_text().splitlines()[-15:]))
+
+
+def gpu_protocol(images_per_class: int, size: int, epochs: int, finetune_epochs: int, parallel: int,
+                 keep: bool) -> None:
+    """GPU figure 3: the study's protocol on the built-in sample, the stage scripts in dvc.yaml's order."""
+    folder = Path(tempfile.mkdtemp(prefix="foodcnn-protocol-"))
+    for name in ("src", "stages"):
+        shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("params.yaml", "dvc.yaml"):
+        shutil.copy2(REPO / name, folder / name)
+    (folder / "logs").mkdir()
+    values = yaml.safe_load((REPO / "params.yaml").read_text())
+    values["data"].update(source="sample", image_size=size)
+    values["data"]["sample"].update(images_per_class=images_per_class, image_size=size)
+    values["train"]["epochs"] = epochs
+    values["finetune"]["epochs"] = finetune_epochs
+    (folder / "params.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
+    settings = study_params.load(folder / "params.yaml")
+    cores = os.cpu_count() or 1
+    print(f"\ngpu-protocol: {NUM_CLASSES} x {images_per_class} sample images at {size} px, grid {epochs} epochs, "
+          f"fine-tunes {finetune_epochs}, up to {parallel} runs side by side (FOODCNN_THREADS "
+          f"{max(1, cores // parallel)}), precision {settings.train.precision}, channels_last "
+          f"{settings.train.channels_last}, on {pick_device()}; in {folder}")
+    start = time.perf_counter()
+    phases = [("data", ["images", "split", "prepare"]), ("grid+finetune", None), ("selection", ["selection"]),
+              ("dropout", None), ("evaluate+report", ["evaluate", "report"])]
+    try:
+        for phase, stages in phases:
+            began = time.perf_counter()
+            if stages:
+                for stage in stages:
+                    run_stage(folder, stage, [f"stages/{stage}.py"], cores)
+                runs = len(stages)
+            else:
+                jobs = protocol_runs(settings, phase)
+                threads = max(1, cores // min(parallel, len(jobs)))
+                with ThreadPoolExecutor(max_workers=parallel) as pool:
+                    list(pool.map(lambda job: run_stage(folder, job[0], job[1], threads), jobs))
+                runs = len(jobs)
+            print(f"   {phase:16} {runs:3} run(s) {time.perf_counter() - began:8.1f} s", flush=True)
+        total = time.perf_counter() - start
+        print(f"   {'total':16} {'':11} {total:8.1f} s ({int(total // 60)} min {total % 60:02.0f} s)   target <= 600 s")
+        grid = {row["config"]: float(row["val_accuracy"]) for row in read_table(folder / "plots/grid.csv")}
+        print("   grid val accuracy: " + ", ".join(f"{name} {accuracy:.3f}" for name, accuracy in grid.items()))
+        test = json.loads((folder / "metrics/test.json").read_text())
+        print("   test accuracy:     " + ", ".join(f"{name} {row['accuracy']:.3f}" for name, row in test.items()))
+    finally:
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="figures to measure")
+    parser.add_argument("--only", nargs="+", choices=CPU_SECTIONS + GPU_SECTIONS, default=list(CPU_SECTIONS),
+                        help="figures to measure (default: the CPU ones)")
     parser.add_argument("--repeats", type=int, default=5, help="timings per figure; the median is printed")
     parser.add_argument("--epochs", type=int, default=2, help="epochs per throughput timing")
     parser.add_argument("--parallel-model", default="basic", help="model of the parallel runs")
@@ -384,9 +655,28 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", choices=("basic", "residual", "mobilenet"),
                         default=["basic", "residual", "mobilenet"], help="models of the throughput figure")
     parser.add_argument("--threads", type=int, help="intra-op threads here and in the repro's stages (FOODCNN_THREADS)")
-    parser.add_argument("--keep", action="store_true", help="keep the repro's temporary copy of the repository")
+    parser.add_argument("--keep", action="store_true", help="keep the repro's or the protocol's temporary copy")
     parser.add_argument("--duplicates-images", type=int, default=11000, help="images of the duplicates figure")
     parser.add_argument("--duplicates-size", type=int, default=512, help="their size in pixels")
+    gpu = parser.add_argument_group("gpu sections")
+    gpu.add_argument("--gpu-models", nargs="+", choices=("basic", "residual", "mobilenet"),
+                     default=["basic", "residual", "mobilenet"], help="models of gpu-throughput")
+    gpu.add_argument("--gpu-size", type=int, default=224, help="image size of gpu-throughput and gpu-parallel")
+    gpu.add_argument("--gpu-batch", type=int, default=32, help="batch size of gpu-throughput and gpu-parallel")
+    gpu.add_argument("--gpu-images", type=int, default=2048, help="training images per run")
+    gpu.add_argument("--gpu-epochs", type=int, default=2, help="epochs per timing")
+    gpu.add_argument("--gpu-compile", action=argparse.BooleanOptionalAction, default=True,
+                     help="torch.compile the bare loop of gpu-throughput")
+    gpu.add_argument("--peak-tflops", type=float, help="the chip's bf16 peak (default: from the device name)")
+    gpu.add_argument("--gpu-profile-model", default="residual", help="model of gpu-profile")
+    gpu.add_argument("--gpu-parallel-model", default="residual", help="model of gpu-parallel")
+    gpu.add_argument("--gpu-parallel-counts", type=int, nargs="+", default=[1, 2, 4, 8],
+                     help="runs side by side in gpu-parallel")
+    gpu.add_argument("--protocol-images-per-class", type=int, default=1000, help="sample images per class")
+    gpu.add_argument("--protocol-size", type=int, default=224, help="image size of gpu-protocol")
+    gpu.add_argument("--protocol-epochs", type=int, default=50, help="train.epochs of gpu-protocol")
+    gpu.add_argument("--protocol-finetune-epochs", type=int, default=30, help="finetune.epochs of gpu-protocol")
+    gpu.add_argument("--protocol-parallel", type=int, default=14, help="runs side by side in gpu-protocol")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -403,6 +693,17 @@ def main() -> None:
         duplicates(settings, args.repeats, args.duplicates_images, args.duplicates_size)
     if "repro" in args.only:
         repro(args.keep)
+    if "gpu-profile" in args.only:
+        gpu_profile(args.gpu_profile_model, args.gpu_size, args.gpu_batch, args.gpu_images, rows=20)
+    if "gpu-throughput" in args.only:
+        gpu_throughput(args.gpu_models, args.gpu_size, args.gpu_batch, args.gpu_images, args.gpu_epochs,
+                       args.gpu_compile, args.peak_tflops, settings.train.augment)
+    if "gpu-parallel" in args.only:
+        gpu_parallel(args.gpu_parallel_counts, args.gpu_parallel_model, args.gpu_size, args.gpu_batch,
+                     args.gpu_images, args.gpu_epochs)
+    if "gpu-protocol" in args.only:
+        gpu_protocol(args.protocol_images_per_class, args.protocol_size, args.protocol_epochs,
+                     args.protocol_finetune_epochs, args.protocol_parallel, args.keep)
 
 
 if __name__ == "__main__":

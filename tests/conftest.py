@@ -16,6 +16,15 @@ REPO = Path(__file__).resolve().parents[1]
 NEAR_DUPLICATES = load(REPO / "params.yaml").split.near_duplicates  # the repository's default threshold
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked cuda need a CUDA device: skipped where there is none (`pytest -m cuda` runs only them)."""
+    if torch.cuda.is_available():
+        return
+    for item in items:
+        if item.get_closest_marker("cuda"):
+            item.add_marker(pytest.mark.skip(reason="needs a CUDA device"))
+
+
 @pytest.fixture
 def augment() -> AugmentParams:
     return AugmentParams(crop_scale=(0.6, 1.0), rotation=15.0, flip=True)

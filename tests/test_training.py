@@ -5,14 +5,15 @@ import pytest
 import torch
 from torch import nn
 
-from foodcnn.data.augment import augment_batch, normalize, random_affine_matrices
+from foodcnn.data.augment import affine_augment, normalize, random_affine_matrices
 from foodcnn.models import ModelSpec, build_model
 from foodcnn.params import AugmentParams
 from foodcnn.errors import FoodCnnError
-from foodcnn.devices import THREADS_VARIABLE, set_threads_from_environment
-from foodcnn.training import FitSettings, fit
+from foodcnn.devices import THREADS_VARIABLE, pick_device, set_threads_from_environment
+from foodcnn.training import _take, adam, fit, FitSettings, fits_resident, numerics, plan_epoch, same_device
 
 CPU = torch.device("cpu")
+CUDA, CUDA_0, CUDA_1 = torch.device("cuda"), torch.device("cuda", 0), torch.device("cuda", 1)
 
 
 def test_random_crops_stay_inside_the_image():
@@ -28,7 +29,7 @@ def test_random_crops_stay_inside_the_image():
 
 def test_augmentation_returns_normalised_float_images(augment):
     images = torch.randint(0, 256, (4, 3, 12, 12), dtype=torch.uint8)
-    output = augment_batch(images, augment, torch.Generator().manual_seed(0))
+    output = affine_augment(images, random_affine_matrices(4, augment, torch.Generator().manual_seed(0)))
     assert output.shape == images.shape and output.dtype == torch.float32
     assert output.min() >= normalize(torch.zeros(1, 3, 1, 1, dtype=torch.uint8)).min() - 1e-5
 
@@ -36,8 +37,8 @@ def test_augmentation_returns_normalised_float_images(augment):
 def test_augmentation_differs_per_image_and_repeats_with_the_seed(augment):
     image = torch.randint(0, 256, (1, 3, 16, 16), dtype=torch.uint8)
     batch = image.repeat(8, 1, 1, 1)
-    first = augment_batch(batch, augment, torch.Generator().manual_seed(1))
-    again = augment_batch(batch, augment, torch.Generator().manual_seed(1))
+    first = affine_augment(batch, random_affine_matrices(8, augment, torch.Generator().manual_seed(1)))
+    again = affine_augment(batch, random_affine_matrices(8, augment, torch.Generator().manual_seed(1)))
     assert torch.equal(first, again)
     assert not torch.allclose(first[0], first[1])
     assert not torch.allclose(first[0], normalize(image)[0])
@@ -148,19 +149,80 @@ def test_bf16_and_channels_last_train_close_to_fp32(separable):
         assert [r.train_loss for r in history] == pytest.approx([r.train_loss for r in reference], rel=0.05)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_tensor_on_cuda_0_is_on_the_current_cuda_device():
+    assert same_device(CUDA_0, CUDA) and same_device(CUDA, CUDA_0) and same_device(CUDA_0, CUDA_0)
+    assert same_device(CPU, torch.device("cpu"))
+    assert not same_device(CUDA_1, CUDA_0) and not same_device(CPU, CUDA) and not same_device(CUDA_0, CPU)
+
+
+class ResidentImages:
+    """Stands for uint8 images resident on the first GPU: indexing them is all a resident batch needs."""
+
+    device = CUDA_0
+
+    def __getitem__(self, batch: torch.Tensor) -> str:
+        return "indexed where they are"
+
+
+@pytest.mark.parametrize("device", [CUDA, CUDA_0])
+def test_images_resident_on_the_gpu_are_indexed_there_not_pinned(device):
+    assert _take(ResidentImages(), torch.tensor([0, 1]), device) == "indexed where they are"
+
+
+def test_images_stay_resident_up_to_half_the_free_memory():
+    assert fits_resident(500, 1000) and not fits_resident(501, 1000)
+
+
+def test_auto_numerics_are_bf16_channels_last_on_cuda_and_fp32_nchw_elsewhere():
+    assert numerics("auto", "auto", CUDA_0) == ("bf16", True)
+    assert numerics("auto", "auto", CPU) == ("fp32", False)
+    assert numerics("auto", "auto", torch.device("mps")) == ("fp32", False)
+    assert numerics("fp32", False, CUDA) == ("fp32", False)
+    assert numerics("bf16", True, CPU) == ("bf16", True)
+
+
+def test_adam_is_fused_on_cuda_only():
+    parameters = list(nn.Linear(2, 2).parameters())
+    assert adam(parameters, 0.1, CUDA).defaults["fused"] is True
+    assert not adam(parameters, 0.1, CPU).defaults["fused"]
+
+
+def test_an_epoch_plan_draws_what_batch_by_batch_drawing_would(augment):
+    plan = plan_epoch(37, 12, augment, torch.Generator().manual_seed(3), CPU, CPU)
+    generator = torch.Generator().manual_seed(3)
+    order = torch.randperm(37, generator=generator)
+    expected = order.split(12)[:3]  # the last batch, of one image, is dropped
+    assert len(plan.batches) == 3 and all(torch.equal(a, b) for a, b in zip(plan.batches, expected, strict=True))
+    for thetas, batch in zip(plan.thetas, expected, strict=True):
+        assert torch.equal(thetas, random_affine_matrices(len(batch), augment, generator))
+    assert plan_epoch(37, 12, None, torch.Generator().manual_seed(3), CPU, CPU).thetas is None
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("device", [CUDA, CUDA_0, "picked"])
+def test_runs_train_on_cuda_with_resident_and_with_pinned_images(separable, augment, device, monkeypatch):
+    train, val = separable
+    device = pick_device() if device == "picked" else device
+    settings = FitSettings(1, 16, 0.001, 0, augment)
+    resident = fit(build_model(ModelSpec("basic", 2)), train, val, settings, device)
+    monkeypatch.setattr("foodcnn.training.fits_resident", lambda nbytes, free: False)
+    pinned = fit(build_model(ModelSpec("basic", 2)), train, val, settings, device)
+    assert len(resident.history) == len(pinned.history) == 1
+
+
+@pytest.mark.cuda
 def test_a_tiny_run_on_cuda_matches_the_cpu_run(separable, augment):
     train, val = separable
 
     def run(device: torch.device, precision: str) -> list:
         torch.manual_seed(0)
         model = build_model(ModelSpec("residual", 2))
-        settings = FitSettings(2, 16, 0.001, 0, augment, precision=precision)
+        settings = FitSettings(2, 16, 0.001, 0, augment, precision=precision, channels_last=precision == "bf16")
         return fit(model, train, val, settings, device).history
 
     reference = run(CPU, "fp32")
     for precision, tolerance in [("fp32", 0.01), ("bf16", 0.05)]:
-        history = run(torch.device("cuda"), precision)
+        history = run(CUDA, precision)
         assert [r.train_loss for r in history] == pytest.approx([r.train_loss for r in reference], rel=tolerance)
         assert [r.val_loss for r in history] == pytest.approx([r.val_loss for r in reference], rel=tolerance)
 

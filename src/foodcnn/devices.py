@@ -10,8 +10,9 @@ THREADS_VARIABLE = "FOODCNN_THREADS"
 
 
 def pick_device() -> torch.device:
+    """The best device here, CUDA with its index (cuda:0, as tensors on it report their device)."""
     if torch.cuda.is_available():
-        return torch.device("cuda")
+        return torch.device("cuda", torch.cuda.current_device())
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")

@@ -15,7 +15,8 @@ RANDOM_INIT = "none"  # finetune.weights: MobileNetV2 from random weights
 SOURCES = ("sample", "food101", "folder")
 RESIZE_POLICIES = ("crop", "pad")
 MOBILENET_BLOCKS = 19
-PRECISIONS = ("fp32", "bf16")
+AUTO = "auto"  # train.precision / train.channels_last: bf16 + channels_last on CUDA, fp32 + NCHW elsewhere
+PRECISIONS = (AUTO, "fp32", "bf16")
 MAX_HASH_DISTANCE = 31  # of a 64-bit hash: from 32 bits on, unrelated photos match half the time
 
 
@@ -67,8 +68,8 @@ class TrainParams:
     epochs: int
     augment: AugmentParams
     seeds: tuple[int, ...]  # every training configuration runs once per seed
-    precision: str  # fp32, or bf16 autocast
-    channels_last: bool
+    precision: str  # auto, fp32, or bf16 autocast
+    channels_last: bool | str  # true, false or auto
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,13 @@ def _split(section: _Section) -> SplitParams:
     return SplitParams(val_fraction, test_fraction, None if near == "off" else near)
 
 
+def _channels_last(section: _Section) -> bool | str:
+    value = section.get("channels_last")
+    if value != AUTO and not isinstance(value, bool):
+        raise section.fail("channels_last", "auto, true or false")
+    return value
+
+
 def _train(section: _Section) -> TrainParams:
     augment = section.section("augment")
     scale = augment.get("crop_scale")
@@ -249,7 +257,7 @@ def _train(section: _Section) -> TrainParams:
         ),
         seeds=tuple(seeds),
         precision=section.choice("precision", PRECISIONS),
-        channels_last=section.boolean("channels_last"),
+        channels_last=_channels_last(section),
     )
 
 

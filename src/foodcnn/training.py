@@ -9,12 +9,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from foodcnn.data.augment import augment_batch, normalize
+from foodcnn.data.augment import affine_augment, normalize, random_affine_matrices
 from foodcnn.data.tensors import ImageSet
 from foodcnn.evaluation import INFERENCE_BATCH_SIZE, loss_and_accuracy, predict_logits
 from foodcnn.history import EpochRecord, best_record
 from foodcnn.models import FrozenPrefix
-from foodcnn.params import AugmentParams
+from foodcnn.params import AUTO, AugmentParams
 
 # Outputs of frozen layers are kept for reuse only below this size, so a large dataset at a large image
 # size falls back to running the frozen layers every batch instead of running out of memory.
@@ -28,8 +28,8 @@ class FitSettings:
     lr: float
     seed: int
     augment: AugmentParams | None  # None: train on the images as they are
-    precision: str = "fp32"  # fp32 | bf16 (autocast; weights and optimizer stay fp32)
-    channels_last: bool = False
+    precision: str = AUTO  # auto | fp32 | bf16 (autocast; weights and optimizer stay fp32); see numerics()
+    channels_last: bool | str = AUTO  # auto | True | False
 
 
 @dataclass(frozen=True)
@@ -43,24 +43,76 @@ class FitResult:
         return self.history[self.best_epoch - 1]
 
 
-def _batches(count: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
-    """Shuffled index batches; a last batch of one image is dropped, since BatchNorm cannot train on it."""
-    order = torch.randperm(count, generator=generator)
-    return [batch for batch in order.split(batch_size) if len(batch) > 1]
+def numerics(precision: str, channels_last: bool | str, device: torch.device) -> tuple[str, bool]:
+    """train.precision and train.channels_last with auto resolved: bf16 + channels_last on CUDA, where they
+    pay off, fp32 + NCHW elsewhere, where fp32 keeps runs bit-for-bit repeatable."""
+    on_cuda = device.type == "cuda"
+    return (("bf16" if on_cuda else "fp32") if precision == AUTO else precision,
+            on_cuda if channels_last == AUTO else channels_last)
+
+
+def same_device(tensor_device: torch.device, device: torch.device) -> bool:
+    """Whether a tensor on tensor_device is on device. A tensor reports an index (cuda:0) where a device may
+    name none (cuda: the current one), so indexes are compared only when both have one."""
+    return tensor_device.type == device.type and (
+        tensor_device.index is None or device.index is None or tensor_device.index == device.index)
+
+
+def fits_resident(nbytes: int, free_bytes: int) -> bool:
+    """Whether images of nbytes stay on a device with free_bytes free: up to half, leaving room for training."""
+    return nbytes <= free_bytes // 2
 
 
 def _on_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """The uint8 images resident on the device when they fit in half its free memory, else pinned on the host."""
-    if device.type == "cuda" and images.nbytes > torch.cuda.mem_get_info(device)[0] // 2:
+    """The uint8 images resident on the device when they fit, else pinned on the host."""
+    if device.type == "cuda" and not fits_resident(images.nbytes, torch.cuda.mem_get_info(device)[0]):
         return images.pin_memory()
     return images.to(device)
 
 
 def _take(images: torch.Tensor, batch: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """One batch of images on the device, copied from pinned host memory when they are not resident."""
-    if images.device == device:
-        return images[batch.to(device)]
+    """One batch of images on the device (batch indexes images where they are), copied from pinned host
+    memory when they are not resident."""
+    if same_device(images.device, device):
+        return images[batch]
     return images[batch].pin_memory().to(device, non_blocking=True)
+
+
+@dataclass(frozen=True)
+class EpochPlan:
+    batches: list[torch.Tensor]  # shuffled indexes, on the device of the images they index
+    thetas: list[torch.Tensor] | None  # each batch's augmentation matrices, on the training device
+
+
+def plan_epoch(count: int, batch_size: int, augment: AugmentParams | None, generator: torch.Generator,
+               index_device: torch.device, device: torch.device) -> EpochPlan:
+    """An epoch's shuffled index batches and augmentation matrices, drawn from the generator up front in the
+    order a batch-by-batch loop would draw them (so CPU results repeat) and each moved to its device once.
+
+    A last batch of one image is dropped, since BatchNorm cannot train on it.
+    """
+    order = torch.randperm(count, generator=generator)
+    batches = [batch for batch in order.split(batch_size) if len(batch) > 1]
+    kept = sum(len(batch) for batch in batches)
+    thetas = None
+    if augment is not None:
+        thetas = torch.cat([random_affine_matrices(len(batch), augment, generator) for batch in batches])
+        thetas = list(thetas.to(device).split(batch_size))
+    return EpochPlan(list(order[:kept].to(index_device).split(batch_size)), thetas)
+
+
+def adam(parameters: list[torch.nn.Parameter], lr: float, device: torch.device) -> torch.optim.Adam:
+    """Adam, fused into a few kernels on CUDA (the for-each default launches several per parameter tensor);
+    the CPU keeps the default implementation its results were measured with."""
+    return torch.optim.Adam(parameters, lr=lr, fused=True if device.type == "cuda" else None)
+
+
+def configure_cudnn(device: torch.device) -> None:
+    """Deterministic cuDNN convolutions without autotuning on CUDA, so that a run repeats for the same
+    parameters on the same machine (autotuning may pick another algorithm, and other last digits, each run)."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
 
 
 def _autocast(device: torch.device, precision: str) -> AbstractContextManager:
@@ -98,18 +150,21 @@ def fit(model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings,
     training images when there is no augmentation; its outputs are reused every epoch.
     """
     generator = torch.Generator().manual_seed(settings.seed)
+    precision_name, channels_last = numerics(settings.precision, settings.channels_last, device)
+    configure_cudnn(device)
     model.to(device)
-    if settings.channels_last:
+    if channels_last:
         model.to(memory_format=torch.channels_last)
-    precision = _autocast(device, settings.precision)
-    labels = train.labels.to(device)
+    precision = _autocast(device, precision_name)
+    input_format = torch.channels_last if channels_last else torch.contiguous_format
     prefix = _reusable_prefix(model)
     with precision:
         train_features = _frozen_outputs(prefix, train.images, device) if prefix and not settings.augment else None
         val_features = _frozen_outputs(prefix, val.images, device) if prefix else None
     images = _on_device(train.images, device) if train_features is None else None
-    parameters = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(parameters, lr=settings.lr)
+    source = train_features if train_features is not None else images
+    labels = train.labels.to(source.device)
+    optimizer = adam([p for p in model.parameters() if p.requires_grad], settings.lr, device)
     history: list[EpochRecord] = []
     best_state: dict[str, torch.Tensor] = {}
     for epoch in range(1, settings.epochs + 1):
@@ -117,17 +172,18 @@ def fit(model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings,
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
         seen = 0
-        progress = tqdm(_batches(len(train), settings.batch_size, generator), desc=f"epoch {epoch}/{settings.epochs}",
-                        unit="batch", leave=True, dynamic_ncols=True)
-        for batch in progress:
-            targets = labels[batch.to(device)]
+        plan = plan_epoch(len(train), settings.batch_size, settings.augment, generator, source.device, device)
+        progress = tqdm(plan.batches, desc=f"epoch {epoch}/{settings.epochs}", unit="batch", leave=True,
+                        dynamic_ncols=True)
+        for step, batch in enumerate(progress):
+            targets = labels[batch].to(device, non_blocking=True)
             with precision:
                 if train_features is not None:
-                    logits = prefix.forward_trainable(train_features[batch.to(device)])
+                    logits = prefix.forward_trainable(train_features[batch])
                 else:
                     pixels = _take(images, batch, device)
-                    logits = model(augment_batch(pixels, settings.augment, generator) if settings.augment
-                                   else normalize(pixels))
+                    inputs = affine_augment(pixels, plan.thetas[step]) if plan.thetas else normalize(pixels)
+                    logits = model(inputs.contiguous(memory_format=input_format))
                 loss = F.cross_entropy(logits, targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

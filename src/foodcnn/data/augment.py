@@ -4,6 +4,7 @@ Random resized crop, horizontal flip and rotation are folded into one affine map
 with a single grid_sample call, so a batch is augmented in one pass instead of image by image.
 """
 
+import functools
 import math
 
 import torch
@@ -16,12 +17,20 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 ASPECT_RATIOS = (3 / 4, 4 / 3)
 
 
+@functools.cache
+def _channel_statistics(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """ImageNet mean and std on a device, made once: a copy to a GPU every batch would wait for the GPU.
+    Made outside inference mode, so that training may use the tensors whichever call made them."""
+    with torch.inference_mode(False):
+        return (torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1),
+                torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1))
+
+
 def normalize(images: torch.Tensor) -> torch.Tensor:
     """uint8 (or [0, 1] float) images to ImageNet-normalised float, the input every model expects."""
     if images.dtype == torch.uint8:
         images = images.float().div_(255.0)
-    mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
+    mean, std = _channel_statistics(images.device)
     return (images - mean) / std
 
 
@@ -46,9 +55,9 @@ def random_affine_matrices(count: int, augment: AugmentParams, generator: torch.
     ], dim=1)
 
 
-def augment_batch(images: torch.Tensor, augment: AugmentParams, generator: torch.Generator) -> torch.Tensor:
-    """Randomly crop, flip and rotate each uint8 image of a batch; returns normalised float images."""
-    theta = random_affine_matrices(len(images), augment, generator).to(images.device)
+def affine_augment(images: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Crop, flip and rotate each uint8 image of a batch by its own sampling matrix (from random_affine_matrices,
+    on the images' device); returns normalised float images."""
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     pixels = images.float().div_(255.0)
     return normalize(F.grid_sample(pixels, grid, mode="bilinear", padding_mode="zeros", align_corners=False))
