@@ -35,12 +35,16 @@ class FitSettings:
 @dataclass(frozen=True)
 class FitResult:
     history: list[EpochRecord]
-    best_epoch: int  # history.best_record's: the highest validation accuracy, the earliest on ties
-    best_state: dict[str, torch.Tensor]
+    best_state: dict[str, torch.Tensor]  # the weights of the best epoch
 
     @property
     def best(self) -> EpochRecord:
-        return self.history[self.best_epoch - 1]
+        """The epoch whose weights are kept: the highest validation accuracy, the earliest on ties."""
+        return best_record(self.history)
+
+    @property
+    def best_epoch(self) -> int:
+        return self.best.epoch
 
 
 def numerics(precision: str, channels_last: bool | str, device: torch.device) -> tuple[str, bool]:
@@ -206,4 +210,4 @@ def fit(model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings,
         history.append(record)
         if not best_state or val_accuracy > max(r.val_accuracy for r in history[:-1]):
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
-    return FitResult(history, best_record(history).epoch, best_state)
+    return FitResult(history, best_state)
