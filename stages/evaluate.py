@@ -1,4 +1,4 @@
-"""Stage evaluate: every model of the study on the test set, once, with intervals and paired comparisons."""
+"""Stage evaluate: the study's models on the test set, once, with intervals and paired comparisons."""
 
 import torch
 
@@ -9,8 +9,7 @@ from foodcnn.devices import pick_device
 from foodcnn.evaluation import per_class_metrics, prediction_rows, predict_logits
 from foodcnn.io import read_json, write_json, write_table
 from foodcnn.layout import COMPARISONS, SELECTION, TEST_METRICS, require, test_outputs
-from foodcnn.runs import run_name, study_runs
-from foodcnn.selection import study_comparisons, study_validation
+from foodcnn.selection import study_comparisons, study_models
 from foodcnn.statistics import paired_comparison, resample_indices, summary_with_intervals
 
 
@@ -19,28 +18,31 @@ def main() -> None:
     require(SELECTION)
     test = load_image_set("test")
     device = pick_device()
-    runs = study_runs(settings, read_json(SELECTION))
+    models = study_models(settings, read_json(SELECTION))
     predictions = {}
-    for key, files in runs.items():
-        per_seed = []
-        for seed, run in zip(settings.train.seeds, files):
+    for role, study_model in models.items():
+        rows, per_seed = [], []
+        for seed, run in zip(settings.train.seeds, study_model.runs):
             model, classes = load_checkpoint(run.model)
             logits = predict_logits(model.to(device), test.images, device)
-            predictions_file, per_class_file = test_outputs(run_name(key, seed))
-            write_table(predictions_file, prediction_rows(logits, test.labels, test.paths, classes))
-            write_table(per_class_file, per_class_metrics(test.labels, logits.argmax(1), classes))
+            rows += prediction_rows(logits, test.labels, test.paths, classes, seed)
             per_seed.append(logits.argmax(1))
-        predictions[key] = torch.stack(per_seed)
+        predictions[role] = torch.stack(per_seed)
+        predictions_file, per_class_file = test_outputs(role)
+        write_table(predictions_file, rows)
+        write_table(per_class_file, per_class_metrics(test.labels, predictions[role], classes))
     # One draw of test images for every model, so that the comparisons below are paired.
     indices = resample_indices(len(test), settings.evaluate.bootstrap_resamples, settings.seed)
-    results = {key: summary_with_intervals(test.labels, chosen, len(test.classes), indices)
-               for key, chosen in predictions.items()}
+    # A dropout role's p is what validation chose: a value, so the keys stay the same whichever p wins.
+    results = {role: {**({"dropout_p": models[role].dropout} if models[role].dropout else {}),
+                      **summary_with_intervals(test.labels, chosen, len(test.classes), indices)}
+               for role, chosen in predictions.items()}
     for key, result in results.items():
         low, high = result["accuracy_ci95"]
         print(f"{key}: test accuracy {result['accuracy']:.3f} (95 % CI {low:.3f}-{high:.3f}), "
               f"macro-F1 {result['macro_f1']:.3f}")
     comparisons = {}
-    for comparison in study_comparisons(settings, study_validation(runs)):
+    for comparison in study_comparisons(settings, {role: model.validation for role, model in models.items()}):
         result = paired_comparison(test.labels, predictions[comparison.a], predictions[comparison.b], indices)
         comparisons[comparison.key] = {"comparison": comparison.title, "a": comparison.a, "b": comparison.b, **result}
         print(f"{comparison.title}: {comparison.a} - {comparison.b} = {result['difference']:+.3f}, "

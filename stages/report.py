@@ -8,8 +8,7 @@ from foodcnn.figures import report_figures
 from foodcnn.io import atomic_text, read_json, read_table
 from foodcnn.layout import COMPARISONS, GRID_TABLE, REPORTS, SELECTION, SPLIT_REPORT, TEST_METRICS, require
 from foodcnn.report import StudyResults, build_report
-from foodcnn.runs import study_runs
-from foodcnn.selection import study_validation
+from foodcnn.selection import dropout_retrains, study_models
 
 
 def main() -> None:
@@ -19,12 +18,15 @@ def main() -> None:
     test = read_json(TEST_METRICS)
     split = read_json(SPLIT_REPORT)
     classes = tuple(sorted(split["classes"]))
-    validation = study_validation(study_runs(settings, read_json(SELECTION)))
+    models = study_models(settings, read_json(SELECTION))
+    validation = {role: model.validation for role, model in models.items()}
     figures = report_figures(settings, test, classes, validation, load_image_set("test").images, split["duplicates"])
     results = StudyResults(
         split=split,
         grid=read_table(GRID_TABLE),
         validation=validation,
+        dropout={model: {p: retrain.validation for p, retrain in retrains.items()}
+                 for model, retrains in dropout_retrains(settings).items()},
         test=test,
         comparisons=read_json(COMPARISONS),
         figures=figures,

@@ -14,7 +14,7 @@ from foodcnn.data.duplicates import duplicate_report, find_duplicates, fingerpri
 from foodcnn.data.reader import read_rgb
 from foodcnn.data.sample import write_sample
 from foodcnn.data.split import scan, stratified_split
-from foodcnn.figures import duplicate_figures
+from foodcnn.figures import duplicate_figure
 from foodcnn.params import load
 from foodcnn.report import duplicates_section
 from tests.conftest import NEAR_DUPLICATES, REPO, noise_image, save_image
@@ -155,9 +155,12 @@ def test_the_report_counts_duplicates_per_class_and_shows_the_near_duplicate_pai
     assert "2 photos left out" in section and "leaks" not in section
     assert "| apple | 1 | 0 |" in section and "| pizza | 0 | 1 |" in section
     monkeypatch.chdir(tmp_path)
-    [(caption, link)] = duplicate_figures(report, tmp_path / "raw")
-    assert link == "figures/near_duplicates.png" and (tmp_path / "reports" / link).stat().st_size > 0
+    _, link = duplicate_figure(report, tmp_path / "raw")
+    figure = tmp_path / "reports" / link
+    assert link == "figures/near_duplicates.png" and figure.stat().st_size > 0
     leaks = duplicate_report([], ["apple", "pizza"], None, frozenset({"apple/photo.png"}))
-    assert duplicate_figures(leaks, tmp_path / "raw") == []
+    with_pairs = figure.read_bytes()
+    assert duplicate_figure(leaks, tmp_path / "raw")[1] == link, "drawn without pairs too, replacing the last one"
+    assert figure.read_bytes() != with_pairs
     assert "0 photos left out" in duplicates_section(leaks) and "The fixed test list had 0 leaks" in duplicates_section(leaks)
     assert "near-duplicates off" in duplicates_section(leaks) and "| apple |" not in duplicates_section(leaks)

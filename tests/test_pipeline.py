@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import REPO, noise_image, save_image, write_fake_food101, write_mixed_folder
 from tests.project import TINY, copy_project, dvc, run, set_params, stages_run
 
-STUDY_KEYS = {"basic", "residual", "basic_dropout0.5", "residual_dropout0.5", "mobilenet_A", "mobilenet_B"}
+STUDY_KEYS = {"basic", "residual", "basic_dropout", "residual_dropout", "mobilenet_A", "mobilenet_B"}
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +30,7 @@ def project(tmp_path_factory) -> Path:
 def test_repro_writes_every_metric_and_plot_file(project):
     test_metrics = json.loads((project / "metrics/test.json").read_text())
     assert set(test_metrics) == STUDY_KEYS
+    assert test_metrics["basic_dropout"]["dropout_p"] == 0.5 and "dropout_p" not in test_metrics["basic"]
     for values in test_metrics.values():
         for metric in ("accuracy", "macro_f1"):
             low, high = values[f"{metric}_ci95"]
@@ -38,7 +39,7 @@ def test_repro_writes_every_metric_and_plot_file(project):
     assert list(comparisons) == ["residual_vs_basic", "basic_dropout_vs_basic", "residual_dropout_vs_residual",
                                  "mobilenet_B_vs_mobilenet_A", "transfer_vs_scratch"]
     assert [(c["a"], c["b"]) for c in comparisons.values()][:4] == [
-        ("residual", "basic"), ("basic_dropout0.5", "basic"), ("residual_dropout0.5", "residual"),
+        ("residual", "basic"), ("basic_dropout", "basic"), ("residual_dropout", "residual"),
         ("mobilenet_B", "mobilenet_A")]
     for comparison in comparisons.values():
         low, high = comparison["difference_ci95"]
@@ -50,10 +51,10 @@ def test_repro_writes_every_metric_and_plot_file(project):
         header = (project / f"plots/history/{name}.tsv").read_text().splitlines()[0]
         assert header.split("\t") == ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy"]
     for key in STUDY_KEYS:
-        predictions = (project / f"plots/predictions/{key}_seed42.csv").read_text().splitlines()
-        assert predictions[0] == "image,path,actual,predicted,confidence"
-        assert len(predictions) == 1 + 11  # one row per test image
-        assert predictions[1].split(",")[2].startswith("synthetic_")
+        predictions = (project / f"plots/predictions/{key}.csv").read_text().splitlines()
+        assert predictions[0] == "seed,image,path,actual,predicted,confidence"
+        assert len(predictions) == 1 + 11  # one row per test image and seed
+        assert predictions[1].split(",")[3].startswith("synthetic_")
     split = (project / "data/split.csv").read_text().splitlines()
     assert split[0] == "path,label,split" and len(split) == 1 + 66
     report = (project / "reports/report.md").read_text()
@@ -62,7 +63,7 @@ def test_repro_writes_every_metric_and_plot_file(project):
     links = re.findall(r"\]\((figures/[^)]+)\)", report)
     for link in links:
         assert (project / "reports" / link).is_file()
-    assert {"figures/test_accuracy.png", "figures/curves_residual_lr0.001.png"} <= set(links)
+    assert {"figures/test_accuracy.png", "figures/curves_residual.png", "figures/near_duplicates.png"} <= set(links)
     assert {f"figures/confusion_{key}.png" for key in STUDY_KEYS} <= set(links)
     assert {"figures/misclassified_best_scratch.png", "figures/misclassified_best_transfer.png"} <= set(links)
     assert {f"figures/{path.name}" for path in (project / "reports/figures").iterdir()} == set(links)
@@ -182,6 +183,15 @@ def test_a_dropout_change_reruns_only_dropout_evaluate_and_report(project):
 
 
 @pytest.mark.slow
+def test_applying_another_experiment_leaves_no_file_of_the_last_one(project):
+    dvc(project, "exp", "run", "-S", "dropout.p=[0.3]")
+    assert json.loads((project / "metrics/test.json").read_text())["basic_dropout"]["dropout_p"] == 0.3
+    dvc(project, "exp", "apply", "HEAD")
+    assert run(project, "git", "status", "--porcelain", "--untracked-files=all") == ""
+    assert dvc(project, "status").strip().endswith("Data and pipelines are up to date.")
+
+
+@pytest.mark.slow
 def test_a_finetune_lr_change_retrains_no_scratch_model_and_going_back_uses_the_run_cache(project):
     set_params(project, {"finetune": {"lr": 0.001}})
     assert stages_run(dvc(project, "repro")) == {"params", "finetune@A-42", "finetune@B-42", "evaluate", "report"}
@@ -201,11 +211,11 @@ def test_exp_run_with_a_top_level_lr_retrains_the_final_models(project):
     shown = json.loads(dvc(project, "exp", "show", "--json"))
     assert shown, "dvc exp show lists the experiment"
     columns = dvc(project, "exp", "show", "--only-changed", "--csv").splitlines()[0].split(",")
-    assert "lr" in columns and "basic_dropout0.5.accuracy" in columns and "basic_dropout_vs_basic.difference" in columns
+    assert "lr" in columns and "basic_dropout.accuracy" in columns and "basic_dropout_vs_basic.difference" in columns
     # Short metric names (a name shared by two files would be shown as path:name); changed deps show as paths.
     assert len(columns) <= 20 and not any(":" in column for column in columns), columns
     metrics_diff = dvc(project, "metrics", "diff", "--all")
-    assert "basic_dropout0.5.accuracy" in metrics_diff
+    assert "basic_dropout.accuracy" in metrics_diff
     curves = json.loads(dvc(project, "plots", "diff", "HEAD", "--json"))["data"]
     points = curves["plots/history/dropout/basic_dropout0.5_seed42.tsv"][0]["content"]["data"]["values"]
     revisions = {point["rev"] for point in points}
@@ -218,9 +228,10 @@ def test_two_training_seeds_train_each_configuration_twice_and_report_mean_and_s
     assert {"train@basic-0.01-8-7", "dropout@basic-0.5-7", "finetune@A-7", "finetune@B-7"} <= stages_run(output)
     assert not stages_run(output) & {"train@basic-0.01-8-42", "finetune@A-42", "finetune@B-42"}
     test_metrics = json.loads((project / "metrics/test.json").read_text())
-    assert set(test_metrics) == {"basic", "basic_dropout0.5", "mobilenet_A", "mobilenet_B"}
+    assert set(test_metrics) == {"basic", "basic_dropout", "mobilenet_A", "mobilenet_B"}
     assert all("accuracy_std" in values for values in test_metrics.values())
-    assert (project / "plots/predictions/basic_seed7.csv").is_file()
+    seeds = [line.split(",")[0] for line in (project / "plots/predictions/basic.csv").read_text().splitlines()[1:]]
+    assert seeds == ["42"] * 11 + ["7"] * 11
     report = (project / "reports/report.md").read_text()
     assert "2 runs per configuration" in report and " ± " in report
 

@@ -1,8 +1,14 @@
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
-from foodcnn.params import GridParams, load
-from foodcnn.runs import config_name, run_name, study_label
-from foodcnn.selection import best_by_validation, over_seeds, select_winners, study_comparisons
+from foodcnn.history import EpochRecord, write_history
+from foodcnn.layout import RunFiles
+from foodcnn.params import GridParams, Params, load
+from foodcnn.roles import study_label
+from foodcnn.runs import config_name, run_name
+from foodcnn.selection import best_by_validation, over_seeds, select_winners, study_comparisons, study_models
 from tests.conftest import REPO
 
 
@@ -61,35 +67,58 @@ def test_names_match_dvc_yaml_interpolation():
 
 def test_study_labels():
     assert study_label("residual") == "ResidualCNN"
-    assert study_label("basic_dropout0.3") == "BasicCNN, dropout 0.3"
+    assert study_label("basic_dropout") == "BasicCNN + dropout"
     assert study_label("mobilenet_B") == "MobileNetV2 B"
 
 
 def test_the_study_comparisons_choose_every_best_on_validation():
-    params = load(REPO / "params.yaml")  # dropout p 0.3 and 0.5, cases A and B
+    params = load(REPO / "params.yaml")  # cases A and B
 
     def scores(accuracy: float) -> dict:
         return {"val_accuracy": accuracy, "val_loss": 1.0}
 
-    validation = {"basic": scores(0.5), "residual": scores(0.55), "basic_dropout0.3": scores(0.52),
-                  "basic_dropout0.5": scores(0.51), "residual_dropout0.3": scores(0.4),
-                  "residual_dropout0.5": scores(0.6), "mobilenet_A": scores(0.3), "mobilenet_B": scores(0.2)}
+    validation = {"basic": scores(0.5), "residual": scores(0.55), "basic_dropout": scores(0.52),
+                  "residual_dropout": scores(0.6), "mobilenet_A": scores(0.3), "mobilenet_B": scores(0.2)}
     pairs = [(c.a, c.b) for c in study_comparisons(params, validation)]
-    assert pairs == [("residual", "basic"), ("basic_dropout0.3", "basic"), ("residual_dropout0.5", "residual"),
-                     ("mobilenet_B", "mobilenet_A"), ("mobilenet_A", "residual_dropout0.5")]
+    assert pairs == [("residual", "basic"), ("basic_dropout", "basic"), ("residual_dropout", "residual"),
+                     ("mobilenet_B", "mobilenet_A"), ("mobilenet_A", "residual_dropout")]
+    validation["basic"] = scores(0.7)
+    assert study_comparisons(params, validation)[-1].b == "basic"
 
 
-def test_comparison_keys_name_the_question_whichever_models_validation_picks():
+def save_history(path: Path, val_accuracies: list[float]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_history(path, [EpochRecord(epoch, 1.0, 0.5, 1.0, accuracy)
+                         for epoch, accuracy in enumerate(val_accuracies, 1)])
+
+
+@pytest.fixture
+def trained(tmp_path, monkeypatch) -> Params:
+    """Histories of a study with one grid configuration per model, dropout p 0.3 and 0.5, seeds 1 and 2."""
+    monkeypatch.chdir(tmp_path)
     params = load(REPO / "params.yaml")
+    params = replace(params, train=replace(params.train, seeds=(1, 2)),
+                     grid=GridParams(model=("basic", "residual"), lr=(0.01,), batch_size=(32,)))
+    # BasicCNN: p 0.3 is the better mean; ResidualCNN: p 0.5, although p 0.3 has the single best run.
+    accuracy = {("basic", 0.3): (0.5, 0.5), ("basic", 0.5): (0.4, 0.4),
+                ("residual", 0.3): (0.9, 0.1), ("residual", 0.5): (0.6, 0.6)}
+    for (model, p), per_seed in accuracy.items():
+        for seed, value in zip((1, 2), per_seed):
+            save_history(RunFiles.of("dropout", run_name(config_name(model, 0.0, 0, dropout=p), seed)).history,
+                         [value / 2, value])
+    for config in ("basic_lr0.01_bs32", "residual_lr0.01_bs32", "mobilenet_A", "mobilenet_B"):
+        group = "finetune" if config.startswith("mobilenet") else "grid"
+        for seed in (1, 2):
+            save_history(RunFiles.of(group, run_name(config, seed)).history, [0.3])
+    return params
 
-    def keys(dropout_winner: str, transfer_winner: str) -> list[str]:
-        validation = {key: {"val_accuracy": 0.5, "val_loss": 1.0} for key in (
-            "basic", "residual", "basic_dropout0.3", "basic_dropout0.5", "residual_dropout0.3",
-            "residual_dropout0.5", "mobilenet_A", "mobilenet_B")}
-        validation[dropout_winner] = {"val_accuracy": 0.9, "val_loss": 1.0}
-        validation[transfer_winner] = {"val_accuracy": 0.8, "val_loss": 1.0}
-        return [comparison.key for comparison in study_comparisons(params, validation)]
 
-    expected = ["residual_vs_basic", "basic_dropout_vs_basic", "residual_dropout_vs_residual",
-                "mobilenet_B_vs_mobilenet_A", "transfer_vs_scratch"]
-    assert keys("basic_dropout0.3", "mobilenet_A") == keys("basic_dropout0.5", "mobilenet_B") == expected
+def test_study_models_are_keyed_by_role_with_the_dropout_p_chosen_on_mean_validation_accuracy(trained):
+    winners = {model: {"config": f"{model}_lr0.01_bs32"} for model in ("basic", "residual")}
+    models = study_models(trained, winners)
+    assert list(models) == ["basic", "basic_dropout", "residual", "residual_dropout", "mobilenet_A", "mobilenet_B"]
+    assert models["basic_dropout"].dropout == 0.3 and models["residual_dropout"].dropout == 0.5
+    assert [run.history.name for run in models["residual_dropout"].runs] == [
+        "residual_dropout0.5_seed1.tsv", "residual_dropout0.5_seed2.tsv"]
+    assert models["residual_dropout"].validation["val_accuracy"] == 0.6
+    assert models["basic"].dropout == 0.0 and models["basic"].runs[0].model.name == "basic_lr0.01_bs32_seed1.pt"

@@ -48,23 +48,29 @@ def class_scores(labels: torch.Tensor, predictions: torch.Tensor, num_classes: i
 
 
 def per_class_metrics(labels: torch.Tensor, predictions: torch.Tensor, classes: tuple[str, ...]) -> list[dict]:
-    """Precision, recall, F1 and support of each class, as rows."""
-    scores = class_scores(labels, predictions, len(classes))
+    """Precision, recall, F1 and support (test images) of each class, as rows.
+
+    `predictions` is one run's (images,) or several runs' (runs, images), whose counts are pooled: the scores
+    of all seeds' predictions together, as the pooled confusion matrix shows them.
+    """
+    runs = predictions.view(-1, len(labels))
+    scores = class_scores(labels.repeat(len(runs)), runs.flatten(), len(classes))
     return [
         {"class": name, **{key: round(values[i].item(), 4) for key, values in scores.items() if key != "support"},
-         "support": int(scores["support"][i].item())}
+         "support": int(scores["support"][i].item()) // len(runs)}
         for i, name in enumerate(classes)
     ]
 
 
 def prediction_rows(
-    logits: torch.Tensor, labels: torch.Tensor, paths: tuple[str, ...], classes: tuple[str, ...]
+    logits: torch.Tensor, labels: torch.Tensor, paths: tuple[str, ...], classes: tuple[str, ...], seed: int
 ) -> list[dict]:
-    """One row per test image: its index and path, actual and predicted class names, and the softmax
-    probability of the predicted class. The actual/predicted columns feed DVC's confusion template."""
+    """One row per test image: the run's seed, the image's index and path, actual and predicted class names,
+    and the softmax probability of the predicted class. The actual/predicted columns feed DVC's confusion
+    template, which counts the rows of every seed together."""
     confidence, predicted = logits.softmax(1).max(1)
     return [
-        {"image": index, "path": path, "actual": classes[actual], "predicted": classes[guess],
+        {"seed": seed, "image": index, "path": path, "actual": classes[actual], "predicted": classes[guess],
          "confidence": round(probability, 4)}
         for index, (path, actual, guess, probability) in enumerate(
             zip(paths, labels.tolist(), predicted.tolist(), confidence.tolist()))

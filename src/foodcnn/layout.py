@@ -58,9 +58,9 @@ class RunFiles:
         return cls(MODELS_DIR / group / f"{name}.pt", HISTORY_DIR / group / f"{name}.tsv")
 
 
-def test_outputs(run: str) -> tuple[Path, Path]:
-    """The evaluate stage's per-image predictions and per-class scores of one run."""
-    return PREDICTIONS_DIR / f"{run}.csv", PER_CLASS_DIR / f"{run}.csv"
+def test_outputs(role: str) -> tuple[Path, Path]:
+    """The evaluate stage's per-image predictions (every seed's) and per-class scores of one study model."""
+    return PREDICTIONS_DIR / f"{role}.csv", PER_CLASS_DIR / f"{role}.csv"
 
 
 def require(*paths: Path) -> None:

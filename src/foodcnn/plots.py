@@ -45,25 +45,29 @@ def clip_outlying_losses(axis: plt.Axes) -> None:
         epochs, values = numpy.asarray(line.get_xdata()), numpy.asarray(line.get_ydata(), dtype=float)
         above = values > ceiling
         axis.plot(epochs[above], numpy.full(above.sum(), ceiling), "^", color=line.get_color(), clip_on=False)
-    axis.set_title(f"▲ off the axis (up to {losses.max():.3g})", fontsize=9)
+    axis.set_title(f"▲ off the axis (up to {losses.max():.3g})", fontsize=9, loc="right")
 
 
-def learning_curves(histories: dict[str, list[dict]], title: str) -> plt.Figure:
-    """Loss and accuracy per epoch (training solid, validation dashed), one line colour per run."""
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
-    for (name, rows), colour in zip(histories.items(), plt.cm.tab10.colors * 3):
-        epochs = [int(row["epoch"]) for row in rows]
-        for axis, metric in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
-            axis.plot(epochs, [float(row[f"train_{metric}"]) for row in rows], color=colour, label=f"{name} train")
-            axis.plot(epochs, [float(row[f"val_{metric}"]) for row in rows], color=colour, linestyle="--",
-                      label=f"{name} val")
-    for axis, metric in ((loss_axis, "cross-entropy loss"), (accuracy_axis, "accuracy")):
-        axis.set_xlabel("epoch")
-        axis.set_ylabel(metric)
-        axis.grid(alpha=0.3)
-    clip_outlying_losses(loss_axis)
-    accuracy_axis.set_ylim(0, 1)
-    accuracy_axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+def learning_curves(panels: dict[str, dict[str, list[dict]]], title: str) -> plt.Figure:
+    """One row per panel (e.g. a learning rate) of loss and accuracy per epoch, training solid and validation
+    dashed, one line colour per run of the panel's histories (run name -> rows)."""
+    figure, axes = plt.subplots(len(panels), 2, figsize=(11, 4 * len(panels)), squeeze=False, layout="constrained")
+    for (panel, histories), (loss_axis, accuracy_axis) in zip(panels.items(), axes):
+        for (name, rows), colour in zip(histories.items(), plt.cm.tab10.colors * 3):
+            epochs = [int(row["epoch"]) for row in rows]
+            for axis, metric in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
+                axis.plot(epochs, [float(row[f"train_{metric}"]) for row in rows], color=colour,
+                          label=f"{name} train")
+                axis.plot(epochs, [float(row[f"val_{metric}"]) for row in rows], color=colour, linestyle="--",
+                          label=f"{name} val")
+        for axis, metric in ((loss_axis, "cross-entropy loss"), (accuracy_axis, "accuracy")):
+            axis.set_xlabel("epoch")
+            axis.set_ylabel(metric)
+            axis.grid(alpha=0.3)
+        loss_axis.set_title(panel, loc="left", fontweight="bold")
+        clip_outlying_losses(loss_axis)
+        accuracy_axis.set_ylim(0, 1)
+        accuracy_axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     figure.suptitle(title)
     return figure
 
@@ -146,5 +150,7 @@ def image_pairs_figure(pairs: list[tuple[Image.Image, Image.Image]], captions: l
             axis = axes[row, 2 * column + offset]
             axis.imshow(image, interpolation="nearest")
             axis.set_title(text, fontsize=6)
+    if not pairs:
+        axes.flat[0].text(0.5, 0.5, "no near-duplicate pairs", ha="center", va="center")
     figure.suptitle(title)
     return figure

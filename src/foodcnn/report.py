@@ -3,8 +3,7 @@
 from dataclasses import dataclass
 
 from foodcnn.params import Params
-from foodcnn.runs import MODEL_TITLES, MOBILENET, config_name, study_label
-from foodcnn.selection import best_by_validation
+from foodcnn.roles import MODEL_TITLES, dropout_role, finetune_role, study_label
 
 
 @dataclass(frozen=True)
@@ -13,8 +12,9 @@ class StudyResults:
 
     split: dict  # data/split_report.json
     grid: list[dict]  # plots/grid.csv rows
-    validation: dict[str, dict]  # study key -> validation metrics over seeds (selection.over_seeds)
-    test: dict[str, dict]  # metrics/test.json: study key -> test metrics with intervals
+    validation: dict[str, dict]  # role -> validation metrics over seeds (selection.over_seeds)
+    dropout: dict[str, dict[float, dict]]  # model -> p -> validation metrics of every dropout retrain
+    test: dict[str, dict]  # metrics/test.json: role -> test metrics with intervals
     comparisons: dict[str, dict]  # metrics/comparisons.json
     figures: list[tuple[str, str]]  # (caption, path relative to the report)
 
@@ -81,14 +81,13 @@ def scratch_table(params: Params, results: StudyResults) -> str:
     rows = []
     for model in params.grid.model:
         winner = next(row for row in results.grid if row["model"] == model and row["selected"] == "True")
-        runs = {config_name(model, 0.0, 0, dropout=p): p for p in params.dropout}
-        best_dropout = best_by_validation({name: results.validation[name] for name in runs})
+        best_dropout = dropout_role(model)
         dropout_validation = results.validation[best_dropout]
         rows.append([
             MODEL_TITLES[model], f"lr {float(winner['lr']):g}, batch {winner['batch_size']}",
             with_std(winner["val_accuracy"], winner["val_accuracy_std"], seeds),
             estimate(results.test[model], "accuracy"), estimate(results.test[model], "macro_f1"),
-            f"{runs[best_dropout]:g}",
+            f"{results.test[best_dropout]['dropout_p']:g}",
             with_std(dropout_validation["val_accuracy"], dropout_validation["val_accuracy_std"], seeds),
             estimate(results.test[best_dropout], "accuracy"), estimate(results.test[best_dropout], "macro_f1"),
         ])
@@ -102,13 +101,26 @@ def transfer_table(params: Params, results: StudyResults) -> str:
     seeds = len(params.train.seeds)
     rows = []
     for case, blocks in params.finetune.cases.items():
-        name = config_name(MOBILENET, 0.0, 0, case=case)
+        name = finetune_role(case)
         trains = "head only" if blocks == 0 else f"head + last {blocks} feature blocks"
         validation = results.validation[name]
         rows.append([case, trains, weights_label(params.finetune.weights),
                      with_std(validation["val_accuracy"], validation["val_accuracy_std"], seeds),
                      estimate(results.test[name], "accuracy"), estimate(results.test[name], "macro_f1")])
     return markdown_table(["Case", "Trains", "Weights", "Val acc %", "Test acc %", "Test macro-F1 %"], rows)
+
+
+def dropout_table(params: Params, results: StudyResults) -> str:
+    """Every dropout retrain on validation, where the p of the tables above was chosen."""
+    seeds = len(params.train.seeds)
+    rows = [
+        [MODEL_TITLES[model], f"{p:g}", validation["best_epoch"],
+         with_std(validation["val_accuracy"], validation["val_accuracy_std"], seeds),
+         f"{validation['val_loss']:.3f}", "yes" if p == results.test[dropout_role(model)]["dropout_p"] else ""]
+        for model, retrains in results.dropout.items()
+        for p, validation in retrains.items()
+    ]
+    return markdown_table(["Model", "Dropout p", "Best epoch", "Val acc %", "Val loss", "Selected"], rows)
 
 
 def grid_table(params: Params, results: StudyResults) -> str:
@@ -176,6 +188,8 @@ def build_report(params: Params, results: StudyResults) -> str:
         COMPARISON_NOTE,
         "## Grid search (validation set)",
         grid_table(params, results),
+        "## Dropout retrains of the grid winners (validation set)",
+        dropout_table(params, results),
         "## Duplicates left out by the split",
         duplicates_section(results.split["duplicates"]),
         "## Figures",

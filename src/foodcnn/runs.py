@@ -6,9 +6,6 @@ from foodcnn.errors import ParamsError
 from foodcnn.layout import RunFiles
 from foodcnn.params import MOBILENET, RANDOM_INIT, SCRATCH_MODELS, Params
 
-MODEL_TITLES = {"basic": "BasicCNN", "residual": "ResidualCNN", MOBILENET: "MobileNetV2"}
-
-
 @dataclass(frozen=True)
 class RunConfig:
     """One training run. Its name, and so its file names and report rows, derive from it."""
@@ -50,18 +47,6 @@ def config_name(model: str, lr: float, batch_size: int, dropout: float = 0.0, ca
     if dropout > 0:
         return f"{model}_dropout{dropout:g}"
     return f"{model}_lr{lr:g}_bs{batch_size}"
-
-
-def study_label(key: str) -> str:
-    """How tables name a study model: 'basic' -> BasicCNN, 'basic_dropout0.3' -> BasicCNN, dropout 0.3,
-    'mobilenet_B' -> MobileNetV2 B."""
-    model, _, rest = key.partition("_")
-    title = MODEL_TITLES[model]
-    if not rest:
-        return title
-    if model == MOBILENET:
-        return f"{title} {rest}"
-    return f"{title}, dropout {rest.removeprefix('dropout')}"
 
 
 def run_name(config: str, seed: int) -> str:
@@ -108,22 +93,3 @@ def finetune_run(params: Params, case: str, seed: int) -> RunConfig:
     _check("--seed", seed, seed >= 0, "an integer >= 0 (one of train.seeds)")
     return RunConfig(MOBILENET, finetune.lr, finetune.batch_size, finetune.epochs, seed, case=case,
                      trainable_blocks=finetune.cases[case], weights=finetune.weights)
-
-
-def study_runs(params: Params, winners: dict[str, dict]) -> dict[str, list[RunFiles]]:
-    """The models the study evaluates on the test set, each with its runs (one per seed, in params order):
-    each grid winner, each dropout retrain, each fine-tune.
-
-    Keys name them in every table: 'basic' is the winner of BasicCNN's grid, then e.g. 'basic_dropout0.3'.
-    """
-    seeds = params.train.seeds
-    runs = {}
-    for model in params.grid.model:
-        runs[model] = [RunFiles.of("grid", run_name(winners[model]["config"], seed)) for seed in seeds]
-        for p in params.dropout:
-            config = config_name(model, 0.0, 0, dropout=p)
-            runs[config] = [RunFiles.of("dropout", run_name(config, seed)) for seed in seeds]
-    for case in params.finetune.cases:
-        config = config_name(MOBILENET, 0.0, 0, case=case)
-        runs[config] = [RunFiles.of("finetune", run_name(config, seed)) for seed in seeds]
-    return runs

@@ -1,16 +1,21 @@
 """Choosing on validation accuracy alone: the grid winner per model, the best dropout p, the study's comparisons."""
 
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, replace
 from statistics import mean, stdev
+from typing import TypeVar
 
 from foodcnn.history import best_record, read_history
 from foodcnn.layout import RunFiles, require
-from foodcnn.params import MOBILENET, GridParams, Params
-from foodcnn.runs import config_name, run_name, study_label
+from foodcnn.params import GridParams, Params
+from foodcnn.roles import MODEL_TITLES, dropout_role, finetune_role, study_label
+from foodcnn.runs import config_name, run_name
+
+Key = TypeVar("Key", bound=Hashable)
 
 
-def best_by_validation(metrics: dict[str, dict]) -> str:
-    """The run with the highest validation accuracy; ties go to the lower validation loss, then the name."""
+def best_by_validation(metrics: dict[Key, dict]) -> Key:
+    """The key with the highest validation accuracy; ties go to the lower validation loss, then the key."""
     return min(metrics, key=lambda name: (-metrics[name]["val_accuracy"], metrics[name]["val_loss"], name))
 
 
@@ -75,16 +80,53 @@ class Comparison:
     b: str
 
 
-def study_validation(runs: dict[str, list[RunFiles]]) -> dict[str, dict]:
-    """Each study model's validation numbers over its seeds (study key -> over_seeds), from its metrics files."""
-    return {key: over_seeds([run_summary(run) for run in files]) for key, files in runs.items()}
+@dataclass(frozen=True)
+class StudyModel:
+    """A model the study evaluates on the test set: its runs (one per seed, in params order), their validation
+    numbers over seeds (over_seeds), and for a dropout retrain the p chosen on validation."""
+
+    runs: list[RunFiles]
+    validation: dict
+    dropout: float = 0.0
+
+
+def configuration(group: str, config: str, seeds: tuple[int, ...]) -> StudyModel:
+    """One configuration's runs and validation numbers, from their histories."""
+    runs = [RunFiles.of(group, run_name(config, seed)) for seed in seeds]
+    return StudyModel(runs, over_seeds([run_summary(run) for run in runs]))
+
+
+def dropout_retrains(params: Params) -> dict[str, dict[float, StudyModel]]:
+    """Every dropout retrain: model -> p -> its runs and validation numbers."""
+    return {model: {p: configuration("dropout", config_name(model, 0.0, 0, dropout=p), params.train.seeds)
+                    for p in params.dropout}
+            for model in params.grid.model}
+
+
+def study_models(params: Params, winners: dict[str, dict]) -> dict[str, StudyModel]:
+    """The study's models by role: each grid winner ('basic'), its dropout retrain at the p with the best
+    validation accuracy ('basic_dropout'), and each fine-tune case ('mobilenet_A').
+
+    Roles, not run names, key every test-set metric and file, so the files a run writes are the same whatever
+    the seeds, the p values or the winners: a workspace switched to another experiment keeps none of them.
+    """
+    seeds = params.train.seeds
+    retrains = dropout_retrains(params)
+    models = {}
+    for model in params.grid.model:
+        models[model] = configuration("grid", winners[model]["config"], seeds)
+        best = best_by_validation({p: retrain.validation for p, retrain in retrains[model].items()})
+        models[dropout_role(model)] = replace(retrains[model][best], dropout=best)
+    for case in params.finetune.cases:
+        models[finetune_role(case)] = configuration("finetune", finetune_role(case), seeds)
+    return models
 
 
 def scratch_and_transfer(params: Params) -> tuple[list[str], list[str]]:
-    """The study keys of the from-scratch models (grid winners, dropout retrains) and of the fine-tunes."""
+    """The roles of the from-scratch models (grid winners, dropout retrains) and of the fine-tunes."""
     models = params.grid.model
-    scratch = list(models) + [config_name(model, 0.0, 0, dropout=p) for model in models for p in params.dropout]
-    return scratch, [config_name(MOBILENET, 0.0, 0, case=case) for case in params.finetune.cases]
+    return ([*models, *map(dropout_role, models)],
+            [finetune_role(case) for case in params.finetune.cases])
 
 
 def best_models(params: Params, validation: dict[str, dict]) -> tuple[str, str]:
@@ -96,17 +138,16 @@ def best_models(params: Params, validation: dict[str, dict]) -> tuple[str, str]:
 
 def study_comparisons(params: Params, validation: dict[str, dict]) -> list[Comparison]:
     """Residual vs Basic, each model with vs without dropout, each fine-tune case vs the first, and the best
-    transfer model vs the best from-scratch model; every "best" is chosen on `validation` (study key ->
-    mean validation metrics), never on the test set."""
+    transfer model vs the best from-scratch model; every "best" is chosen on `validation` (role -> mean
+    validation metrics), never on the test set."""
     comparisons = []
     if {"basic", "residual"} <= set(params.grid.model):
         comparisons.append(Comparison("residual_vs_basic", "ResidualCNN vs BasicCNN (grid winners)", "residual",
                                       "basic"))
     for model in params.grid.model:
-        with_dropout = [config_name(model, 0.0, 0, dropout=p) for p in params.dropout]
-        best = best_by_validation({key: validation[key] for key in with_dropout})
         comparisons.append(Comparison(f"{model}_dropout_vs_{model}",
-                                      f"{study_label(model)}: with vs without dropout (best p)", best, model))
+                                      f"{MODEL_TITLES[model]}: with vs without dropout (p chosen on validation)",
+                                      dropout_role(model), model))
     _, cases = scratch_and_transfer(params)
     for case in cases[1:]:
         comparisons.append(Comparison(f"{case}_vs_{cases[0]}", f"Fine-tune {study_label(case)} vs "
