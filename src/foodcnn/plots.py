@@ -51,7 +51,8 @@ def clip_outlying_losses(axis: plt.Axes) -> None:
 def learning_curves(panels: dict[str, dict[str, list[dict]]], title: str) -> plt.Figure:
     """One row per panel (e.g. a learning rate) of loss and accuracy per epoch, training solid and validation
     dashed, one line colour per run of the panel's histories (run name -> rows)."""
-    figure, axes = plt.subplots(len(panels), 2, figsize=(11, 4 * len(panels)), squeeze=False, layout="constrained")
+    figure, axes = plt.subplots(len(panels), 2, figsize=(11, 4 * len(panels)), squeeze=False,
+                                gridspec_kw={"hspace": 0.35})
     for (panel, histories), (loss_axis, accuracy_axis) in zip(panels.items(), axes):
         for (name, rows), colour in zip(histories.items(), plt.cm.tab10.colors * 3):
             epochs = [int(row["epoch"]) for row in rows]
@@ -138,8 +139,13 @@ def interval_figure(
 
 def image_pairs_figure(pairs: list[tuple[Image.Image, Image.Image]], captions: list[tuple[str, str]], title: str,
                        pairs_per_row: int = 3) -> plt.Figure:
-    """Pairs of images side by side, each image with its caption, pairs_per_row pairs to a row."""
-    rows = max(1, -(-len(pairs) // pairs_per_row))
+    """Pairs of images side by side, each image with its caption, pairs_per_row pairs to a row; no pairs: the
+    title alone."""
+    if not pairs:
+        figure = plt.figure(figsize=(6, 0.6))
+        figure.suptitle(title)
+        return figure
+    rows = -(-len(pairs) // pairs_per_row)
     figure, axes = plt.subplots(rows, 2 * pairs_per_row, figsize=(3.6 * pairs_per_row, 2.1 * rows + 0.4), squeeze=False,
                                 layout="constrained")
     for axis in axes.flat:
@@ -150,7 +156,5 @@ def image_pairs_figure(pairs: list[tuple[Image.Image, Image.Image]], captions: l
             axis = axes[row, 2 * column + offset]
             axis.imshow(image, interpolation="nearest")
             axis.set_title(text, fontsize=6)
-    if not pairs:
-        axes.flat[0].text(0.5, 0.5, "no near-duplicate pairs", ha="center", va="center")
     figure.suptitle(title)
     return figure

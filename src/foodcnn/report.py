@@ -81,15 +81,15 @@ def scratch_table(params: Params, results: StudyResults) -> str:
     rows = []
     for model in params.grid.model:
         winner = next(row for row in results.grid if row["model"] == model and row["selected"] == "True")
-        best_dropout = dropout_role(model)
-        dropout_validation = results.validation[best_dropout]
+        with_dropout = dropout_role(model)
+        dropout_validation = results.validation[with_dropout]
         rows.append([
             MODEL_TITLES[model], f"lr {float(winner['lr']):g}, batch {winner['batch_size']}",
             with_std(winner["val_accuracy"], winner["val_accuracy_std"], seeds),
             estimate(results.test[model], "accuracy"), estimate(results.test[model], "macro_f1"),
-            f"{results.test[best_dropout]['dropout_p']:g}",
+            f"{results.test[with_dropout]['dropout_p']:g}",
             with_std(dropout_validation["val_accuracy"], dropout_validation["val_accuracy_std"], seeds),
-            estimate(results.test[best_dropout], "accuracy"), estimate(results.test[best_dropout], "macro_f1"),
+            estimate(results.test[with_dropout], "accuracy"), estimate(results.test[with_dropout], "macro_f1"),
         ])
     header = ["Model", "Selected configuration", "Val acc %", "Test acc %", "Test macro-F1 %",
               "Dropout p", "Val acc % (dropout)", "Test acc % (dropout)", "Test macro-F1 % (dropout)"]
