@@ -6,7 +6,7 @@ import pytest
 from foodcnn.history import EpochRecord, write_history
 from foodcnn.layout import RunFiles
 from foodcnn.params import GridParams, Params, load
-from foodcnn.roles import study_label
+from foodcnn.roles import study_labels
 from foodcnn.runs import config_name, run_name
 from foodcnn.selection import best_by_validation, over_seeds, select_winners, study_comparisons, study_models
 from tests.conftest import REPO
@@ -65,10 +65,10 @@ def test_names_match_dvc_yaml_interpolation():
     assert run_name("basic_lr0.001_bs32", 42) == "basic_lr0.001_bs32_seed42"
 
 
-def test_study_labels():
-    assert study_label("residual") == "ResidualCNN"
-    assert study_label("basic_dropout") == "BasicCNN + dropout"
-    assert study_label("mobilenet_B") == "MobileNetV2 B"
+def test_study_labels_name_every_role_in_table_order():
+    assert study_labels(load(REPO / "params.yaml")) == {
+        "basic": "BasicCNN", "basic_dropout": "BasicCNN + dropout", "residual": "ResidualCNN",
+        "residual_dropout": "ResidualCNN + dropout", "mobilenet_A": "MobileNetV2 A", "mobilenet_B": "MobileNetV2 B"}
 
 
 def test_the_study_comparisons_choose_every_best_on_validation():

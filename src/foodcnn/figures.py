@@ -12,7 +12,7 @@ from foodcnn.layout import FIGURES, RAW_DIR, REPORTS, RunFiles, test_outputs
 from foodcnn.params import Params
 from foodcnn.plots import (confusion_figure, image_pairs_figure, interval_figure, learning_curves,
                            misclassified_figure, save_figure)
-from foodcnn.roles import MODEL_TITLES, study_label
+from foodcnn.roles import MODEL_TITLES, study_labels
 from foodcnn.runs import config_name, run_name
 from foodcnn.selection import best_models
 
@@ -36,10 +36,10 @@ def figure_path(name: str) -> tuple[Path, str]:
     return path, path.relative_to(REPORTS).as_posix()
 
 
-def accuracy_figure(test: dict[str, dict], classes: tuple[str, ...]) -> tuple[str, str]:
+def accuracy_figure(test: dict[str, dict], classes: tuple[str, ...], labels: dict[str, str]) -> tuple[str, str]:
     path, link = figure_path("test_accuracy")
     ranked = sorted(test, key=lambda key: -test[key]["accuracy"])
-    save_figure(interval_figure([study_label(key) for key in ranked], [test[key]["accuracy"] for key in ranked],
+    save_figure(interval_figure([labels[key] for key in ranked], [test[key]["accuracy"] for key in ranked],
                                 [tuple(test[key]["accuracy_ci95"]) for key in ranked], 1 / len(classes),
                                 "Test accuracy of every model of the study"), path)
     return "Test accuracy with 95 % intervals", link
@@ -63,19 +63,20 @@ def curve_figures(settings: Params) -> list[tuple[str, str]]:
     return figures
 
 
-def confusion_figures(test: dict[str, dict], classes: tuple[str, ...], seeds: tuple[int, ...]) -> list[tuple[str, str]]:
+def confusion_figures(test: dict[str, dict], classes: tuple[str, ...], seeds: tuple[int, ...],
+                      labels: dict[str, str]) -> list[tuple[str, str]]:
     figures = []
     for role in test:
         matrix = confusion_from_rows(predictions(role), classes)
         pooled = f", {len(seeds)} seeds pooled" if len(seeds) > 1 else ""
         path, link = figure_path(f"confusion_{role}")
-        title = f"{study_label(role)}: test accuracy {100 * test[role]['accuracy']:.1f} %{pooled}"
+        title = f"{labels[role]}: test accuracy {100 * test[role]['accuracy']:.1f} %{pooled}"
         save_figure(confusion_figure(matrix, classes, title), path)
-        figures.append((f"Confusion matrix: {study_label(role)}", link))
+        figures.append((f"Confusion matrix: {labels[role]}", link))
     return figures
 
 
-def misclassified_figure_of(kind: str, role: str, seed: int, images: torch.Tensor) -> tuple[str, str]:
+def misclassified_figure_of(kind: str, role: str, label: str, seed: int, images: torch.Tensor) -> tuple[str, str]:
     """The test images a model's run got wrong with the highest confidence, from its predictions file."""
     wrong = [row for row in predictions(role) if int(row["seed"]) == seed and row["actual"] != row["predicted"]]
     shown = sorted(wrong, key=lambda row: -float(row["confidence"]))[:MISCLASSIFIED_SHOWN]
@@ -83,9 +84,9 @@ def misclassified_figure_of(kind: str, role: str, seed: int, images: torch.Tenso
                 for row in shown]
     chosen = images[torch.tensor([int(row["image"]) for row in shown], dtype=torch.int64)]
     path, link = figure_path(f"misclassified_{kind}")
-    title = f"{study_label(role)} (seed {seed}): the most confidently misclassified test images"
+    title = f"{label} (seed {seed}): the most confidently misclassified test images"
     save_figure(misclassified_figure(chosen, captions, title), path)
-    return f"Most confidently misclassified: {study_label(role)}, the best by validation accuracy", link
+    return f"Most confidently misclassified: {label}, the best by validation accuracy", link
 
 
 def thumbnail(path: str, raw: Path) -> Image.Image:
@@ -115,7 +116,9 @@ def report_figures(settings: Params, test: dict[str, dict], classes: tuple[str, 
                    images: torch.Tensor, duplicates: dict) -> list[tuple[str, str]]:
     """Draw every figure of the report into reports/figures; returns (caption, link) pairs in report order."""
     seeds = settings.train.seeds
-    return [accuracy_figure(test, classes), *curve_figures(settings), *confusion_figures(test, classes, seeds),
-            *(misclassified_figure_of(kind, role, seeds[0], images)
+    labels = study_labels(settings)
+    return [accuracy_figure(test, classes, labels), *curve_figures(settings),
+            *confusion_figures(test, classes, seeds, labels),
+            *(misclassified_figure_of(kind, role, labels[role], seeds[0], images)
               for kind, role in zip(("best_scratch", "best_transfer"), best_models(settings, validation))),
             duplicate_figure(duplicates)]

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from foodcnn.params import Params
-from foodcnn.roles import MODEL_TITLES, dropout_role, finetune_role, study_label
+from foodcnn.roles import MODEL_TITLES, dropout_role, finetune_role, study_labels
 
 
 @dataclass(frozen=True)
@@ -138,12 +138,12 @@ def p_value(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def comparison_table(results: StudyResults) -> str:
+def comparison_table(results: StudyResults, labels: dict[str, str]) -> str:
     """The paired comparisons: accuracy difference a - b in points, its interval and McNemar's p-value."""
     rows = []
     for comparison in results.comparisons.values():
         low, high = comparison["difference_ci95"]
-        rows.append([comparison["comparison"], study_label(comparison["a"]), study_label(comparison["b"]),
+        rows.append([comparison["comparison"], labels[comparison["a"]], labels[comparison["b"]],
                      f"{100 * comparison['difference']:+.1f}", f"[{100 * low:+.1f}, {100 * high:+.1f}]",
                      p_value(comparison["p_value"])])
     header = ["Comparison", "A", "B", "Test acc A - B (points)", "95 % interval", "p (McNemar, exact)"]
@@ -184,7 +184,7 @@ def build_report(params: Params, results: StudyResults) -> str:
         "## Transfer learning with MobileNetV2 (test set)",
         transfer_table(params, results),
         "## Paired comparisons (test set)",
-        comparison_table(results),
+        comparison_table(results, study_labels(params)),
         COMPARISON_NOTE,
         "## Grid search (validation set)",
         grid_table(params, results),

@@ -5,7 +5,7 @@ retrained with the p chosen on validation; 'mobilenet_B': a fine-tune case), nev
 file names stay the same whatever the seeds, the p values or the winners.
 """
 
-from foodcnn.params import MOBILENET
+from foodcnn.params import MOBILENET, Params
 from foodcnn.runs import config_name
 
 MODEL_TITLES = {"basic": "BasicCNN", "residual": "ResidualCNN", MOBILENET: "MobileNetV2"}
@@ -20,11 +20,13 @@ def finetune_role(case: str) -> str:
     return config_name(MOBILENET, 0.0, 0, case=case)
 
 
-def study_label(role: str) -> str:
-    """How tables name a study model: 'basic' -> BasicCNN, 'basic_dropout' -> BasicCNN + dropout,
-    'mobilenet_B' -> MobileNetV2 B."""
-    model, _, rest = role.partition("_")
-    title = MODEL_TITLES[model]
-    if not rest:
-        return title
-    return f"{title} {rest}" if model == MOBILENET else f"{title} + dropout"
+def study_labels(params: Params) -> dict[str, str]:
+    """Every study model's role and how tables name it, in table order: 'basic' -> BasicCNN,
+    'basic_dropout' -> BasicCNN + dropout, ..., 'mobilenet_B' -> MobileNetV2 B."""
+    labels = {}
+    for model in params.grid.model:
+        labels[model] = MODEL_TITLES[model]
+        labels[dropout_role(model)] = f"{MODEL_TITLES[model]} + dropout"
+    for case in params.finetune.cases:
+        labels[finetune_role(case)] = f"{MODEL_TITLES[MOBILENET]} {case}"
+    return labels

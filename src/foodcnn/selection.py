@@ -8,7 +8,7 @@ from typing import TypeVar
 from foodcnn.history import best_record, read_history
 from foodcnn.layout import RunFiles, require
 from foodcnn.params import GridParams, Params
-from foodcnn.roles import MODEL_TITLES, dropout_role, finetune_role, study_label
+from foodcnn.roles import MODEL_TITLES, dropout_role, finetune_role, study_labels
 from foodcnn.runs import config_name, run_name
 
 Key = TypeVar("Key", bound=Hashable)
@@ -149,9 +149,10 @@ def study_comparisons(params: Params, validation: dict[str, dict]) -> list[Compa
                                       f"{MODEL_TITLES[model]}: with vs without dropout (p chosen on validation)",
                                       dropout_role(model), model))
     _, cases = scratch_and_transfer(params)
+    labels = study_labels(params)
     for case in cases[1:]:
-        comparisons.append(Comparison(f"{case}_vs_{cases[0]}", f"Fine-tune {study_label(case)} vs "
-                                      f"{study_label(cases[0])}", case, cases[0]))
+        comparisons.append(Comparison(f"{case}_vs_{cases[0]}", f"Fine-tune {labels[case]} vs {labels[cases[0]]}",
+                                      case, cases[0]))
     best_scratch, best_transfer = best_models(params, validation)
     comparisons.append(Comparison("transfer_vs_scratch", "Best transfer vs best from scratch", best_transfer,
                                   best_scratch))
