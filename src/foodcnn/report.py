@@ -101,12 +101,12 @@ def transfer_table(params: Params, results: StudyResults) -> str:
     seeds = len(params.train.seeds)
     rows = []
     for case, blocks in params.finetune.cases.items():
-        name = finetune_role(case)
+        role = finetune_role(case)
         trains = "head only" if blocks == 0 else f"head + last {blocks} feature blocks"
-        validation = results.validation[name]
+        validation = results.validation[role]
         rows.append([case, trains, weights_label(params.finetune.weights),
                      with_std(validation["val_accuracy"], validation["val_accuracy_std"], seeds),
-                     estimate(results.test[name], "accuracy"), estimate(results.test[name], "macro_f1")])
+                     estimate(results.test[role], "accuracy"), estimate(results.test[role], "macro_f1")])
     return markdown_table(["Case", "Trains", "Weights", "Val acc %", "Test acc %", "Test macro-F1 %"], rows)
 
 
