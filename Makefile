@@ -12,7 +12,7 @@ PLOTS_TEMPLATE := web/build/plots.html
 SETUP := $(VENV)/installed $(PLOTS_TEMPLATE)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro repro-parallel test plots bench pull push
+.PHONY: repro repro-parallel test plots bench pull push diff
 
 repro: $(SETUP)
 	dvc repro
@@ -41,6 +41,11 @@ pull: $(VENV)/installed
 
 push: $(VENV)/installed
 	python scripts/remote.py push
+
+# Is a difference between revisions evidence or noise? `make diff A=main B=my-branch`; A defaults to HEAD and B
+# to the workspace, as for `dvc metrics diff`.
+diff: $(VENV)/installed
+	foodcnn diff $(A) $(B)
 
 plots: $(SETUP)
 	dvc plots show

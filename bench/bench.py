@@ -8,6 +8,8 @@
                  (threads shared out), the choice behind `dvc queue start -j 2`
   5. duplicates  the split stage's scan (decode, pixel digest, difference hash, grouping) against decoding
                  alone, on 11,000 JPEG photos of 512 px (Food-101's size and the study's class count)
+  6. diff        `foodcnn diff` of two revisions at Food-11 scale (2,750 test images x 6 roles x 3 seeds,
+                 1,000 resamples): the statistics alone, and the whole command from a new process
 
 GPU sections (run with --only; on a CPU they run too, at the sizes given, which is how they are tested):
   gpu-profile     where the time of training.fit's steps goes (torch.profiler): the operators taking the
@@ -57,13 +59,16 @@ from foodcnn.data.reader import read_rgb
 from foodcnn.data.sample import CLASS_NAMES, draw_image
 from foodcnn.data.split import scan
 from foodcnn.data.tensors import ImageSet
-from foodcnn.io import read_table
+from foodcnn.diff.compare import compare
+from foodcnn.diff.revisions import RoleRun, Side
+from foodcnn.io import read_table, write_table
+from foodcnn.layout import PREDICTIONS_DIR
 from foodcnn.models import ModelSpec, build_model
 from foodcnn.devices import pick_device
 from foodcnn.training import FitSettings, adam, configure_cudnn, fit, numerics
 
 REPO = Path(__file__).resolve().parents[1]
-CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates")
+CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates", "diff")
 GPU_SECTIONS = ("gpu-profile", "gpu-throughput", "gpu-parallel", "gpu-protocol")
 # Dense bf16 tensor-core peaks from NVIDIA's data sheets, by a part of the device name (first match wins).
 PEAK_BF16_TFLOPS = {"H100 PCIe": 756.0, "H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0}
@@ -398,6 +403,55 @@ def duplicates(settings: study_params.Params, repeats: int, count: int, size: in
     print(f"   left out as duplicates: {len(found.duplicates)} (the images are distinct, so any is a false match)")
 
 
+def diff_side(commit: str | None, images: int, seeds: int, accuracy: float, seed: int) -> Side:
+    """Six roles' predictions on the same test images, right for about `accuracy` of them, per seed."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(images) % NUM_CLASSES
+    paths = tuple(f"{CLASS_NAMES[label]}/{index:05d}.jpg" for index, label in enumerate(labels.tolist()))
+    actual = tuple(CLASS_NAMES[label] for label in labels.tolist())
+    roles = {}
+    for role in ("basic", "basic_dropout", "residual", "residual_dropout", "mobilenet_A", "mobilenet_B"):
+        predicted = {}
+        for run_seed in range(42, 42 + seeds):
+            wrong = (labels + torch.randint(1, NUM_CLASSES, (images,), generator=generator)) % NUM_CLASSES
+            chosen = torch.where(torch.rand(images, generator=generator) < accuracy, labels, wrong)
+            predicted[run_seed] = tuple(CLASS_NAMES[label] for label in chosen.tolist())
+        roles[role] = RoleRun(paths, actual, predicted)
+    return Side(commit or "workspace", commit, roles)
+
+
+def write_side(project: Path, side: Side) -> None:
+    for role, run in side.roles.items():
+        write_table(project / PREDICTIONS_DIR / f"{role}.csv",
+                    [{"seed": seed, "image": index, "path": path, "actual": actual, "predicted": guess, "confidence": 0.5}
+                     for seed, predicted in run.predicted.items()
+                     for index, (path, actual, guess) in enumerate(zip(run.paths, run.actual, predicted))])
+
+
+def diff(repeats: int, images: int, seeds: int, resamples: int) -> None:
+    """Figure 6: `foodcnn diff` of two revisions, its statistics in this process and the whole command."""
+    a, b = diff_side("a", images, seeds, 0.67, seed=0), diff_side("b", images, seeds, 0.70, seed=1)
+    statistics_seconds = [timed(lambda: compare(a, b, resamples), torch.device("cpu")) for _ in range(repeats)]
+    with tempfile.TemporaryDirectory() as folder:
+        project = Path(folder)
+        git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+        subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+        subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=project, check=True)
+        for side in (a, b):
+            write_side(project, side)
+            subprocess.run(git + ["add", "-A"], cwd=project, check=True)
+            subprocess.run(git + ["commit", "-q", "-m", side.name], cwd=project, check=True)
+        command = [sys.executable, "-m", "foodcnn", "diff", "HEAD~1", "HEAD", "--resamples", str(resamples)]
+        command_seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            subprocess.run(command, cwd=project, check=True, stdout=subprocess.DEVNULL)
+            command_seconds.append(time.perf_counter() - start)
+    print(f"diff: {images} test images x 6 roles x {seeds} seeds, {resamples} resamples: statistics "
+          f"{statistics.median(statistics_seconds):.2f} s, `foodcnn diff HEAD~1 HEAD` from a new process "
+          f"{statistics.median(command_seconds):.2f} s (medians of {repeats}; target < 3 s)")
+
+
 def training_flops_per_image(spec: ModelSpec, size: int) -> float:
     """FLOPs of one training step (forward and backward) per image, counted on the CPU on two images."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -658,6 +712,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the repro's or the protocol's temporary copy")
     parser.add_argument("--duplicates-images", type=int, default=11000, help="images of the duplicates figure")
     parser.add_argument("--duplicates-size", type=int, default=512, help="their size in pixels")
+    parser.add_argument("--diff-images", type=int, default=2750, help="test images of the diff figure")
+    parser.add_argument("--diff-seeds", type=int, default=3, help="training seeds per role of the diff figure")
+    parser.add_argument("--diff-resamples", type=int, default=1000, help="bootstrap resamples of the diff figure")
     gpu = parser.add_argument_group("gpu sections")
     gpu.add_argument("--gpu-models", nargs="+", choices=("basic", "residual", "mobilenet"),
                      default=["basic", "residual", "mobilenet"], help="models of gpu-throughput")
@@ -691,6 +748,8 @@ def main() -> None:
         parallel(args.repeats, args.parallel_epochs, args.parallel_model)
     if "duplicates" in args.only:
         duplicates(settings, args.repeats, args.duplicates_images, args.duplicates_size)
+    if "diff" in args.only:
+        diff(args.repeats, args.diff_images, args.diff_seeds, args.diff_resamples)
     if "repro" in args.only:
         repro(args.keep)
     if "gpu-profile" in args.only:

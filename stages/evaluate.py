@@ -10,7 +10,7 @@ from foodcnn.evaluation import per_class_metrics, prediction_rows, predict_logit
 from foodcnn.io import read_json, write_json, write_table
 from foodcnn.layout import COMPARISONS, SELECTION, TEST_METRICS, require, test_outputs
 from foodcnn.selection import study_comparisons, study_models
-from foodcnn.statistics import paired_comparison, resample_indices, summary_with_intervals
+from foodcnn.statistics import paired_comparison, resample_draws, summary_with_intervals
 
 
 def main() -> None:
@@ -32,10 +32,10 @@ def main() -> None:
         write_table(predictions_file, rows)
         write_table(per_class_file, per_class_metrics(test.labels, predictions[role], classes))
     # One draw of test images for every model, so that the comparisons below are paired.
-    indices = resample_indices(len(test), settings.evaluate.bootstrap_resamples, settings.seed)
+    draws = resample_draws(len(test), settings.evaluate.bootstrap_resamples, settings.seed)
     # A dropout role's p is what validation chose: a value, so the keys stay the same whichever p wins.
     results = {role: {**({"dropout_p": models[role].dropout} if models[role].dropout else {}),
-                      **summary_with_intervals(test.labels, chosen, len(test.classes), indices)}
+                      **summary_with_intervals(test.labels, chosen, len(test.classes), draws)}
                for role, chosen in predictions.items()}
     for key, result in results.items():
         low, high = result["accuracy_ci95"]
@@ -43,7 +43,7 @@ def main() -> None:
               f"macro-F1 {result['macro_f1']:.3f}")
     comparisons = {}
     for comparison in study_comparisons(settings, {role: model.validation for role, model in models.items()}):
-        result = paired_comparison(test.labels, predictions[comparison.a], predictions[comparison.b], indices)
+        result = paired_comparison(test.labels, predictions[comparison.a], predictions[comparison.b], draws)
         comparisons[comparison.key] = {"comparison": comparison.title, "a": comparison.a, "b": comparison.b, **result}
         print(f"{comparison.title}: {comparison.a} - {comparison.b} = {result['difference']:+.3f}, "
               f"p = {result['p_value']:.3f}")

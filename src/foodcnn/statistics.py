@@ -2,7 +2,9 @@
 
 Predictions come as a (seeds, images) tensor: one row per training seed of the same configuration. A
 number is the mean over seeds; a bootstrap resample draws test images with replacement and applies the
-same draw to every seed and every model, so comparisons stay paired.
+same draw to every seed and every model, so comparisons stay paired. A resample is held as draw counts (how
+often it draws each image), so a metric of every resample is one matrix product or sum: exact, since the
+counts are integers far below float32's 2**24.
 """
 
 from math import comb
@@ -14,27 +16,32 @@ from foodcnn.evaluation import safe_divide
 CONFIDENCE = 0.95
 
 
-def resample_indices(count: int, resamples: int, seed: int) -> torch.Tensor:
-    """(resamples, count) indices of test images drawn with replacement; the same seed gives the same draws."""
-    return torch.randint(0, count, (resamples, count), generator=torch.Generator().manual_seed(seed))
+def resample_draws(count: int, resamples: int, seed: int) -> torch.Tensor:
+    """(resamples, count): how many times each resample, drawn with replacement, draws each test image; the
+    same seed gives the same draws."""
+    indices = torch.randint(0, count, (resamples, count), generator=torch.Generator().manual_seed(seed))
+    return torch.zeros(resamples, count).scatter_add_(1, indices, torch.ones(resamples, count))
 
 
-def accuracies(labels: torch.Tensor, predictions: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
-    """Accuracy, averaged over seeds, of each resample (a row of `indices`)."""
-    correct = (predictions == labels).double()
-    return correct[:, indices].mean(dim=(0, 2))
+def each_once(count: int) -> torch.Tensor:
+    """The draw counts of the test set itself: every image once."""
+    return torch.ones(1, count)
 
 
-def macro_f1s(labels: torch.Tensor, predictions: torch.Tensor, indices: torch.Tensor, num_classes: int) -> torch.Tensor:
+def accuracies(labels: torch.Tensor, predictions: torch.Tensor, draws: torch.Tensor) -> torch.Tensor:
+    """Accuracy, averaged over seeds, of each resample (a row of `draws`)."""
+    hits = (draws @ (predictions == labels).float().T).double()
+    return hits.sum(1) / (len(predictions) * draws.sum(1).double())
+
+
+def macro_f1s(labels: torch.Tensor, predictions: torch.Tensor, draws: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Macro-F1, averaged over seeds, of each resample; as scikit-learn does, the mean runs over the classes
     that occur in the resample's labels or predictions."""
-    resamples = len(indices)
-    offsets = torch.arange(resamples).view(-1, 1) * num_classes**2
     scores = []
     for seed_predictions in predictions:
-        codes = offsets + labels[indices] * num_classes + seed_predictions[indices]
-        counts = torch.bincount(codes.flatten(), minlength=resamples * num_classes**2)
-        counts = counts.view(resamples, num_classes, num_classes).double()
+        cells = labels * num_classes + seed_predictions  # each image's cell of the confusion matrix
+        counts = torch.zeros(len(draws), num_classes**2).index_add_(1, cells, draws)
+        counts = counts.double().view(len(draws), num_classes, num_classes)
         true_positives = counts.diagonal(dim1=1, dim2=2)
         actual, predicted = counts.sum(2), counts.sum(1)
         precision = safe_divide(true_positives, predicted)
@@ -53,20 +60,19 @@ def percentile_interval(values: torch.Tensor) -> tuple[float, float]:
 
 
 def summary_with_intervals(
-    labels: torch.Tensor, predictions: torch.Tensor, num_classes: int, indices: torch.Tensor
+    labels: torch.Tensor, predictions: torch.Tensor, num_classes: int, draws: torch.Tensor
 ) -> dict:
     """Test accuracy and macro-F1 (means over seeds), each with its 95 % bootstrap interval; with several
     seeds also their standard deviation over seeds."""
     metrics = {
-        "accuracy": lambda chosen, indices: accuracies(labels, chosen, indices),
-        "macro_f1": lambda chosen, indices: macro_f1s(labels, chosen, indices, num_classes),
+        "accuracy": lambda chosen, draws: accuracies(labels, chosen, draws),
+        "macro_f1": lambda chosen, draws: macro_f1s(labels, chosen, draws, num_classes),
     }
-    everything = torch.arange(len(labels)).view(1, -1)
     result = {}
     for name, metric in metrics.items():
-        per_seed = torch.cat([metric(row.view(1, -1), everything) for row in predictions])
+        per_seed = torch.cat([metric(row.view(1, -1), each_once(len(labels))) for row in predictions])
         result[name] = round(per_seed.mean().item(), 4)
-        result[f"{name}_ci95"] = list(percentile_interval(metric(predictions, indices)))
+        result[f"{name}_ci95"] = list(percentile_interval(metric(predictions, draws)))
         if len(per_seed) > 1:
             result[f"{name}_std"] = round(per_seed.std().item(), 4)
     return result
@@ -82,13 +88,13 @@ def mcnemar_exact(correct_a: torch.Tensor, correct_b: torch.Tensor) -> float:
 
 
 def paired_comparison(
-    labels: torch.Tensor, predictions_a: torch.Tensor, predictions_b: torch.Tensor, indices: torch.Tensor
+    labels: torch.Tensor, predictions_a: torch.Tensor, predictions_b: torch.Tensor, draws: torch.Tensor
 ) -> dict:
     """Accuracy of a minus accuracy of b on the same test images, its 95 % paired-bootstrap interval, and
     McNemar's exact p-value per seed; `p_value` is the largest of them (the least significant seed)."""
-    everything = torch.arange(len(labels)).view(1, -1)
+    everything = each_once(len(labels))
     difference = accuracies(labels, predictions_a, everything) - accuracies(labels, predictions_b, everything)
-    resampled = accuracies(labels, predictions_a, indices) - accuracies(labels, predictions_b, indices)
+    resampled = accuracies(labels, predictions_a, draws) - accuracies(labels, predictions_b, draws)
     p_values = [mcnemar_exact(a == labels, b == labels) for a, b in zip(predictions_a, predictions_b)]
     return {
         "difference": round(difference.item(), 4),

@@ -1,0 +1,63 @@
+"""The `foodcnn` command: `foodcnn diff [A] [B] ...` compares revisions and experiments beside the pipeline."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from dvc.exceptions import NotDvcRepoError
+from dvc.repo import Repo
+
+from foodcnn import cli
+from foodcnn.diff import render
+from foodcnn.diff.compare import compare
+from foodcnn.diff.revisions import WORKSPACE, read_side, stale_stages
+from foodcnn.errors import FoodCnnError
+
+
+def parser() -> argparse.ArgumentParser:
+    command = argparse.ArgumentParser(prog="foodcnn", description=__doc__)
+    verbs = command.add_subparsers(dest="verb", required=True)
+    diff = verbs.add_parser(
+        "diff", help="is the difference between revisions evidence or noise?",
+        description="Compare every study model's test results between revisions (branches, tags, commits, "
+                    "`dvc exp` experiments or 'workspace'), paired on the same test images when it can be. "
+                    "Like `dvc metrics diff`: no revision compares HEAD with the workspace, one compares it "
+                    "with the workspace; with three or more, each is compared with the first.")
+    diff.add_argument("revisions", nargs="*", metavar="REV", help="A, then B (default: HEAD workspace)")
+    output = diff.add_mutually_exclusive_group()
+    output.add_argument("--md", action="store_true", help="a Markdown table (the default)")
+    output.add_argument("--json", action="store_true", help="JSON, for scripts")
+    diff.add_argument("-o", "--output", type=Path, metavar="FILE.png", help="also draw a forest plot there")
+    diff.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of the test images")
+    diff.add_argument("--seed", type=int, default=0, help="seed of the bootstrap draws")
+    return command
+
+
+def diff(arguments: argparse.Namespace) -> None:
+    names = arguments.revisions or ["HEAD"]
+    if len(names) == 1:
+        names = [*names, WORKSPACE]
+    if arguments.resamples < 1:
+        raise FoodCnnError(f"--resamples must be at least 1 (got {arguments.resamples})")
+    try:
+        repo = Repo()
+    except NotDvcRepoError as error:
+        raise FoodCnnError("not inside a DVC project: run `foodcnn diff` in the project's folder") from error
+    with repo:
+        sides = [read_side(repo, name) for name in names]
+        stale = stale_stages(repo) if WORKSPACE in names else []
+    warnings = [f"The workspace has results older than its code or params (`dvc status`: {', '.join(stale)}): "
+                f"run `dvc repro` to compare what they would give; compared as they are."] if stale else []
+    comparisons = [compare(sides[0], side, arguments.resamples, arguments.seed) for side in sides[1:]]
+    sys.stdout.write(render.as_json(comparisons, warnings) if arguments.json else render.markdown(comparisons, warnings))
+    if arguments.output:
+        render.forest_plot(comparisons, arguments.output)
+
+
+def main() -> None:
+    arguments = parser().parse_args()
+    cli.run(lambda: diff(arguments))
+
+
+if __name__ == "__main__":
+    main()

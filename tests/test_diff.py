@@ -1,0 +1,277 @@
+"""`foodcnn diff`: verdicts on planted differences, paired and unpaired test sets, seeds, revisions, bad input."""
+
+import json
+import random
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from scipy.stats import binomtest
+
+from foodcnn.diff.compare import compare, holm, same_test_images
+from foodcnn.diff.revisions import RoleRun, Side, read_predictions
+from foodcnn.statistics import mcnemar_exact
+from tests.project import attempt, dvc, git, run
+
+CLASSES = [f"class_{i}" for i in range(11)]
+
+
+def image_list(count: int = 99, prefix: str = "") -> list[tuple[str, str]]:
+    """(path, class) of a balanced test set."""
+    return [(f"{prefix}{CLASSES[i % 11]}/{i:04d}.jpg", CLASSES[i % 11]) for i in range(count)]
+
+
+def predictions(images: list[tuple[str, str]], accuracy: float, seed: int) -> list[str]:
+    """Predicted classes that are right for about `accuracy` of the images, wrong (another class) otherwise."""
+    draw = random.Random(seed)
+    return [actual if draw.random() < accuracy else CLASSES[(CLASSES.index(actual) + draw.randrange(1, 11)) % 11]
+            for _, actual in images]
+
+
+def with_changes(base: list[str], images: list[tuple[str, str]], right: int, wrong: int) -> list[str]:
+    """`base` with `right` of its wrong predictions made right and `wrong` of its right ones made wrong."""
+    changed = list(base)
+    misses = [i for i, (_, actual) in enumerate(images) if base[i] != actual]
+    hits = [i for i, (_, actual) in enumerate(images) if base[i] == actual]
+    for i in misses[:right]:
+        changed[i] = images[i][1]
+    for i in hits[:wrong]:
+        changed[i] = CLASSES[(CLASSES.index(images[i][1]) + 1) % 11]
+    return changed
+
+
+def role_run(images: list[tuple[str, str]], by_seed: dict[int, list[str]], **settings) -> RoleRun:
+    paths, actual = zip(*images)
+    return RoleRun(paths, actual, {seed: tuple(predicted) for seed, predicted in by_seed.items()}, settings)
+
+
+def side(name: str, **roles: RoleRun) -> Side:
+    return Side(name, None, roles)
+
+
+def test_a_large_planted_improvement_is_b_better():
+    images = image_list()
+    base = predictions(images, 0.4, seed=0)
+    result = compare(side("a", basic=role_run(images, {42: base})),
+                     side("b", basic=role_run(images, {42: with_changes(base, images, right=30, wrong=0)})))
+    row = result["roles"]["basic"]
+    assert row["paired"] and row["verdict"] == "B better" and row["p_value"] < 0.01
+    assert row["accuracy"]["difference"] == pytest.approx(30 / 99, abs=1e-4)
+    low, high = row["accuracy"]["difference_ci95"]
+    assert 0 < low < 30 / 99 < high
+    reverse = compare(side("b", basic=role_run(images, {42: with_changes(base, images, 30, 0)})),
+                      side("a", basic=role_run(images, {42: base})))
+    assert reverse["roles"]["basic"]["verdict"] == "A better"
+
+
+def test_identical_predictions_differ_by_nothing_with_p_one():
+    images = image_list()
+    run_ = role_run(images, {42: predictions(images, 0.5, seed=1)})
+    row = compare(side("a", basic=run_), side("b", basic=run_))["roles"]["basic"]
+    assert row["accuracy"]["difference"] == 0 and row["accuracy"]["difference_ci95"] == [0.0, 0.0]
+    assert row["p_value"] == 1.0 and row["verdict"] == "no evidence either way"
+
+
+def test_a_small_change_on_99_images_is_no_evidence():
+    images = image_list()
+    base = predictions(images, 0.5, seed=2)
+    changed = with_changes(base, images, right=6, wrong=2)  # +4 images, +4 points
+    row = compare(side("a", basic=role_run(images, {42: base})),
+                  side("b", basic=role_run(images, {42: changed})))["roles"]["basic"]
+    assert row["accuracy"]["difference"] == pytest.approx(4 / 99, abs=1e-4)
+    assert row["verdict"] == "no evidence either way" and row["p_value"] > 0.05
+    assert row["accuracy"]["difference_ci95"][0] < 0 < row["accuracy"]["difference_ci95"][1]
+
+
+@pytest.mark.parametrize("only_a, only_b", [(0, 0), (3, 9), (12, 2), (0, 7), (25, 40)])
+def test_mcnemar_agrees_with_a_binomial_test_on_the_discordant_pairs(only_a, only_b):
+    both = 30
+    correct_a = torch.tensor([True] * both + [True] * only_a + [False] * only_b + [False] * 20)
+    correct_b = torch.tensor([True] * both + [False] * only_a + [True] * only_b + [False] * 20)
+    expected = binomtest(only_a, only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0
+    assert mcnemar_exact(correct_a, correct_b) == pytest.approx(expected)
+
+
+def test_holm_adjusts_step_down_and_keeps_the_order():
+    assert holm([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert holm([]) == []
+
+
+def test_different_test_images_are_never_paired():
+    images, other = image_list(), image_list(prefix="resplit/")
+    base = predictions(images, 0.5, seed=3)
+    result = compare(side("a", basic=role_run(images, {42: base})),
+                     side("b", basic=role_run(other, {42: base})))
+    row = result["roles"]["basic"]
+    assert not row["paired"] and row["test_images"] == [99, 99]
+    assert row["accuracy"]["difference"] == 0 and row["p_value"] == 1.0
+    assert all("p_value" not in seed_row for seed_row in row["seeds"])  # McNemar needs the same images
+    shuffled = list(reversed(images))  # the same images in another order are the same test set
+    assert same_test_images(role_run(images, {42: base}), role_run(shuffled, {42: list(reversed(base))}))
+    relabelled = [(path, CLASSES[0]) for path, _ in images]
+    assert not same_test_images(role_run(images, {42: base}), role_run(relabelled, {42: base}))
+
+
+def test_pairing_follows_the_image_paths_not_the_row_order():
+    images = image_list()
+    base = predictions(images, 0.5, seed=4)
+    reordered = role_run(list(reversed(images)), {42: list(reversed(base))})
+    row = compare(side("a", basic=role_run(images, {42: base})), side("b", basic=reordered))["roles"]["basic"]
+    assert row["paired"] and row["accuracy"]["difference"] == 0 and row["p_value"] == 1.0
+
+
+def test_several_seeds_give_per_seed_rows_and_the_chance_a_b_run_wins():
+    images = image_list()
+    a_runs = {seed: predictions(images, 0.4, seed=seed) for seed in (42, 43, 44)}
+    b_runs = {seed: with_changes(a_runs[seed], images, right=5 + seed - 42, wrong=0) for seed in (42, 43, 44)}
+    row = compare(side("a", basic=role_run(images, a_runs)), side("b", basic=role_run(images, b_runs)))["roles"]["basic"]
+    assert [(r["seed_a"], r["seed_b"]) for r in row["seeds"]] == [(42, 42), (43, 43), (44, 44)]
+    assert [r["difference"] for r in row["seeds"]] == pytest.approx([5 / 99, 6 / 99, 7 / 99], abs=1e-4)
+    assert row["accuracy"]["difference"] == pytest.approx(6 / 99, abs=1e-4)  # the pooled one: mean over seeds
+    assert row["p_value"] == max(r["p_value"] for r in row["seeds"]) and row["seed_variance"]
+    accuracy_a = [sum(p == a for p, (_, a) in zip(run_, images)) for run_ in a_runs.values()]
+    accuracy_b = [sum(p == a for p, (_, a) in zip(run_, images)) for run_ in b_runs.values()]
+    wins = sum((b > a) + 0.5 * (b == a) for a in accuracy_a for b in accuracy_b) / 9
+    assert row["p_b_beats_a"] == pytest.approx(wins, abs=1e-4)
+
+
+def test_holm_adjusted_p_values_decide_the_verdicts_of_several_roles():
+    images = image_list()
+    base = predictions(images, 0.4, seed=5)
+    a = side("a", **{role: role_run(images, {42: base}) for role in ("basic", "residual", "mobilenet_A")})
+    b = side("b", basic=role_run(images, {42: with_changes(base, images, 30, 0)}),
+             residual=role_run(images, {42: with_changes(base, images, 6, 0)}),
+             mobilenet_A=role_run(images, {42: with_changes(base, images, 6, 0)}))
+    roles = compare(a, b)["roles"]
+    # 6 images fixed, none broken: p = 2 / 2**6 alone, but twice that as the second smallest of three.
+    assert roles["residual"]["p_value"] == pytest.approx(2 / 64, abs=1e-3)
+    assert roles["residual"]["p_holm"] == roles["mobilenet_A"]["p_holm"] == pytest.approx(4 / 64, abs=1e-3)
+    assert roles["residual"]["verdict"] == "no evidence either way" and roles["basic"]["verdict"] == "B better"
+
+
+def test_a_row_says_what_changed_and_roles_on_one_side_are_listed():
+    images = image_list()
+    base = role_run(images, {42: predictions(images, 0.5, seed=6)}, lr=0.001)
+    result = compare(side("a", basic=base, mobilenet_A=base),
+                     side("b", basic=role_run(images, base.predicted, lr=0.01), residual=base))
+    assert result["roles"]["basic"]["changed"] == "lr 0.001 -> 0.01"
+    assert result["only_in_a"] == ["mobilenet_A"] and result["only_in_b"] == ["residual"]
+
+
+def test_a_predictions_file_reads_into_paths_classes_and_seeds():
+    text = ("seed,image,path,actual,predicted,confidence\n42,0,a/1.jpg,a,b,0.5\n42,1,b/2.jpg,b,b,0.9\n"
+            "43,1,b/2.jpg,b,a,0.6\n43,0,a/1.jpg,a,a,0.7\n")
+    assert read_predictions(text, "x.csv") == (("a/1.jpg", "b/2.jpg"), ("a", "b"), {42: ("b", "b"), 43: ("a", "a")})
+    with pytest.raises(Exception, match="x.csv: not a predictions file"):
+        read_predictions("image,path\n0,a.jpg\n", "x.csv")
+
+
+HISTORY_IMAGES = image_list()
+HISTORY_BASE = predictions(HISTORY_IMAGES, 0.4, seed=7)
+BASE_ACCURACY = sum(p == a for p, (_, a) in zip(HISTORY_BASE, HISTORY_IMAGES)) / 99
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> Path:
+    """A git + DVC repository: main (tag 'before') at BASE_ACCURACY, branch 'better' with 35 more test images
+    right, an experiment 'lucky' with 4 more, and a workspace left as main."""
+    project = tmp_path_factory.mktemp("history")
+    images, base = HISTORY_IMAGES, HISTORY_BASE
+    run(project, "git", "init", "-q", "--initial-branch=main")
+    dvc(project, "init", "-q")
+    (project / "plant.py").write_text(
+        "import json, os, yaml\n"
+        f"images = {json.dumps(images)}\nbase = {json.dumps(base)}\n"
+        "extra = yaml.safe_load(open('params.yaml'))['fixed']\n"
+        "rows = ['seed,image,path,actual,predicted,confidence']\n"
+        "fixed = 0\n"
+        "for i, ((path, actual), predicted) in enumerate(zip(images, base)):\n"
+        "    if predicted != actual and fixed < extra:\n"
+        "        predicted, fixed = actual, fixed + 1\n"
+        "    rows.append(f'42,{i},{path},{actual},{predicted},0.5')\n"
+        "os.makedirs('plots/predictions', exist_ok=True)\n"
+        "open('plots/predictions/basic.csv', 'w').write('\\n'.join(rows) + '\\n')\n")
+    (project / "params.yaml").write_text("fixed: 0\n")
+    (project / "dvc.yaml").write_text(
+        "stages:\n  evaluate:\n    cmd: python plant.py\n    deps: [plant.py]\n    params: [fixed]\n"
+        "    outs:\n      - plots/predictions:\n          cache: false\n")
+    dvc(project, "repro", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "before")
+    git(project, "tag", "before")
+    git(project, "checkout", "-q", "-b", "better")
+    (project / "params.yaml").write_text("fixed: 35\n")
+    dvc(project, "repro", "-q")
+    git(project, "commit", "-q", "-am", "better")
+    git(project, "checkout", "-q", "main")
+    dvc(project, "exp", "run", "-q", "-n", "lucky", "-S", "fixed=4")
+    git(project, "checkout", "-q", "--", ".")  # the experiment leaves its results in the workspace
+    return project
+
+
+def diff(project: Path, *arguments: str) -> tuple[int, str, str]:
+    result = attempt(project, sys.executable, "-m", "foodcnn", "diff", *arguments)
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_diff_between_branches_prints_the_table(history):
+    status, out, err = diff(history, "main", "better")
+    assert status == 0, err
+    assert f"| basic | {100 * BASE_ACCURACY:.1f} | {100 * BASE_ACCURACY + 3500 / 99:.1f} | +35.4" in out
+    assert "B better" in out
+    assert "A = main (" in out and "B = better (" in out and "seed-to-seed variance is not accounted for" in out
+
+
+def test_an_experiment_name_and_the_workspace_resolve(history):
+    status, out, err = diff(history, "--json", "main", "lucky", "workspace")
+    assert status == 0, err
+    comparisons = json.loads(out)["comparisons"]
+    assert [c["b"]["name"] for c in comparisons] == ["lucky", "workspace"]
+    assert comparisons[0]["b"]["commit"] and comparisons[1]["b"]["commit"] is None
+    assert comparisons[0]["roles"]["basic"]["accuracy"]["difference"] == pytest.approx(4 / 99, abs=1e-4)
+    assert comparisons[0]["roles"]["basic"]["verdict"] == "no evidence either way"
+    assert comparisons[1]["roles"]["basic"]["accuracy"]["difference"] == 0
+    assert run(history, "git", "status", "--porcelain") == ""  # nothing checked out, nothing written
+
+
+def test_no_revision_means_head_against_the_workspace_and_a_forest_plot_is_drawn(history, tmp_path):
+    status, out, err = diff(history, "-o", str(tmp_path / "forest.png"))
+    assert status == 0, err
+    assert "A = HEAD (" in out and "B = workspace" in out and "+0.0" in out
+    assert (tmp_path / "forest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_stale_workspace_is_said_and_still_compared(history):
+    params = history / "params.yaml"
+    params.write_text("fixed: 1\n")
+    try:
+        status, out, err = diff(history, "before")
+    finally:
+        params.write_text("fixed: 0\n")
+    assert status == 0, err
+    assert out.startswith("> The workspace has results older than its code or params (`dvc status`: evaluate)")
+    assert f"| basic | {100 * BASE_ACCURACY:.1f} | {100 * BASE_ACCURACY:.1f} |" in out
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (("no-such-branch",), "error: unknown revision or experiment 'no-such-branch': not a branch, tag, commit"),
+    (("main", "--resamples", "0"), "error: --resamples must be at least 1 (got 0)"),
+])
+def test_bad_input_is_one_line_and_exit_two(history, arguments, message):
+    status, out, err = diff(history, *arguments)
+    assert status == 2 and out == ""
+    assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_a_revision_without_predictions_files_is_one_line(history):
+    git(history, "checkout", "-q", "--orphan", "empty")
+    try:
+        git(history, "rm", "-rq", "--cached", ".")
+        git(history, "commit", "-q", "--allow-empty", "-m", "before the feature")
+        git(history, "checkout", "-q", "-f", "main")
+        status, out, err = diff(history, "empty", "main")
+    finally:
+        git(history, "checkout", "-q", "-f", "main")
+    assert status == 2 and err.count("\n") == 1
+    assert "'empty' (" in err and "has no plots/predictions/: it predates per-image predictions" in err
