@@ -80,14 +80,33 @@ def seed_accuracy(encoded: Encoded) -> dict[int, float]:
     return dict(zip(encoded.seeds, correct.tolist()))
 
 
+def win_probability(accuracy_a: dict[int, float], accuracy_b: dict[int, float]) -> float:
+    """P(a B run beats an A run): the share of all (A run, B run) pairs where B is more accurate, ties half."""
+    wins = [1.0 if b > a else 0.5 if b == a else 0.0 for a in accuracy_a.values() for b in accuracy_b.values()]
+    return round(sum(wins) / len(wins), 4)
+
+
+def seed_rows(encoded_a: Encoded, encoded_b: Encoded, paired: bool) -> list[dict]:
+    """Each seed pair's accuracy difference, with McNemar's p-value when the test images are the same."""
+    accuracy_a, accuracy_b = seed_accuracy(encoded_a), seed_accuracy(encoded_b)
+    rows = []
+    for seed_a, seed_b in seed_pairs(encoded_a.seeds, encoded_b.seeds):
+        row = {"seed_a": seed_a, "seed_b": seed_b, "difference": round(accuracy_b[seed_b] - accuracy_a[seed_a], 4)}
+        if paired:
+            correct_a = encoded_a.predictions[encoded_a.seeds.index(seed_a)] == encoded_a.labels
+            correct_b = encoded_b.predictions[encoded_b.seeds.index(seed_b)] == encoded_b.labels
+            row["p_value"] = significant(mcnemar_exact(correct_a, correct_b))
+        rows.append(row)
+    return rows
+
+
 def compare_role(a: RoleRun, b: RoleRun, resamples: int, seed: int) -> dict:
     """B minus A for one study model: accuracy and macro-F1 with 95 % intervals, p-value, per-seed rows."""
-    classes = {name: i for i, name in enumerate(sorted({*a.actual, *b.actual, *(
-        name for run in (a, b) for predictions in run.predicted.values() for name in predictions)}))}
+    names = {*a.actual, *b.actual, *(name for run in (a, b) for row in run.predicted.values() for name in row)}
+    classes = {name: i for i, name in enumerate(sorted(names))}
     paired = same_test_images(a, b)
     encoded_a = encode(a, classes)
     encoded_b = encode(b, classes, a.paths if paired else None)
-    everything = [each_once(len(encoded.labels)) for encoded in (encoded_a, encoded_b)]
     draws_a = resample_draws(len(encoded_a.labels), resamples, seed)
     draws_b = draws_a if paired else resample_draws(len(encoded_b.labels), resamples, seed + 1)
 
@@ -98,30 +117,18 @@ def compare_role(a: RoleRun, b: RoleRun, resamples: int, seed: int) -> dict:
 
     result: dict = {"paired": paired, "test_images": [len(a.paths), len(b.paths)]}
     for name in ("accuracy", "macro_f1"):
-        value_a, value_b = (metric(name, encoded, full).item()
-                            for encoded, full in zip((encoded_a, encoded_b), everything))
+        value_a, value_b = (metric(name, encoded, each_once(len(encoded.labels))).item()
+                            for encoded in (encoded_a, encoded_b))
         resampled = metric(name, encoded_b, draws_b) - metric(name, encoded_a, draws_a)
         result[name] = {"a": round(value_a, 4), "b": round(value_b, 4), "difference": round(value_b - value_a, 4),
                         "difference_ci95": list(percentile_interval(resampled))}
         if name == "accuracy" and not paired:
             result["p_value"] = bootstrap_p_value(value_b - value_a, resampled)
-    accuracy_a, accuracy_b = seed_accuracy(encoded_a), seed_accuracy(encoded_b)
-    rows = []
-    for seed_a, seed_b in seed_pairs(encoded_a.seeds, encoded_b.seeds):
-        row = {"seed_a": seed_a, "seed_b": seed_b,
-               "difference": round(accuracy_b[seed_b] - accuracy_a[seed_a], 4)}
-        if paired:
-            correct_a = encoded_a.predictions[encoded_a.seeds.index(seed_a)] == encoded_a.labels
-            correct_b = encoded_b.predictions[encoded_b.seeds.index(seed_b)] == encoded_b.labels
-            row["p_value"] = significant(mcnemar_exact(correct_a, correct_b))
-        rows.append(row)
-    result["seeds"] = rows
+    result["seeds"] = seed_rows(encoded_a, encoded_b, paired)
     if paired:
         # Each seed pair is its own test of the same images; the least significant one speaks for all.
-        result["p_value"] = max(row["p_value"] for row in rows)
-    wins = [1.0 if b_value > a_value else 0.5 if b_value == a_value else 0.0
-            for a_value in accuracy_a.values() for b_value in accuracy_b.values()]
-    result["p_b_beats_a"] = round(sum(wins) / len(wins), 4)
+        result["p_value"] = max(row["p_value"] for row in result["seeds"])
+    result["p_b_beats_a"] = win_probability(seed_accuracy(encoded_a), seed_accuracy(encoded_b))
     result["seed_variance"] = len(encoded_a.seeds) > 1 or len(encoded_b.seeds) > 1
     return result
 
