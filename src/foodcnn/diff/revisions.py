@@ -101,12 +101,12 @@ def read_roles(repo: Repo, name: str, commit: str | None) -> Side:
     params = load(PARAMS, yaml.safe_load, {}) or {}
     selection = load(SELECTION.as_posix(), json.loads, {})
     test_metrics = load(TEST_METRICS.as_posix(), json.loads, {})
+    files = {path.rsplit("/", 1)[-1].removesuffix(".csv"): path
+             for path in filesystem.find(PREDICTIONS_DIR.as_posix()) if path.endswith(".csv")}
+    study_order = list(test_metrics)  # evaluate writes the roles in the report's order
     roles = {}
-    for path in sorted(filesystem.find(PREDICTIONS_DIR.as_posix())):
-        if not path.endswith(".csv"):
-            continue
-        role = path.rsplit("/", 1)[-1].removesuffix(".csv")
-        paths, actual, predicted = read_predictions(filesystem.read_text(path), f"{where}: {path}")
+    for role in sorted(files, key=lambda name: (study_order.index(name) if name in study_order else 99, name)):
+        paths, actual, predicted = read_predictions(filesystem.read_text(files[role]), f"{where}: {files[role]}")
         roles[role] = RoleRun(paths, actual, predicted, chosen_settings(role, params, selection, test_metrics))
     if not roles:
         raise FoodCnnError(f"{where}: {PREDICTIONS_DIR}/ holds no predictions files: run `dvc repro evaluate` there")
