@@ -8,6 +8,9 @@
                  (threads shared out), the choice behind `dvc queue start -j 2`
   5. duplicates  the split stage's scan (decode, pixel digest, difference hash, grouping) against decoding
                  alone, on 11,000 JPEG photos of 512 px (Food-101's size and the study's class count)
+  6. verify      `make push`'s re-hash of every object it sends (dvc.lock's outputs and the run-cache's) against
+                 copying the same cache's objects to another folder (what a push to a local remote does), in a
+                 project that ran the study (--verify-project; it is only read)
 
 GPU sections (run with --only; on a CPU they run too, at the sizes given, which is how they are tested):
   gpu-profile     where the time of training.fit's steps goes (torch.profiler): the operators taking the
@@ -50,6 +53,7 @@ from PIL import Image
 import yaml
 from torch import nn
 
+from foodcnn import integrity
 from foodcnn import params as study_params
 from foodcnn.data.augment import normalize
 from foodcnn.data.duplicates import find_duplicates, fingerprint
@@ -63,7 +67,7 @@ from foodcnn.devices import pick_device
 from foodcnn.training import FitSettings, adam, configure_cudnn, fit, numerics
 
 REPO = Path(__file__).resolve().parents[1]
-CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates")
+CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates", "verify")
 GPU_SECTIONS = ("gpu-profile", "gpu-throughput", "gpu-parallel", "gpu-protocol")
 # Dense bf16 tensor-core peaks from NVIDIA's data sheets, by a part of the device name (first match wins).
 PEAK_BF16_TFLOPS = {"H100 PCIe": 756.0, "H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0}
@@ -398,6 +402,35 @@ def duplicates(settings: study_params.Params, repeats: int, count: int, size: in
     print(f"   left out as duplicates: {len(found.duplicates)} (the images are distinct, so any is a false match)")
 
 
+def verify(repeats: int, project: Path) -> None:
+    """Figure 6: re-hashing what `make push` sends against copying the cache's objects, in a project only read."""
+    cache = project / ".dvc/cache/files/md5"
+    expected = integrity.lock_outputs(project / "dvc.lock") + integrity.run_cache_outputs(project / ".dvc/cache/runs")
+    objects = sorted(integrity.objects(cache))
+    cpu = torch.device("cpu")
+    pairs, report = [], integrity.Report()
+    for index in range(repeats + 1):
+        folder = Path(tempfile.mkdtemp(prefix="foodcnn-bench-copy-"))
+        try:
+            copy_time = timed(lambda: [shutil.copyfile(path, folder / f"{path.parent.name}{path.name}")
+                                       for path in objects], cpu)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        start = time.perf_counter()
+        report = integrity.check_cache(cache, expected)
+        if index:  # the first pair warms the file cache
+            pairs.append((time.perf_counter() - start, copy_time))
+    copied = sum(path.stat().st_size for path in objects)
+    check = statistics.median(c for c, _ in pairs)
+    copy = statistics.median(c for _, c in pairs)
+    print(f"\n6. verify: what `make push` re-hashes in {project} (median of {repeats}, file cache warm)")
+    print(f"   re-hash  {report.checked:5} objects {report.size / 1e6:7.1f} MB {check:7.2f} s "
+          f"({report.size / 1e6 / check:.0f} MB/s); {report.absent} named but not in the cache, "
+          f"{len(report.mismatches)} corrupt")
+    print(f"   copy     {len(objects):5} objects {copied / 1e6:7.1f} MB {copy:7.2f} s "
+          f"({copied / 1e6 / copy:.0f} MB/s), ratio re-hash / copy {median_ratio(pairs):.2f}")
+
+
 def training_flops_per_image(spec: ModelSpec, size: int) -> float:
     """FLOPs of one training step (forward and backward) per image, counted on the CPU on two images."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -658,6 +691,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the repro's or the protocol's temporary copy")
     parser.add_argument("--duplicates-images", type=int, default=11000, help="images of the duplicates figure")
     parser.add_argument("--duplicates-size", type=int, default=512, help="their size in pixels")
+    parser.add_argument("--verify-project", type=Path, default=REPO,
+                        help="the project whose DVC cache the verify figure re-hashes (only read)")
     gpu = parser.add_argument_group("gpu sections")
     gpu.add_argument("--gpu-models", nargs="+", choices=("basic", "residual", "mobilenet"),
                      default=["basic", "residual", "mobilenet"], help="models of gpu-throughput")
@@ -691,6 +726,8 @@ def main() -> None:
         parallel(args.repeats, args.parallel_epochs, args.parallel_model)
     if "duplicates" in args.only:
         duplicates(settings, args.repeats, args.duplicates_images, args.duplicates_size)
+    if "verify" in args.only:
+        verify(args.repeats, args.verify_project)
     if "repro" in args.only:
         repro(args.keep)
     if "gpu-profile" in args.only:

@@ -136,8 +136,10 @@ def test_a_file_inside_a_cached_directory_is_checked_against_its_manifest(tmp_pa
         path.write_bytes(content)
     listing = json.dumps([{"md5": md5(content), "relpath": name} for name, content in files.items()]).encode()
     directory = integrity.Expected(md5(listing) + ".dir", "data/raw", "images")
-    integrity.object_path(cache, directory.md5).write_bytes(listing)
-    assert integrity.check_cache(cache, [directory]).checked == 3 and not integrity.check_cache(cache, [directory]).mismatches
+    (path := integrity.object_path(cache, directory.md5)).parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(listing)
+    report = integrity.check_cache(cache, [directory])
+    assert (report.checked, report.absent, report.mismatches) == (3, 0, [])
     integrity.object_path(cache, md5(b"cherry")).write_bytes(b"cherrz")
     [mismatch] = integrity.check_cache(cache, [directory]).mismatches
     assert mismatch.expected.path == "data/raw/b/c.txt" and mismatch.actual == md5(b"cherrz")

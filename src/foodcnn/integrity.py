@@ -52,9 +52,10 @@ class Mismatch:
 
 @dataclass
 class Report:
-    """What a check found: files re-hashed, expected files absent (not an error) and mismatches."""
+    """What a check found: files re-hashed (and their bytes), expected files absent (not an error), mismatches."""
 
     checked: int = 0
+    size: int = 0
     absent: int = 0
     mismatches: list[Mismatch] = field(default_factory=list)
 
@@ -103,6 +104,7 @@ def check_object(cache: Path, expected: Expected, report: Report) -> list[Expect
         report.absent += 1
         return []
     report.checked += 1
+    report.size += path.stat().st_size
     actual = file_md5(path)
     if actual != expected.md5.removesuffix(DIR_SUFFIX):
         report.mismatches.append(Mismatch(path, expected, actual, in_cache=True))
