@@ -46,7 +46,8 @@ class Mismatch:
         what = f"cache object {self.file} of {self.expected.path}" if self.in_cache else f"{self.file}"
         # DVC never replaces an object its cache holds: pull and repro only restore it once it is deleted.
         restore = ("`make pull` (it replaces corrupt objects), or delete it and run " + rerun if self.in_cache
-                   else f"`dvc checkout --force {self.file}`, or `make pull` then that, or {rerun}")
+                   else f"`git checkout -- {self.file}` if git tracks it, else `dvc checkout --force {self.file}`; "
+                        f"or {rerun}")
         return f"corrupt: {what}: md5 {self.actual}, expected {self.expected.md5}; restore with {restore}"
 
 
@@ -66,7 +67,7 @@ def file_md5(path: Path) -> str:
 
 
 def object_path(cache: Path, md5: str) -> Path:
-    """Where DVC 3 keeps an object: <cache>/files/md5/<first two hex digits>/<the rest>."""
+    """Where DVC 3 keeps an object in its md5 cache (.dvc/cache/files/md5): <first two hex digits>/<the rest>."""
     return cache / md5[:2] / md5[2:]
 
 
@@ -123,7 +124,7 @@ def check_cache(cache: Path, expected: Iterable[Expected]) -> Report:
     return report
 
 
-def workspace_files(root: Path, cache: Path, expected: Expected) -> list[Expected]:
+def workspace_files(cache: Path, expected: Expected) -> list[Expected]:
     """An output's files as its md5 says: itself, or a directory's files when its manifest is cached and good."""
     if not expected.md5.endswith(DIR_SUFFIX):
         return [expected]
@@ -136,7 +137,7 @@ def workspace_files(root: Path, cache: Path, expected: Expected) -> list[Expecte
 def check_workspace(root: Path, cache: Path, expected: Iterable[Expected]) -> Report:
     """Re-hash the workspace's copy of each output named (a missing copy is absent, not corrupt)."""
     report = Report()
-    for item in (file for output in expected for file in workspace_files(root, cache, output)):
+    for item in (file for output in expected for file in workspace_files(cache, output)):
         path = root / item.path
         if not path.is_file():
             report.absent += 1
