@@ -12,7 +12,7 @@ PLOTS_TEMPLATE := web/build/plots.html
 SETUP := $(VENV)/installed $(PLOTS_TEMPLATE)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro repro-parallel test plots bench pull push diff
+.PHONY: repro repro-parallel test plots bench pull push verify diff
 
 repro: $(SETUP)
 	dvc repro
@@ -35,7 +35,8 @@ repro-parallel: $(VENV)/installed
 test: $(SETUP)
 	python -m pytest
 
-# The default DVC remote (.dvc/config): this commit's data and models and the run-cache, with one-line errors.
+# The default DVC remote (.dvc/config): this commit's data and models and the run-cache, with one-line errors;
+# every object is re-hashed before it is sent and after it arrives.
 pull: $(VENV)/installed
 	python scripts/remote.py pull
 
@@ -46,6 +47,10 @@ push: $(VENV)/installed
 # to the workspace, as for `dvc metrics diff`.
 diff: $(VENV)/installed
 	foodcnn diff $(A) $(B)
+
+# Re-hash the cache objects and workspace outputs dvc.lock names: one line per corrupt one, exit status 2.
+verify: $(VENV)/installed
+	python scripts/verify.py
 
 plots: $(SETUP)
 	dvc plots show

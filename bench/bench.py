@@ -10,6 +10,9 @@
                  alone, on 11,000 JPEG photos of 512 px (Food-101's size and the study's class count)
   6. diff        `foodcnn diff` of two revisions at Food-11 scale (2,750 test images x 6 roles x 3 seeds,
                  1,000 resamples): the statistics alone, and the whole command from a new process
+  7. verify      `make push`'s re-hash of every object it sends (dvc.lock's outputs and the run-cache's) against
+                 copying the same cache's objects to another folder (what a push to a local remote does), in a
+                 project that ran the study (--verify-project; it is only read)
 
 GPU sections (run with --only; on a CPU they run too, at the sizes given, which is how they are tested):
   gpu-profile     where the time of training.fit's steps goes (torch.profiler): the operators taking the
@@ -52,6 +55,7 @@ from PIL import Image
 import yaml
 from torch import nn
 
+from foodcnn import integrity
 from foodcnn import params as study_params
 from foodcnn.data.augment import normalize
 from foodcnn.data.duplicates import find_duplicates, fingerprint
@@ -68,7 +72,7 @@ from foodcnn.devices import pick_device
 from foodcnn.training import FitSettings, adam, configure_cudnn, fit, numerics
 
 REPO = Path(__file__).resolve().parents[1]
-CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates", "diff")
+CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates", "diff", "verify")
 GPU_SECTIONS = ("gpu-profile", "gpu-throughput", "gpu-parallel", "gpu-protocol")
 # Dense bf16 tensor-core peaks from NVIDIA's data sheets, by a part of the device name (first match wins).
 PEAK_BF16_TFLOPS = {"H100 PCIe": 756.0, "H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0}
@@ -450,6 +454,33 @@ def diff(repeats: int, images: int, seeds: int, resamples: int) -> None:
     print(f"diff: {images} test images x 6 roles x {seeds} seeds, {resamples} resamples: statistics "
           f"{statistics.median(statistics_seconds):.2f} s, `foodcnn diff HEAD~1 HEAD` from a new process "
           f"{statistics.median(command_seconds):.2f} s (medians of {repeats}; target < 3 s)")
+def verify(repeats: int, project: Path) -> None:
+    """Figure 6: re-hashing what `make push` sends against copying the cache's objects, in a project only read."""
+    cache = project / ".dvc/cache/files/md5"
+    expected = integrity.lock_outputs(project / "dvc.lock") + integrity.run_cache_outputs(project / ".dvc/cache/runs")
+    objects = sorted(integrity.objects(cache))
+    cpu = torch.device("cpu")
+    pairs, report = [], integrity.Report()
+    for index in range(repeats + 1):
+        folder = Path(tempfile.mkdtemp(prefix="foodcnn-bench-copy-"))
+        try:
+            copy_time = timed(lambda: [shutil.copyfile(path, folder / f"{path.parent.name}{path.name}")
+                                       for path in objects], cpu)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        start = time.perf_counter()
+        report = integrity.check_cache(cache, expected)
+        if index:  # the first pair warms the file cache
+            pairs.append((time.perf_counter() - start, copy_time))
+    copied = sum(path.stat().st_size for path in objects)
+    check = statistics.median(c for c, _ in pairs)
+    copy = statistics.median(c for _, c in pairs)
+    print(f"\n6. verify: what `make push` re-hashes in {project} (median of {repeats}, file cache warm)")
+    print(f"   re-hash  {report.checked:5} objects {report.size / 1e6:7.1f} MB {check:7.2f} s "
+          f"({report.size / 1e6 / check:.0f} MB/s); {report.absent} named but not in the cache, "
+          f"{len(report.mismatches)} corrupt")
+    print(f"   copy     {len(objects):5} objects {copied / 1e6:7.1f} MB {copy:7.2f} s "
+          f"({copied / 1e6 / copy:.0f} MB/s), ratio re-hash / copy {median_ratio(pairs):.2f}")
 
 
 def training_flops_per_image(spec: ModelSpec, size: int) -> float:
@@ -715,6 +746,8 @@ def main() -> None:
     parser.add_argument("--diff-images", type=int, default=2750, help="test images of the diff figure")
     parser.add_argument("--diff-seeds", type=int, default=3, help="training seeds per role of the diff figure")
     parser.add_argument("--diff-resamples", type=int, default=1000, help="bootstrap resamples of the diff figure")
+    parser.add_argument("--verify-project", type=Path, default=REPO,
+                        help="the project whose DVC cache the verify figure re-hashes (only read)")
     gpu = parser.add_argument_group("gpu sections")
     gpu.add_argument("--gpu-models", nargs="+", choices=("basic", "residual", "mobilenet"),
                      default=["basic", "residual", "mobilenet"], help="models of gpu-throughput")
@@ -750,6 +783,8 @@ def main() -> None:
         duplicates(settings, args.repeats, args.duplicates_images, args.duplicates_size)
     if "diff" in args.only:
         diff(args.repeats, args.diff_images, args.diff_seeds, args.diff_resamples)
+    if "verify" in args.only:
+        verify(args.repeats, args.verify_project)
     if "repro" in args.only:
         repro(args.keep)
     if "gpu-profile" in args.only:

@@ -15,3 +15,7 @@ class DataError(FoodCnnError):
 
 class RemoteError(FoodCnnError):
     """A DVC remote that is missing, empty or unreachable."""
+
+
+class IntegrityError(FoodCnnError):
+    """Cache objects or workspace outputs whose content does not match their hash."""

@@ -3,6 +3,10 @@
 `dvc push --run-cache` sends the run-cache entries but not the outputs they record unless the workspace's
 dvc.lock uses them too, and never the metrics and plots files of `cache: false` (DVC 3.67). A teammate
 could then not restore such a stage: push also sends every output the local run-cache records.
+
+DVC trusts its cache (foodcnn.integrity): push re-hashes every object it would send and sends nothing when one
+is corrupt; pull deletes corrupt local objects first (DVC would never fetch over them) and re-hashes every
+object that arrives before checking anything out.
 """
 
 import subprocess
@@ -14,6 +18,7 @@ from dvc.data_cloud import Remote
 from dvc.exceptions import DvcException
 from dvc.repo import Repo
 
+from foodcnn import integrity
 from foodcnn.errors import RemoteError
 
 SET_URL = "dvc remote modify --local {name} url <path or URL>"
@@ -33,8 +38,20 @@ def default_remote(repo: Repo) -> Remote:
         raise RemoteError(f"the default DVC remote cannot be used: {error}") from error
 
 
+def check_folder(remote: Remote) -> None:
+    """Stop when the remote's URL names a file: DVC would read it as an empty remote, or fail to create it."""
+    try:
+        is_file = remote.fs.isfile(remote.path)
+    except (OSError, DvcException):
+        return  # unreachable: the caller's own check says so
+    if is_file:
+        raise RemoteError(f"{describe(remote)} is a file, not a folder: point it at a folder "
+                          f"({SET_URL.format(name=remote.name)})")
+
+
 def check_pullable(remote: Remote) -> None:
-    """Stop, before anything changes, when the remote is missing, empty or unreachable."""
+    """Stop, before anything changes, when the remote is missing, empty, a file or unreachable."""
+    check_folder(remote)
     try:
         exists = remote.fs.exists(remote.path)
         empty = not exists or next(iter(remote.fs.find(remote.path)), None) is None
@@ -50,7 +67,8 @@ def check_pullable(remote: Remote) -> None:
 
 
 def check_pushable(remote: Remote) -> None:
-    """Create the remote's folder when missing (a local path), or stop when it cannot be reached."""
+    """Create the remote's folder when missing (a local path), or stop when it is a file or cannot be reached."""
+    check_folder(remote)
     try:
         remote.fs.makedirs(remote.path, exist_ok=True)
     except (OSError, DvcException) as error:
@@ -82,19 +100,65 @@ def dvc(*arguments: str) -> None:
         raise RemoteError(f"`dvc {' '.join(arguments)}` failed (its messages are above)")
 
 
+def pushed_outputs(repo: Repo) -> list[integrity.Expected]:
+    """What push sends: the outputs dvc.lock names and those the local run-cache records."""
+    root, _, runs = integrity.locations(repo)
+    return integrity.lock_outputs(root / "dvc.lock") + integrity.run_cache_outputs(runs)
+
+
+def refuse_corrupt(repo: Repo, remote: Remote) -> None:
+    """Stop before sending anything when an object push would send does not match its md5."""
+    _, cache, _ = integrity.locations(repo)
+    report = integrity.check_cache(cache, pushed_outputs(repo))
+    for mismatch in report.mismatches:
+        print(mismatch.line(), file=sys.stderr)
+    if report.mismatches:
+        raise RemoteError(f"{len(report.mismatches)} cache objects do not match their md5 (listed above): nothing "
+                          f"pushed to {describe(remote)}")
+
+
 def push() -> None:
-    """Push the workspace's data and models, the run-cache and the run-cache's outputs."""
+    """Verify, then push the workspace's data and models, the run-cache and the run-cache's outputs."""
     with Repo() as repo:
         remote = default_remote(repo)
         check_pushable(remote)
+        refuse_corrupt(repo, remote)
         sent = push_run_cache_outputs(repo, remote)
     print(f"{sent} run-cache outputs pushed to {describe(remote)}")
     dvc("push", "--run-cache")
 
 
+def remove_corrupt(cache: Path, expected: list[integrity.Expected]) -> None:
+    """Delete the corrupt local objects among those named, so that the fetch replaces them."""
+    report = integrity.check_cache(cache, expected)
+    for mismatch in report.mismatches:
+        print(f"replacing corrupt {mismatch.file} ({mismatch.expected.path}): md5 {mismatch.actual}, expected "
+              f"{mismatch.expected.md5}", file=sys.stderr)
+    integrity.remove(report.mismatches)
+
+
+def refuse_arrived(cache: Path, before: set[Path], expected: list[integrity.Expected], remote: Remote) -> None:
+    """Delete and report every fetched object that does not match its md5, before it reaches the workspace."""
+    report = integrity.check_arrived(cache, before, expected)
+    integrity.remove(report.mismatches)
+    for mismatch in report.mismatches:
+        print(f"{mismatch.file} ({mismatch.expected.path}): md5 {mismatch.actual}, expected "
+              f"{mismatch.expected.md5}", file=sys.stderr)
+    if report.mismatches:
+        raise RemoteError(f"{len(report.mismatches)} objects from {describe(remote)} do not match their md5 (listed "
+                          f"above, deleted, nothing checked out): push them again from a clone whose "
+                          f"`make verify` passes")
+
+
 def pull() -> None:
-    """Pull this commit's data and models and the run-cache; stages restore their outputs with `--pull`."""
+    """Pull this commit's data and models and the run-cache, every object re-hashed before checkout."""
     with Repo() as repo:
         remote = default_remote(repo)
         check_pullable(remote)
-    dvc("pull", "--run-cache")
+        _, cache, _ = integrity.locations(repo)
+        remove_corrupt(cache, pushed_outputs(repo))
+    before = integrity.objects(cache)
+    dvc("fetch", "--run-cache")
+    with Repo() as repo:
+        refuse_arrived(cache, before, pushed_outputs(repo), remote)
+    dvc("checkout")
