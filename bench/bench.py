@@ -13,6 +13,8 @@
   7. verify      `make push`'s re-hash of every object it sends (dvc.lock's outputs and the run-cache's) against
                  copying the same cache's objects to another folder (what a push to a local remote does), in a
                  project that ran the study (--verify-project; it is only read)
+  8. peer        the default study as an ordinary PyTorch script would run it (bench/peer.py) against the
+                 project's `dvc repro`, back to back on the same images and split: both times and the ratio
 
 GPU sections (run with --only; on a CPU they run too, at the sizes given, which is how they are tested):
   gpu-profile     where the time of training.fit's steps goes (torch.profiler): the operators taking the
@@ -72,7 +74,7 @@ from foodcnn.devices import pick_device
 from foodcnn.training import FitSettings, adam, configure_cudnn, fit, numerics
 
 REPO = Path(__file__).resolve().parents[1]
-CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates", "diff", "verify")
+CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates", "diff", "verify", "peer")
 GPU_SECTIONS = ("gpu-profile", "gpu-throughput", "gpu-parallel", "gpu-protocol")
 # Dense bf16 tensor-core peaks from NVIDIA's data sheets, by a part of the device name (first match wins).
 PEAK_BF16_TFLOPS = {"H100 PCIe": 756.0, "H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0}
@@ -252,6 +254,32 @@ def repro(keep: bool) -> None:
     print(f"   no-op:       {noop:.1f} s   target <= 3 s")
     if keep:
         print(f"   kept in {folder}")
+
+
+def peer(keep: bool) -> None:
+    """Figure 8: the project's default `dvc repro` from a clean state, then bench/peer.py on its images and split."""
+    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    folder = Path(tempfile.mkdtemp(prefix="foodcnn-peer-"))
+    try:
+        copy_project(folder)
+        project_seconds, stages = timed_repro(folder, environment)
+        start = time.perf_counter()
+        script = subprocess.run([sys.executable, str(REPO / "bench/peer.py"), str(folder)], env=environment,
+                                capture_output=True, text=True)
+        peer_seconds = time.perf_counter() - start
+    finally:
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    if script.returncode != 0:
+        raise SystemExit(f"bench/peer.py failed:\n{script.stderr}")
+    groups: dict[str, float] = {}
+    for name, seconds in stages.items():
+        groups[name.split("@")[0]] = groups.get(name.split("@")[0], 0.0) + seconds
+    print("\n8. the default study: the project's `dvc repro` against an ordinary script (bench/peer.py)")
+    print("   project phases: " + ", ".join(f"{group} {seconds:.1f} s" for group, seconds in groups.items()))
+    print("   peer " + script.stdout.strip().replace("\n", "\n   peer "))
+    print(f"   project {project_seconds:.1f} s, peer {peer_seconds:.1f} s: the project at "
+          f"{peer_seconds / project_seconds:.2f}x the peer's speed (peer time / project time)")
 
 
 def frozen_forward(model: nn.Module, images: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -787,6 +815,8 @@ def main() -> None:
         verify(args.repeats, args.verify_project)
     if "repro" in args.only:
         repro(args.keep)
+    if "peer" in args.only:
+        peer(args.keep)
     if "gpu-profile" in args.only:
         gpu_profile(args.gpu_profile_model, args.gpu_size, args.gpu_batch, args.gpu_images, rows=20)
     if "gpu-throughput" in args.only:
