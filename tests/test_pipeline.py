@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, noise_image, save_image, write_fake_food101, write_mixed_folder
-from tests.project import TINY, copy_project, dvc, run, set_params, stages_run
+from tests.project import TINY, attempt, copy_project, dvc, run, set_params, stages_run
 
 STUDY_KEYS = {"basic", "residual", "basic_dropout", "residual_dropout", "mobilenet_A", "mobilenet_B"}
 
@@ -166,8 +166,7 @@ def test_editing_a_module_makes_dvc_status_list_exactly_the_stages_that_import_i
 
 @pytest.mark.slow
 def test_a_params_key_nothing_reads_stops_the_experiment_with_one_line(project):
-    result = subprocess.run([sys.executable, "-m", "dvc", "exp", "run", "-S", "+train.epoch=3"], cwd=project,
-                            capture_output=True, text=True)
+    result = attempt(project, sys.executable, "-m", "dvc", "exp", "run", "-S", "+train.epoch=3")
     run(project, "git", "checkout", "--", "params.yaml")
     assert result.returncode != 0
     assert "params.yaml: unknown key train.epoch (did you mean train.epochs?)" in result.stdout + result.stderr
