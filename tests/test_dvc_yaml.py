@@ -98,6 +98,7 @@ def expected_outputs(settings: params.Params) -> dict[str, set[Path]]:
         "images": {layout.RAW_DIR},
         "split": {layout.SPLIT_TABLE, layout.SPLIT_REPORT},
         "prepare": {layout.PREPARED_DIR},
+        "backbone": {layout.BACKBONE},
         "selection": {layout.SELECTION, layout.GRID_TABLE},
         "evaluate": {layout.TEST_METRICS, layout.COMPARISONS, layout.PREDICTIONS_DIR, layout.PER_CLASS_DIR},
         "report": {layout.REPORTS},

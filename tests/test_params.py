@@ -52,6 +52,11 @@ def test_near_duplicates_is_a_number_of_bits_or_off(value, threshold):
     assert parse(with_value("split.near_duplicates", value)).split.near_duplicates == threshold
 
 
+def test_weights_are_imagenet_none_or_a_file_under_weights():
+    for value in ("imagenet", "none", "weights/backbone.pth", "weights/team/v2.pt"):
+        assert parse(with_value("finetune.weights", value)).finetune.weights == value
+
+
 def test_a_numeric_top_level_lr_overrides_the_winner():
     assert parse(with_value("lr", 0.01)).lr == 0.01
 
@@ -84,6 +89,10 @@ def test_a_numeric_top_level_lr_overrides_the_winner():
     ("train.channels_last", "yes", "train.channels_last must be auto, true or false, got 'yes'"),
     ("train.channels_last", 1, "train.channels_last must be auto, true or false, got 1"),
     ("finetune.augment", 1, "finetune.augment must be true or false"),
+    ("finetune.weights", "/tmp/backbone.pth", "finetune.weights must be imagenet, none or a state-dict file under "
+                                              "weights/ \\(the folder the backbone stage depends on"),
+    ("finetune.weights", "weights/../backbone.pth", "finetune.weights must be imagenet, none or a state-dict file"),
+    ("finetune.weights", "weights", "finetune.weights must be imagenet, none or a state-dict file"),
     ("split.near_duplicates", "on", "split.near_duplicates must be off or an integer from 0 to 31"),
     ("split.near_duplicates", 32, "split.near_duplicates must be off or an integer from 0 to 31 \\(bits of 64\\)"),
     ("split.near_duplicates", -1, "split.near_duplicates must be off or an integer"),

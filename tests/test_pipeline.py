@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.conftest import REPO, noise_image, save_image, write_fake_food101, write_mixed_folder
 from tests.project import TINY, copy_project, dvc, run, set_params, stages_run
@@ -273,3 +274,23 @@ def test_a_food101_copy_in_place_with_its_official_test_split_runs_through_split
     assert {path for path, _, split in rows if split == "test"} == official
     assert {label for _, label, _ in rows} == {"apple_pie", "sushi"}
     assert (root / "data/prepared/test.pt").is_file()
+
+
+@pytest.mark.slow
+def test_a_weights_file_replaced_in_place_reruns_the_fine_tunes(tmp_path):
+    """finetune.weights names a file whose content the backbone stage hashes; the fine-tunes depend on what
+    it writes, so the same path with other content retrains them."""
+    from torchvision.models import mobilenet_v2
+
+    def export_backbone(seed: int) -> None:
+        torch.manual_seed(seed)
+        torch.save(mobilenet_v2().state_dict(), root / "weights/backbone.pth")
+
+    root = copy_project(tmp_path, TINY | {"finetune": {**TINY["finetune"], "weights": "weights/backbone.pth"}})
+    export_backbone(1)
+    assert {"backbone", "finetune@A-42", "finetune@B-42"} <= stages_run(dvc(root, "repro", "finetune"))
+    assert stages_run(dvc(root, "repro", "finetune")) == set()
+    export_backbone(2)  # a re-exported backbone at the same path
+    status = dvc(root, "status", "--with-deps", "finetune")
+    assert re.search(r"^backbone:\s+changed deps:\s+modified:\s+weights$", status, re.MULTILINE), status
+    assert stages_run(dvc(root, "repro", "finetune")) == {"backbone", "finetune@A-42", "finetune@B-42"}

@@ -8,10 +8,12 @@ from typing import Any
 import yaml
 
 from foodcnn.errors import ParamsError
+from foodcnn.layout import WEIGHTS_DIR
 
 SCRATCH_MODELS = ("basic", "residual")
 MOBILENET = "mobilenet"
 RANDOM_INIT = "none"  # finetune.weights: MobileNetV2 from random weights
+IMAGENET = "imagenet"  # finetune.weights: torchvision's ImageNet weights
 SOURCES = ("sample", "food101", "folder")
 RESIZE_POLICIES = ("crop", "pad")
 MOBILENET_BLOCKS = 19
@@ -276,10 +278,16 @@ def _grid(section: _Section) -> GridParams:
     )
 
 
+def _under_weights_dir(path: str) -> bool:
+    parts = Path(path).parts
+    return len(parts) > 1 and Path(parts[0]) == WEIGHTS_DIR and ".." not in parts
+
+
 def _finetune(section: _Section) -> FinetuneParams:
     weights = section.get("weights")
-    if not isinstance(weights, str) or not weights:
-        raise section.fail("weights", "imagenet, none or a path to a state dict")
+    if not isinstance(weights, str) or not (weights in (IMAGENET, RANDOM_INIT) or _under_weights_dir(weights)):
+        raise section.fail("weights", f"{IMAGENET}, {RANDOM_INIT} or a state-dict file under {WEIGHTS_DIR}/ (the "
+                           "folder the backbone stage depends on, so that a replaced file re-runs the fine-tunes)")
     cases = section.section("cases")
     if not cases.values:
         raise cases.fail("cases", "at least one case")
