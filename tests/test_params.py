@@ -146,3 +146,17 @@ def test_a_missing_photo_folder_names_its_parameter_before_dvc_names_only_the_pa
     with pytest.raises(ParamsError, match=r"^params.yaml: data.folder.path: data/nophotos is not a folder, and the "
                                           r"images stage depends on it whatever data.source"):
         check_named_inputs(settings)
+
+
+@pytest.mark.parametrize(("link", "target"), [("pizza/loop.jpg", "loop.jpg"), ("sushi/up", "..")])
+def test_a_symbolic_link_loop_in_the_photo_folder_is_one_line_naming_it(tmp_path, monkeypatch, link, target):
+    monkeypatch.chdir(tmp_path)
+    for label in ("pizza", "sushi"):
+        (tmp_path / "photos" / label).mkdir(parents=True)
+        (tmp_path / "photos" / label / "0.jpg").write_bytes(b"")
+    settings = parse(with_value("data.folder.path", "photos"))
+    check_named_inputs(settings)
+    (tmp_path / "photos" / link).symlink_to(target)
+    with pytest.raises(ParamsError, match=f"^params.yaml: data.folder.path: {link} in photos is a symbolic link that "
+                                          "leads back to itself or to a folder holding it: remove it$"):
+        check_named_inputs(settings)

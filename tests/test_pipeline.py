@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from tests.conftest import REPO, noise_image, save_image, write_fake_food101, write_mixed_folder
-from tests.project import TINY, copy_project, dvc, run, set_params, stages_run
+from tests.project import TINY, attempt, copy_project, dvc, run, set_params, stages_run
 
 STUDY_KEYS = {"basic", "residual", "basic_dropout", "residual_dropout", "mobilenet_A", "mobilenet_B"}
 
@@ -294,3 +294,14 @@ def test_a_weights_file_replaced_in_place_reruns_the_fine_tunes(tmp_path):
     status = dvc(root, "status", "--with-deps", "finetune")
     assert re.search(r"^backbone:\s+changed deps:\s+modified:\s+weights$", status, re.MULTILINE), status
     assert stages_run(dvc(root, "repro", "finetune")) == {"backbone", "finetune@A-42", "finetune@B-42"}
+
+
+@pytest.mark.slow
+def test_a_missing_photo_folder_stops_dvc_repro_with_the_parameter_named(tmp_path):
+    """The images stage depends on data.folder.path whatever the source; DVC itself would stop on it with
+    `[Errno 2] No such file or directory` and the path, so the params stage, which runs first, names it."""
+    root = copy_project(tmp_path, {"data": {"folder": {"path": "data/nophotos"}}})
+    result = attempt(root, sys.executable, "-m", "dvc", "repro")
+    assert result.returncode != 0 and "Running stage 'images'" not in result.stdout
+    assert ("error: params.yaml: data.folder.path: data/nophotos is not a folder, and the images stage depends on it"
+            in result.stderr)

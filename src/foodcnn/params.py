@@ -1,6 +1,7 @@
 """Typed, validated settings: the only code that reads params.yaml."""
 
 import difflib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -355,8 +356,31 @@ def load(path: str | Path = "params.yaml") -> Params:
 
 
 def check_named_inputs(params: Params) -> None:
-    """The inputs dvc.yaml takes from params.yaml exist: DVC would stop on a missing one naming the path only."""
+    """The inputs dvc.yaml takes from params.yaml exist and can be hashed: DVC would stop on a missing folder or a
+    symbolic-link loop in it naming the path only, and the folder source would skip a loop without a word."""
     folder = params.data.folder.path
     if not folder.is_dir():
         raise ParamsError(f"params.yaml: data.folder.path: {folder} is not a folder, and the images stage depends on "
                           f"it whatever data.source (point it at a folder of class sub-folders, or keep data/photos)")
+    loop = _link_loop(folder)
+    if loop:
+        raise ParamsError(f"params.yaml: data.folder.path: {loop} in {folder} is a symbolic link that leads back to "
+                          f"itself or to a folder holding it: remove it")
+
+
+def _link_loop(folder: Path) -> Path | None:
+    """The first symbolic link under `folder` that loops: to itself, or to a folder that holds it."""
+    for directory, folders, files in os.walk(folder):
+        for name in folders + files:
+            path = Path(directory) / name
+            if not path.is_symlink():
+                continue
+            try:
+                target = path.resolve(strict=True)
+            except FileNotFoundError:  # a broken link: the split reports it as a file it cannot read
+                continue
+            except (RuntimeError, OSError):  # Python < 3.13 raises RuntimeError for a loop, later OSError (ELOOP)
+                return path.relative_to(folder)
+            if target.is_dir() and Path(directory).resolve().is_relative_to(target):
+                return path.relative_to(folder)
+    return None
