@@ -52,5 +52,5 @@ def train_run(config: RunConfig, settings: FitSettings, train: ImageSet, val: Im
 def train_prepared(config: RunConfig, params: Params) -> RunFiles:
     """Train one run of the study on the prepared train and val tensors, on the best device available."""
     backbone = backbone_state(config)
-    return train_run(config, fit_settings(config, params), load_image_set("train"), load_image_set("val"), pick_device(),
-                     backbone)
+    return train_run(config, fit_settings(config, params), load_image_set("train"), load_image_set("val"),
+                     pick_device(), backbone)

@@ -20,7 +20,8 @@ def copy_folder(source: Path, raw: Path) -> dict[str, int]:
     for label, files in folders.items():
         if not files:  # an empty folder would not survive the DVC cache, so it cannot reach the split
             raise DataError(f"class '{label}' in {source} has 0 files")
-    _check_case_collisions(source, [*folders, *(f.relative_to(source).as_posix() for fs in folders.values() for f in fs)])
+    _check_case_collisions(source, [*folders, *(file.relative_to(source).as_posix()
+                                                for found in folders.values() for file in found)])
     for label, files in folders.items():
         for file in files:
             target = raw / label / file.relative_to(source / label)
