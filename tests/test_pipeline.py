@@ -193,6 +193,22 @@ def test_applying_another_experiment_leaves_no_file_of_the_last_one(project):
 
 
 @pytest.mark.slow
+def test_a_run_removed_from_a_grid_list_leaves_its_curves_until_the_one_command_cure(project):
+    """DVC knows no files of a stage that dvc.yaml no longer has: after applying an experiment without a p that
+    the workspace last ran, its learning curves stay, and evaluate's and report's folder deps hash them. No
+    dvc.yaml form avoids it (a dep cannot list the runs a matrix makes); README gives the cure tested here."""
+    dvc(project, "exp", "run", "-n", "only-0.3", "-S", "dropout.p=[0.3]")
+    dvc(project, "exp", "run", "-S", "dropout.p=[0.4]")
+    dvc(project, "exp", "apply", "only-0.3")
+    assert run(project, "git", "status", "--porcelain", "plots/history").count("_dropout0.4_seed42.tsv") == 2
+    assert {"evaluate", "report"} <= set(re.findall(r"^(\S+):\s*$", dvc(project, "status"), re.MULTILINE))
+    run(project, "git", "clean", "-f", "plots/history", "models")
+    assert dvc(project, "status").strip().endswith("Data and pipelines are up to date.")
+    dvc(project, "exp", "apply", "HEAD")
+    assert run(project, "git", "status", "--porcelain", "--untracked-files=all") == ""
+
+
+@pytest.mark.slow
 def test_a_finetune_lr_change_retrains_no_scratch_model_and_going_back_uses_the_run_cache(project):
     set_params(project, {"finetune": {"lr": 0.001}})
     assert stages_run(dvc(project, "repro")) == {"params", "finetune@A-42", "finetune@B-42", "evaluate", "report"}
