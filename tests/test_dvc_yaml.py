@@ -12,6 +12,7 @@ import yaml
 from foodcnn import layout, params
 from foodcnn.runs import dropout_run, finetune_run, grid_run
 from tests.conftest import REPO
+from tests.project import attempt, copy_project
 
 SOURCE = REPO / "src"
 STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
@@ -135,8 +136,6 @@ def test_dvc_fails_on_a_scalar_grid_list_or_no_params_before_any_stage_with_the_
         tmp_path, update, message):
     """No dvc.yaml form turns a scalar into a one-item matrix, so README quotes DVC's own message; this test
     notices a DVC release that words it otherwise (or accepts a scalar), and README should then change."""
-    from tests.project import attempt, copy_project
-
     project = copy_project(tmp_path, update or {})
     if update is None:
         (project / "params.yaml").unlink()

@@ -67,6 +67,7 @@ def test_another_valid_value_warns_that_results_will_differ():
 def test_a_stage_stops_on_an_unknown_value_and_warns_once_on_another_valid_one(tmp_path):
     stage = [sys.executable, str(SRC.parent / "stages/params.py")]
     (tmp_path / "params.yaml").write_text((SRC.parent / "params.yaml").read_text())
+    (tmp_path / "data/photos").mkdir(parents=True)  # data.folder.path, which the params stage checks
     environment = {**_clean_environment(), "PYTHONPATH": str(SRC)}
     bad = subprocess.run(stage, cwd=tmp_path, env={**environment, "ONEDNN_MAX_CPU_ISA": "garbage"},
                          capture_output=True, text=True)
