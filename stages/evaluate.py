@@ -19,7 +19,8 @@ def main() -> None:
     test = load_image_set("test")
     device = pick_device()
     models = study_models(settings, read_json(SELECTION))
-    predictions = {}
+    # Every model is loaded and run before any file is written, so a missing checkpoint leaves the last results.
+    predictions, tables = {}, {}
     for role, study_model in models.items():
         rows, per_seed = [], []
         for seed, run in zip(settings.train.seeds, study_model.runs):
@@ -28,9 +29,7 @@ def main() -> None:
             rows += prediction_rows(logits, test.labels, test.paths, classes, seed)
             per_seed.append(logits.argmax(1))
         predictions[role] = torch.stack(per_seed)
-        predictions_file, per_class_file = test_outputs(role)
-        write_table(predictions_file, rows)
-        write_table(per_class_file, per_class_metrics(test.labels, predictions[role], classes))
+        tables[role] = rows, per_class_metrics(test.labels, predictions[role], classes)
     # One draw of test images for every model, so that the comparisons below are paired.
     draws = resample_draws(len(test), settings.evaluate.bootstrap_resamples, settings.seed)
     # A dropout role's p is what validation chose: a value, so the keys stay the same whichever p wins.
@@ -47,6 +46,10 @@ def main() -> None:
         comparisons[comparison.key] = {"comparison": comparison.title, "a": comparison.a, "b": comparison.b, **result}
         print(f"{comparison.title}: {comparison.a} - {comparison.b} = {result['difference']:+.3f}, "
               f"p = {result['p_value']:.3f}")
+    for role, (rows, per_class) in tables.items():
+        predictions_file, per_class_file = test_outputs(role)
+        write_table(predictions_file, rows)
+        write_table(per_class_file, per_class)
     write_json(TEST_METRICS, results)
     write_json(COMPARISONS, comparisons)
 

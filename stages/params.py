@@ -5,7 +5,7 @@ from foodcnn import cli, params
 
 
 def main() -> None:
-    params.load()
+    params.check_named_inputs(params.load())
     print("params.yaml: every key known and every value valid")
 
 

@@ -14,10 +14,12 @@ def main() -> None:
     require(RAW_DIR, SPLIT_TABLE)
     rows = read_table(SPLIT_TABLE)
     classes = tuple(sorted({row["label"] for row in rows}))
-    for split in SPLITS:
+    image_sets = {}
+    for split in SPLITS:  # all decoded before any is saved, so a bad file leaves the last good tensors
         chosen = [(row["path"], row["label"]) for row in rows if row["split"] == split]
-        image_set = build_image_set(RAW_DIR, chosen, classes, settings.data.image_size, settings.data.resize,
-                                    workers=os.cpu_count() or 1)
+        image_sets[split] = build_image_set(RAW_DIR, chosen, classes, settings.data.image_size,
+                                            settings.data.resize, workers=os.cpu_count() or 1)
+    for split, image_set in image_sets.items():
         save_image_set(prepared(split), image_set)
         print(f"{split}: {tuple(image_set.images.shape)} uint8 images")
 

@@ -3,6 +3,7 @@ outputs are the paths foodcnn.layout gives them."""
 
 import ast
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import yaml
 from foodcnn import layout, params
 from foodcnn.runs import dropout_run, finetune_run, grid_run
 from tests.conftest import REPO
+from tests.project import attempt, copy_project
 
 SOURCE = REPO / "src"
 STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
@@ -98,6 +100,7 @@ def expected_outputs(settings: params.Params) -> dict[str, set[Path]]:
         "images": {layout.RAW_DIR},
         "split": {layout.SPLIT_TABLE, layout.SPLIT_REPORT},
         "prepare": {layout.PREPARED_DIR},
+        "backbone": {layout.BACKBONE},
         "selection": {layout.SELECTION, layout.GRID_TABLE},
         "evaluate": {layout.TEST_METRICS, layout.COMPARISONS, layout.PREDICTIONS_DIR, layout.PER_CLASS_DIR},
         "report": {layout.REPORTS},
@@ -123,3 +126,20 @@ def test_outputs_are_where_layout_puts_them():
     with Repo(str(REPO)) as repo:
         declared = {stage.addressing: {Path(out.def_path) for out in stage.outs} for stage in repo.index.stages}
     assert declared == expected_outputs(params.load(REPO / "params.yaml"))
+
+
+@pytest.mark.parametrize(("update", "message"), [
+    ({"grid": {"lr": 0.01}}, "ERROR: unexpected error - 'Value' object is not iterable"),
+    (None, "ERROR: failed to parse 'stages.train.matrix' in 'dvc.yaml': Could not find 'grid.model'"),
+])
+def test_dvc_fails_on_a_scalar_grid_list_or_no_params_before_any_stage_with_the_message_the_readme_quotes(
+        tmp_path, update, message):
+    """No dvc.yaml form turns a scalar into a one-item matrix, so README quotes DVC's own message; this test
+    notices a DVC release that words it otherwise (or accepts a scalar), and README should then change."""
+    project = copy_project(tmp_path, update or {})
+    if update is None:
+        (project / "params.yaml").unlink()
+    result = attempt(project, sys.executable, "-m", "dvc", "status")
+    assert result.returncode != 0 and message in result.stderr + result.stdout
+    readme = " ".join((REPO / "README.md").read_text().split())
+    assert f"`{message}`" in readme

@@ -1,11 +1,11 @@
 import pytest
 import torch
 from torch import nn
-from torchvision.models import mobilenet_v2
+from torchvision.models import mobilenet_v2, resnet18
 
 from foodcnn.errors import FoodCnnError
 from foodcnn.models import ModelSpec, build_model
-from foodcnn.models.mobilenet import FineTuneMobileNet, pretrained_backbone
+from foodcnn.models.mobilenet import FineTuneMobileNet, backbone_from, resolve_weights
 
 
 def trainable_names(model: nn.Module) -> set[str]:
@@ -46,7 +46,7 @@ def test_weights_load_from_a_local_state_dict(tmp_path):
     path = tmp_path / "weights.pth"
     torch.save(reference.state_dict(), path)
     torch.manual_seed(8)
-    model = build_model(ModelSpec("mobilenet", 11, trainable_blocks=2), weights=str(path))
+    model = build_model(ModelSpec("mobilenet", 11, trainable_blocks=2), resolve_weights(str(path)))
     expected = reference.features.state_dict()
     loaded = {**{f"{i}": m for i, m in enumerate(model.frozen)}, **{f"{i + 17}": m for i, m in enumerate(model.trainable)}}
     for index, module in loaded.items():
@@ -68,7 +68,7 @@ def offline_hub(monkeypatch, tmp_path):
 
 def test_imagenet_weights_without_network_give_one_clear_line(offline_hub, tmp_path):
     with pytest.raises(FoodCnnError) as error:
-        pretrained_backbone("imagenet")
+        resolve_weights("imagenet")
     message = str(error.value)
     assert "\n" not in message
     assert str(offline_hub / "mobilenet_v2-b0353104.pth") in message
@@ -80,14 +80,33 @@ def test_imagenet_weights_already_in_the_hub_cache_need_no_network(offline_hub):
     reference = mobilenet_v2()
     offline_hub.mkdir()
     torch.save(reference.state_dict(), offline_hub / "mobilenet_v2-b0353104.pth")
-    backbone = pretrained_backbone("imagenet")
+    backbone = backbone_from(resolve_weights("imagenet"), "imagenet")
     assert torch.equal(backbone.features[0][0].weight, reference.features[0][0].weight)
 
 
-def test_a_missing_or_wrong_weights_file_is_named(tmp_path):
+def test_no_weights_is_random_init():
+    assert resolve_weights("none") == {} and backbone_from({}, "none") is None
+
+
+def test_a_missing_or_wrong_weights_file_is_one_short_line_naming_it(tmp_path):
     with pytest.raises(FoodCnnError, match="no such file .*nothing.pth"):
-        pretrained_backbone(str(tmp_path / "nothing.pth"))
+        resolve_weights(str(tmp_path / "nothing.pth"))
     wrong = tmp_path / "resnet.pth"
-    torch.save({"fc.weight": torch.zeros(2, 2)}, wrong)
-    with pytest.raises(FoodCnnError, match="resnet.pth is not a MobileNetV2 state dict"):
-        pretrained_backbone(str(wrong))
+    torch.save(resnet18().state_dict(), wrong)
+    with pytest.raises(FoodCnnError) as error:
+        resolve_weights(str(wrong))
+    message = str(error.value)  # every key of both networks was listed: 17,000 characters
+    assert message.startswith(f"finetune.weights: {wrong} is not a MobileNetV2 state dict (314 keys missing, such as "
+                              "features.0.0.weight; 122 keys unexpected, such as conv1.weight)")
+    assert "\n" not in message and len(message) < 250
+    head = mobilenet_v2(num_classes=5).state_dict()
+    torch.save(head, wrong)
+    with pytest.raises(FoodCnnError, match=r"\(2 tensors of another shape, such as classifier.1.weight\)$"):
+        resolve_weights(str(wrong))
+
+
+def test_a_file_that_torch_cannot_read_is_said_not_to_be_a_state_dict(tmp_path):
+    text = tmp_path / "weights.txt"
+    text.write_text("not weights")
+    with pytest.raises(FoodCnnError, match=r"weights.txt is not a file written by torch.save, so not a state dict"):
+        resolve_weights(str(text))

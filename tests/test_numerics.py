@@ -1,11 +1,13 @@
-"""The portable CPU settings: in force after importing foodcnn, before torch runs, and overridable."""
+"""The portable CPU settings: in force after importing foodcnn, before torch runs, overridable, and checked."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from foodcnn.numerics import PORTABLE_CPU_SETTINGS
+import pytest
+
+from foodcnn.numerics import PORTABLE_CPU_SETTINGS, NumericsError, check_cpu_numerics
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -35,3 +37,42 @@ def test_a_variable_set_by_the_user_wins():
     shown = _python("import foodcnn, os, torch; print(os.environ['MKL_CBWR'], os.environ['ONEDNN_MAX_CPU_ISA'],"
                     " torch.backends.cpu.get_cpu_capability())", environment)
     assert shown == "COMPATIBLE AVX2 DEFAULT"
+
+
+@pytest.mark.parametrize(("name", "value", "valid"), [
+    ("ATEN_CPU_CAPABILITY", "garbage", "one of default, avx2, avx512 (unset: the portable avx2)"),
+    ("ATEN_CPU_CAPABILITY", "AVX2", "one of default, avx2, avx512"),  # PyTorch compares case-sensitively
+    ("ONEDNN_MAX_CPU_ISA", "AVX3", "one of SSE41, AVX, AVX2, "),
+    ("MKL_CBWR", "AVX2,LOOSE", "[BRANCH=]<branch>[,STRICT], <branch> one of AUTO, COMPATIBLE, "),
+])
+def test_an_unknown_cpu_setting_is_one_line_naming_it_and_the_valid_values(name, value, valid):
+    with pytest.raises(NumericsError) as error:
+        check_cpu_numerics({name: value})
+    assert str(error.value).startswith(f"{name}={value!r} is unknown to its library")
+    assert valid in str(error.value) and "\n" not in str(error.value)
+
+
+def test_the_portable_values_in_any_spelling_their_library_reads_warn_of_nothing():
+    assert check_cpu_numerics({}) is None
+    assert check_cpu_numerics(PORTABLE_CPU_SETTINGS) is None
+    assert check_cpu_numerics({"ONEDNN_MAX_CPU_ISA": "avx2", "MKL_CBWR": "BRANCH=AVX2,STRICT"}) is None
+
+
+def test_another_valid_value_warns_that_results_will_differ():
+    warning = check_cpu_numerics({"ATEN_CPU_CAPABILITY": "avx512", "MKL_CBWR": "AVX2"})
+    assert warning == ("ATEN_CPU_CAPABILITY=avx512, MKL_CBWR=AVX2 instead of the portable ATEN_CPU_CAPABILITY=avx2, "
+                       "MKL_CBWR=AVX2,STRICT: results will not match the committed ones")
+
+
+def test_a_stage_stops_on_an_unknown_value_and_warns_once_on_another_valid_one(tmp_path):
+    stage = [sys.executable, str(SRC.parent / "stages/params.py")]
+    (tmp_path / "params.yaml").write_text((SRC.parent / "params.yaml").read_text())
+    (tmp_path / "data/photos").mkdir(parents=True)  # data.folder.path, which the params stage checks
+    environment = {**_clean_environment(), "PYTHONPATH": str(SRC)}
+    bad = subprocess.run(stage, cwd=tmp_path, env={**environment, "ONEDNN_MAX_CPU_ISA": "garbage"},
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ONEDNN_MAX_CPU_ISA='garbage' is unknown")
+    assert bad.stderr.count("\n") == 1 and bad.stdout == ""
+    other = subprocess.run(stage, cwd=tmp_path, env={**environment, "ATEN_CPU_CAPABILITY": "default"},
+                           capture_output=True, text=True)
+    assert other.returncode == 0 and other.stderr.count("results will not match the committed ones") == 1

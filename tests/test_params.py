@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from foodcnn.errors import ParamsError
-from foodcnn.params import load, parse
+from foodcnn.params import check_named_inputs, load, parse
 from tests.conftest import REPO
 
 DEFAULTS = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -52,6 +52,11 @@ def test_near_duplicates_is_a_number_of_bits_or_off(value, threshold):
     assert parse(with_value("split.near_duplicates", value)).split.near_duplicates == threshold
 
 
+def test_weights_are_imagenet_none_or_a_file_under_weights():
+    for value in ("imagenet", "none", "weights/backbone.pth", "weights/team/v2.pt"):
+        assert parse(with_value("finetune.weights", value)).finetune.weights == value
+
+
 def test_a_numeric_top_level_lr_overrides_the_winner():
     assert parse(with_value("lr", 0.01)).lr == 0.01
 
@@ -78,12 +83,24 @@ def test_a_numeric_top_level_lr_overrides_the_winner():
     ("finetune.cases", {"A": {"trainable_blocks": 40}}, "finetune.cases.A.trainable_blocks must be at most 19"),
     ("seed", "x", "seed must be an integer"),
     ("train.seeds", 42, "train.seeds must be a non-empty list"),
-    ("train.seeds", [1, 1], "train.seeds must be a list of distinct integers"),
+    ("train.seeds", [1, 1], "train.seeds must be a list of distinct values \\(1 is repeated\\), got \\[1, 1\\]"),
+    ("train.seeds", [1, -1], "train.seeds must be a list of integers >= 0"),
+    ("grid.model", ["basic", "basic"], "grid.model must be a list of distinct values \\('basic' is repeated\\)"),
+    ("grid.lr", [0.01, 0.1, 0.010], "grid.lr must be a list of distinct values \\(0.01 is repeated\\)"),
+    ("grid.batch_size", [32, 32], "grid.batch_size must be a list of distinct values"),
+    ("dropout.p", [0.5, 0.5], "dropout.p must be a list of distinct values"),
+    ("data.image_size", 100000, "data.image_size must be at most 1024 \\(a decoded image takes 3 x size x size "
+                                "bytes: 3 MB at 1024\\), got 100000"),
+    ("data.sample.image_size", 4096, "data.sample.image_size must be at most 1024"),
     ("evaluate.bootstrap_resamples", 10, "evaluate.bootstrap_resamples must be an integer >= 100"),
     ("train.precision", "fp16", "train.precision must be one of auto, fp32, bf16, got 'fp16'"),
     ("train.channels_last", "yes", "train.channels_last must be auto, true or false, got 'yes'"),
     ("train.channels_last", 1, "train.channels_last must be auto, true or false, got 1"),
     ("finetune.augment", 1, "finetune.augment must be true or false"),
+    ("finetune.weights", "/tmp/backbone.pth", "finetune.weights must be imagenet, none or a state-dict file under "
+                                              "weights/ \\(the folder the backbone stage depends on"),
+    ("finetune.weights", "weights/../backbone.pth", "finetune.weights must be imagenet, none or a state-dict file"),
+    ("finetune.weights", "weights", "finetune.weights must be imagenet, none or a state-dict file"),
     ("split.near_duplicates", "on", "split.near_duplicates must be off or an integer from 0 to 31"),
     ("split.near_duplicates", 32, "split.near_duplicates must be off or an integer from 0 to 31 \\(bits of 64\\)"),
     ("split.near_duplicates", -1, "split.near_duplicates must be off or an integer"),
@@ -121,3 +138,25 @@ def test_a_key_nothing_reads_is_an_error_naming_it_and_the_closest_known_key(dot
     with pytest.raises(ParamsError) as error:
         parse(with_value(dotted, 3))
     assert message in str(error.value)
+
+
+def test_a_missing_photo_folder_names_its_parameter_before_dvc_names_only_the_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = parse(with_value("data.folder.path", "data/nophotos"))
+    with pytest.raises(ParamsError, match=r"^params.yaml: data.folder.path: data/nophotos is not a folder, and the "
+                                          r"images stage depends on it whatever data.source"):
+        check_named_inputs(settings)
+
+
+@pytest.mark.parametrize(("link", "target"), [("pizza/loop.jpg", "loop.jpg"), ("sushi/up", "..")])
+def test_a_symbolic_link_loop_in_the_photo_folder_is_one_line_naming_it(tmp_path, monkeypatch, link, target):
+    monkeypatch.chdir(tmp_path)
+    for label in ("pizza", "sushi"):
+        (tmp_path / "photos" / label).mkdir(parents=True)
+        (tmp_path / "photos" / label / "0.jpg").write_bytes(b"")
+    settings = parse(with_value("data.folder.path", "photos"))
+    check_named_inputs(settings)
+    (tmp_path / "photos" / link).symlink_to(target)
+    with pytest.raises(ParamsError, match=f"^params.yaml: data.folder.path: {link} in photos is a symbolic link that "
+                                          "leads back to itself or to a folder holding it: remove it$"):
+        check_named_inputs(settings)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.conftest import REPO, noise_image, save_image, write_fake_food101, write_mixed_folder
 from tests.project import TINY, attempt, copy_project, dvc, run, set_params, stages_run
@@ -191,6 +192,22 @@ def test_applying_another_experiment_leaves_no_file_of_the_last_one(project):
 
 
 @pytest.mark.slow
+def test_a_run_removed_from_a_grid_list_leaves_its_curves_until_the_one_command_cure(project):
+    """DVC knows no files of a stage that dvc.yaml no longer has: after applying an experiment without a p that
+    the workspace last ran, its learning curves stay, and evaluate's and report's folder deps hash them. No
+    dvc.yaml form avoids it (a dep cannot list the runs a matrix makes); README gives the cure tested here."""
+    dvc(project, "exp", "run", "-n", "only-0.3", "-S", "dropout.p=[0.3]")
+    dvc(project, "exp", "run", "-S", "dropout.p=[0.4]")
+    dvc(project, "exp", "apply", "only-0.3")
+    assert run(project, "git", "status", "--porcelain", "plots/history").count("_dropout0.4_seed42.tsv") == 2
+    assert {"evaluate", "report"} <= set(re.findall(r"^(\S+):\s*$", dvc(project, "status"), re.MULTILINE))
+    run(project, "git", "clean", "-f", "plots/history", "models")
+    assert dvc(project, "status").strip().endswith("Data and pipelines are up to date.")
+    dvc(project, "exp", "apply", "HEAD")
+    assert run(project, "git", "status", "--porcelain", "--untracked-files=all") == ""
+
+
+@pytest.mark.slow
 def test_a_finetune_lr_change_retrains_no_scratch_model_and_going_back_uses_the_run_cache(project):
     set_params(project, {"finetune": {"lr": 0.001}})
     assert stages_run(dvc(project, "repro")) == {"params", "finetune@A-42", "finetune@B-42", "evaluate", "report"}
@@ -272,3 +289,34 @@ def test_a_food101_copy_in_place_with_its_official_test_split_runs_through_split
     assert {path for path, _, split in rows if split == "test"} == official
     assert {label for _, label, _ in rows} == {"apple_pie", "sushi"}
     assert (root / "data/prepared/test.pt").is_file()
+
+
+@pytest.mark.slow
+def test_a_weights_file_replaced_in_place_reruns_the_fine_tunes(tmp_path):
+    """finetune.weights names a file whose content the backbone stage hashes; the fine-tunes depend on what
+    it writes, so the same path with other content retrains them."""
+    from torchvision.models import mobilenet_v2
+
+    def export_backbone(seed: int) -> None:
+        torch.manual_seed(seed)
+        torch.save(mobilenet_v2().state_dict(), root / "weights/backbone.pth")
+
+    root = copy_project(tmp_path, TINY | {"finetune": {**TINY["finetune"], "weights": "weights/backbone.pth"}})
+    export_backbone(1)
+    assert {"backbone", "finetune@A-42", "finetune@B-42"} <= stages_run(dvc(root, "repro", "finetune"))
+    assert stages_run(dvc(root, "repro", "finetune")) == set()
+    export_backbone(2)  # a re-exported backbone at the same path
+    status = dvc(root, "status", "--with-deps", "finetune")
+    assert re.search(r"^backbone:\s+changed deps:\s+modified:\s+weights$", status, re.MULTILINE), status
+    assert stages_run(dvc(root, "repro", "finetune")) == {"backbone", "finetune@A-42", "finetune@B-42"}
+
+
+@pytest.mark.slow
+def test_a_missing_photo_folder_stops_dvc_repro_with_the_parameter_named(tmp_path):
+    """The images stage depends on data.folder.path whatever the source; DVC itself would stop on it with
+    `[Errno 2] No such file or directory` and the path, so the params stage, which runs first, names it."""
+    root = copy_project(tmp_path, {"data": {"folder": {"path": "data/nophotos"}}})
+    result = attempt(root, sys.executable, "-m", "dvc", "repro")
+    assert result.returncode != 0 and "Running stage 'images'" not in result.stdout
+    assert ("error: params.yaml: data.folder.path: data/nophotos is not a folder, and the images stage depends on it"
+            in result.stderr)

@@ -167,6 +167,18 @@ def test_a_folder_source_must_be_a_folder_of_at_least_two_non_empty_classes(tmp_
         copy_folder(tmp_path / "one", tmp_path / "raw")
 
 
+@pytest.mark.parametrize(("names", "message"), [
+    (("Pizza/0.png", "pizza/1.png", "sushi/0.png"), "Pizza and pizza in .* differ only in case"),
+    (("pizza/IMG.png", "pizza/img.png", "sushi/0.png"), "pizza/IMG.png and pizza/img.png in .* differ only in case"),
+])
+def test_names_that_differ_only_in_case_are_one_line_naming_both(tmp_path, names, message):
+    for index, name in enumerate(names):
+        save_image(noise_image(index), tmp_path / "photos" / name)
+    with pytest.raises(DataError, match=message):
+        copy_folder(tmp_path / "photos", tmp_path / "raw")
+    assert not (tmp_path / "raw").exists()
+
+
 @pytest.mark.parametrize(("data", "expected"), [
     ({"source": "sample"}, "synthetic sample images (not food photos), 2 classes"),
     ({"source": "food101"}, "- Data: Food-101 photos, 2 classes"),

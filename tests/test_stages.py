@@ -5,12 +5,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from foodcnn.errors import FoodCnnError
 from foodcnn.layout import SELECTION, require
 from foodcnn.params import load
 from foodcnn.runs import dropout_run, finetune_run, grid_run
 from tests.conftest import REPO
+from tests.project import attempt, copy_project, git, run
 
 PARAMS = load(REPO / "params.yaml")
 WINNERS = {"basic": {"lr": 0.01, "batch_size": 32}}
@@ -55,3 +57,48 @@ def test_a_stage_run_too_early_or_with_bad_arguments_says_why_in_one_line(tmp_pa
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and message in result.stderr
+
+
+def stage_commands(project: Path) -> dict[str, str]:
+    """Each stage's command as dvc.yaml resolves it (a matrix stage's first item), in dvc.yaml order."""
+    from dvc.repo import Repo
+
+    with Repo(str(project)) as repo:
+        commands: dict[str, str] = {}
+        for stage in repo.index.stages:
+            commands.setdefault(stage.name.split("@")[0], stage.cmd)
+    return commands
+
+
+@pytest.mark.slow
+def test_every_stage_run_by_hand_on_a_fresh_clone_fails_in_one_line_and_changes_nothing(tmp_path):
+    """A fresh clone has the committed results in git but no DVC-cached inputs: a stage run by hand before
+    its inputs exist must say what is missing and leave every committed file as it was."""
+    project = copy_project(tmp_path, {})
+    run(project, "git", "add", "-A")
+    git(project, "commit", "-q", "-m", "a clone: results in git, nothing in the DVC cache")
+    commands = stage_commands(project)
+    # images needs no input from the sample source, and what it writes would be another stage's input.
+    images = commands.pop("images")
+    failed = set()
+    for name, command in [*commands.items(), ("images", images)]:
+        result = attempt(project, "sh", "-c", command)
+        if result.returncode != 0:
+            failed.add(name)
+            assert result.returncode == 2 and result.stderr.strip().count("\n") == 0, f"{name}: {result.stderr}"
+            assert "is missing: run `dvc repro" in result.stderr, f"{name}: {result.stderr}"
+        assert run(project, "git", "status", "--porcelain") == "", f"{name} changed committed files"
+    # selection's inputs, the learning curves, are in git; params, images and backbone (weights: none) have none.
+    assert failed == set(commands) - {"params", "selection", "backbone"}
+
+
+def test_a_failing_source_leaves_the_last_images_in_place(tmp_path):
+    settings = yaml.safe_load((REPO / "params.yaml").read_text())
+    settings["data"] |= {"source": "folder", "folder": {"path": "gone"}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(settings))
+    (tmp_path / "data/raw/pizza").mkdir(parents=True)
+    (tmp_path / "data/raw/pizza/last.jpg").write_bytes(b"the last good copy")
+    result = subprocess.run([sys.executable, str(REPO / "stages/images.py")], cwd=tmp_path, capture_output=True,
+                            text=True)
+    assert result.returncode == 2 and result.stderr == "error: data.folder.path: gone is not a folder\n"
+    assert (tmp_path / "data/raw/pizza/last.jpg").read_bytes() == b"the last good copy"

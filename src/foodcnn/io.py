@@ -1,8 +1,10 @@
-"""Atomic file writes, so an interrupted stage never leaves a half file that looks finished."""
+"""Atomic file writes, so an interrupted stage never leaves a half file that looks finished, and folders
+rewritten whole, so a failing stage leaves the last good ones in place."""
 
 import csv
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -25,6 +27,33 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+@contextmanager
+def fresh_dir(path: str | Path) -> Iterator[Path]:
+    """Yield `path` emptied for a stage to fill afresh; if the block fails, put the previous contents back.
+
+    The old folder is moved aside, not copied, so this costs nothing however large it is. While the block runs,
+    .<name>.previous holds the last good folder; a run killed there leaves it, and the next run restores it.
+    """
+    path = Path(path)
+    previous, discarded = (path.with_name(f".{path.name}.{kind}") for kind in ("previous", "discarded"))
+    shutil.rmtree(discarded, ignore_errors=True)
+    if previous.exists():
+        shutil.rmtree(path, ignore_errors=True)
+        os.replace(previous, path)
+    if path.exists():
+        os.replace(path, previous)
+    try:
+        yield path
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        if previous.exists():
+            os.replace(previous, path)
+        raise
+    if previous.exists():  # renamed first, so a half-deleted folder is never taken for the last good one
+        os.replace(previous, discarded)
+        shutil.rmtree(discarded)
 
 
 @contextmanager

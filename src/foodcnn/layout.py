@@ -23,6 +23,9 @@ REPORTS = Path("reports")
 FIGURES = REPORTS / "figures"
 MODELS_DIR = Path("models")
 HISTORY_DIR = Path("plots/history")
+# finetune.weights as a file: the backbone stage depends on this folder, so a file replaced in it is seen.
+WEIGHTS_DIR = Path("weights")
+BACKBONE = MODELS_DIR / "backbone.pt"  # finetune.weights resolved: the state dict every fine-tune starts from
 # A run's group is the folder of its files, named after the step; the stage that trains it, per group.
 GROUP_STAGES = {"grid": "train", "dropout": "dropout", "finetune": "finetune"}
 
@@ -32,6 +35,7 @@ WRITTEN_BY = {
     SPLIT_TABLE: "split",
     SPLIT_REPORT: "split",
     PREPARED_DIR: "prepare",
+    BACKBONE: "backbone",
     SELECTION: "selection",
     GRID_TABLE: "selection",
     TEST_METRICS: "evaluate",

@@ -1,6 +1,7 @@
 """Typed, validated settings: the only code that reads params.yaml."""
 
 import difflib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -8,15 +9,20 @@ from typing import Any
 import yaml
 
 from foodcnn.errors import ParamsError
+from foodcnn.layout import WEIGHTS_DIR
 
 SCRATCH_MODELS = ("basic", "residual")
 MOBILENET = "mobilenet"
 RANDOM_INIT = "none"  # finetune.weights: MobileNetV2 from random weights
+IMAGENET = "imagenet"  # finetune.weights: torchvision's ImageNet weights
 SOURCES = ("sample", "food101", "folder")
 RESIZE_POLICIES = ("crop", "pad")
 MOBILENET_BLOCKS = 19
 AUTO = "auto"  # train.precision / train.channels_last: bf16 + channels_last on CUDA, fp32 + NCHW elsewhere
 PRECISIONS = (AUTO, "fp32", "bf16")
+# Decoded images are held as uint8 tensors, 3 x size x size bytes each: at 1024, Food-101's 11,000 photos take
+# 35 GB, and beyond it a typo (100000: 30 GB per image) would end in an allocation failure, not a result.
+MAX_IMAGE_SIZE = 1024
 MAX_HASH_DISTANCE = 31  # of a 64-bit hash: from 32 bits on, unrelated photos match half the time
 
 
@@ -146,10 +152,12 @@ class _Section:
     def fail(self, key: str, expected: str) -> ParamsError:
         return ParamsError(f"params.yaml: {self.key(key)} must be {expected}, got {self.get(key)!r}")
 
-    def integer(self, key: str, minimum: int = 1) -> int:
+    def integer(self, key: str, minimum: int = 1, maximum: int | None = None, why: str = "") -> int:
         value = self.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise self.fail(key, f"an integer >= {minimum}")
+        if maximum is not None and value > maximum:
+            raise self.fail(key, f"at most {maximum} ({why})")
         return value
 
     def number(self, key: str, low: float = 0.0, high: float = float("inf"), value: Any = None) -> float:
@@ -181,16 +189,20 @@ class _Section:
         return Path(value)
 
     def nonempty_list(self, key: str) -> list[Any]:
+        """A list of distinct values: a repeat would train, name and report the same thing twice."""
         value = self.get(key)
         if not isinstance(value, list) or not value:
             raise self.fail(key, "a non-empty list (keep a single value as a one-item list)")
+        repeated = next((item for index, item in enumerate(value) if item in value[:index]), None)
+        if repeated is not None:
+            raise self.fail(key, f"a list of distinct values ({repeated!r} is repeated)")
         return value
 
 
 def _food101(section: _Section) -> Food101Params:
     classes = section.nonempty_list("classes")
-    if any(not isinstance(name, str) or not name for name in classes) or len(set(classes)) != len(classes):
-        raise section.fail("classes", "a list of distinct class names")
+    if any(not isinstance(name, str) or not name for name in classes):
+        raise section.fail("classes", "a list of class names")
     if len(classes) < 2:
         raise section.fail("classes", "at least 2 class names")
     cap = section.get("images_per_class")
@@ -204,15 +216,18 @@ def _food101(section: _Section) -> Food101Params:
     )
 
 
+_DECODED = "a decoded image takes 3 x size x size bytes: 3 MB at 1024"
+
+
 def _data(section: _Section) -> DataParams:
     sample = section.section("sample")
     return DataParams(
         source=section.choice("source", SOURCES),
-        image_size=section.integer("image_size", minimum=8),
+        image_size=section.integer("image_size", minimum=8, maximum=MAX_IMAGE_SIZE, why=_DECODED),
         resize=section.choice("resize", RESIZE_POLICIES),
         sample=SampleParams(
             images_per_class=sample.integer("images_per_class", minimum=3),
-            image_size=sample.integer("image_size", minimum=16),
+            image_size=sample.integer("image_size", minimum=16, maximum=MAX_IMAGE_SIZE, why=_DECODED),
         ),
         food101=_food101(section.section("food101")),
         folder=FolderParams(path=section.section("folder").path("path")),
@@ -246,8 +261,8 @@ def _train(section: _Section) -> TrainParams:
     if low > high:
         raise augment.fail("crop_scale", "[low, high] with low <= high")
     seeds = section.nonempty_list("seeds")
-    if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds) or len(set(seeds)) < len(seeds):
-        raise section.fail("seeds", "a list of distinct integers >= 0")
+    if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
+        raise section.fail("seeds", "a list of integers >= 0")
     return TrainParams(
         epochs=section.integer("epochs"),
         augment=AugmentParams(
@@ -276,10 +291,16 @@ def _grid(section: _Section) -> GridParams:
     )
 
 
+def _under_weights_dir(path: str) -> bool:
+    parts = Path(path).parts
+    return len(parts) > 1 and Path(parts[0]) == WEIGHTS_DIR and ".." not in parts
+
+
 def _finetune(section: _Section) -> FinetuneParams:
     weights = section.get("weights")
-    if not isinstance(weights, str) or not weights:
-        raise section.fail("weights", "imagenet, none or a path to a state dict")
+    if not isinstance(weights, str) or not (weights in (IMAGENET, RANDOM_INIT) or _under_weights_dir(weights)):
+        raise section.fail("weights", f"{IMAGENET}, {RANDOM_INIT} or a state-dict file under {WEIGHTS_DIR}/ (the "
+                           "folder the backbone stage depends on, so that a replaced file re-runs the fine-tunes)")
     cases = section.section("cases")
     if not cases.values:
         raise cases.fail("cases", "at least one case")
@@ -332,3 +353,34 @@ def load(path: str | Path = "params.yaml") -> Params:
     except (OSError, yaml.YAMLError) as error:
         raise ParamsError(f"cannot read {path}: {error}") from error
     return parse(values)
+
+
+def check_named_inputs(params: Params) -> None:
+    """The inputs dvc.yaml takes from params.yaml exist and can be hashed: DVC would stop on a missing folder or a
+    symbolic-link loop in it naming the path only, and the folder source would skip a loop without a word."""
+    folder = params.data.folder.path
+    if not folder.is_dir():
+        raise ParamsError(f"params.yaml: data.folder.path: {folder} is not a folder, and the images stage depends on "
+                          f"it whatever data.source (point it at a folder of class sub-folders, or keep data/photos)")
+    loop = _link_loop(folder)
+    if loop:
+        raise ParamsError(f"params.yaml: data.folder.path: {loop} in {folder} is a symbolic link that leads back to "
+                          f"itself or to a folder holding it: remove it")
+
+
+def _link_loop(folder: Path) -> Path | None:
+    """The first symbolic link under `folder` that loops: to itself, or to a folder that holds it."""
+    for directory, folders, files in os.walk(folder):
+        for name in folders + files:
+            path = Path(directory) / name
+            if not path.is_symlink():
+                continue
+            try:
+                target = path.resolve(strict=True)
+            except FileNotFoundError:  # a broken link: the split reports it as a file it cannot read
+                continue
+            except (RuntimeError, OSError):  # Python < 3.13 raises RuntimeError for a loop, later OSError (ELOOP)
+                return path.relative_to(folder)
+            if target.is_dir() and Path(directory).resolve().is_relative_to(target):
+                return path.relative_to(folder)
+    return None

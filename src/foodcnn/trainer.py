@@ -6,7 +6,7 @@ from foodcnn.checkpoint import save_checkpoint
 from foodcnn.data.tensors import ImageSet, load_image_set
 from foodcnn.devices import pick_device, set_threads_from_environment
 from foodcnn.history import write_history
-from foodcnn.layout import RunFiles
+from foodcnn.layout import BACKBONE, RunFiles, require
 from foodcnn.models import ModelSpec, build_model
 from foodcnn.params import MOBILENET, Params
 from foodcnn.runs import RunConfig
@@ -26,12 +26,22 @@ def fit_settings(config: RunConfig, params: Params) -> FitSettings:
                        params.train.precision, params.train.channels_last)
 
 
-def train_run(config: RunConfig, settings: FitSettings, train: ImageSet, val: ImageSet, device: torch.device) -> RunFiles:
+def backbone_state(config: RunConfig) -> dict[str, torch.Tensor] | None:
+    """The state dict a fine-tune starts from, as the backbone stage resolved finetune.weights (empty: random
+    init); None for the runs trained from scratch."""
+    if config.model != MOBILENET:
+        return None
+    require(BACKBONE)
+    return torch.load(BACKBONE, map_location="cpu", weights_only=True)
+
+
+def train_run(config: RunConfig, settings: FitSettings, train: ImageSet, val: ImageSet, device: torch.device,
+              backbone: dict[str, torch.Tensor] | None = None) -> RunFiles:
     """Train one run and write its checkpoint (the best epoch's weights) and its history."""
     set_threads_from_environment()
     torch.manual_seed(config.seed)
     spec = model_spec(config, len(train.classes))
-    model = build_model(spec, config.weights)
+    model = build_model(spec, backbone)
     result = fit(model, train, val, settings, device)
     files = config.files
     save_checkpoint(files.model, result.best_state, spec, train.classes, config)
@@ -41,4 +51,6 @@ def train_run(config: RunConfig, settings: FitSettings, train: ImageSet, val: Im
 
 def train_prepared(config: RunConfig, params: Params) -> RunFiles:
     """Train one run of the study on the prepared train and val tensors, on the best device available."""
-    return train_run(config, fit_settings(config, params), load_image_set("train"), load_image_set("val"), pick_device())
+    backbone = backbone_state(config)
+    return train_run(config, fit_settings(config, params), load_image_set("train"), load_image_set("val"),
+                     pick_device(), backbone)

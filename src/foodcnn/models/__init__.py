@@ -8,7 +8,7 @@ from torch import nn
 
 from foodcnn.models.basic import BasicCNN
 from foodcnn.models.residual import ResidualCNN
-from foodcnn.params import MOBILENET, RANDOM_INIT
+from foodcnn.params import MOBILENET
 
 
 @dataclass(frozen=True)
@@ -37,15 +37,16 @@ class FrozenPrefix(Protocol):
     def forward_trainable(self, features: torch.Tensor) -> torch.Tensor: ...
 
 
-def build_model(spec: ModelSpec, weights: str = RANDOM_INIT) -> nn.Module:
-    """A network for `spec`; `weights` (imagenet, none or a state-dict path) applies to MobileNetV2 only."""
+def build_model(spec: ModelSpec, backbone: dict[str, torch.Tensor] | None = None) -> nn.Module:
+    """A network for `spec`; `backbone` is MobileNetV2's starting state dict (None or empty: random init)."""
     if spec.name == "basic":
         return BasicCNN(spec.num_classes, spec.dropout)
     if spec.name == "residual":
         return ResidualCNN(spec.num_classes, spec.dropout)
     if spec.name == MOBILENET:
         # torchvision adds a second to every start-up, so only MobileNetV2 runs import it.
-        from foodcnn.models.mobilenet import FineTuneMobileNet, pretrained_backbone
+        from foodcnn.models.mobilenet import FineTuneMobileNet, backbone_from
 
-        return FineTuneMobileNet(spec.num_classes, spec.trainable_blocks, pretrained_backbone(weights))
+        start = backbone_from(backbone or {}, "the backbone stage's state dict")
+        return FineTuneMobileNet(spec.num_classes, spec.trainable_blocks, start)
     raise ValueError(f"unknown model {spec.name!r}")

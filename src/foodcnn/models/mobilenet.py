@@ -7,9 +7,8 @@ from torch import nn
 from torchvision.models import MobileNet_V2_Weights, mobilenet_v2
 
 from foodcnn.errors import FoodCnnError
-from foodcnn.params import RANDOM_INIT
+from foodcnn.params import IMAGENET, RANDOM_INIT
 
-IMAGENET = "imagenet"
 HEAD_DROPOUT = 0.2  # torchvision's own MobileNetV2 head
 
 
@@ -69,23 +68,42 @@ def state_dict_from_file(path: Path) -> dict[str, torch.Tensor]:
         raise FoodCnnError(f"finetune.weights: no such file {path} (expected imagenet, none or a state-dict path)")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch.load raises many types for a file that is not a checkpoint
-        raise FoodCnnError(f"finetune.weights: {path} is not a readable torch state dict ({error})") from error
+    except Exception as error:  # torch.load raises many types, some with bare codes such as (101), for other files
+        raise FoodCnnError(f"finetune.weights: {path} is not a file written by torch.save, so not a state dict "
+                           f"({type(error).__name__})") from error
     data = data.get("state_dict", data) if isinstance(data, dict) else data
     if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
         raise FoodCnnError(f"finetune.weights: {path} does not hold a state dict of tensors")
     return data
 
 
-def pretrained_backbone(weights: str) -> nn.Module | None:
-    """A torchvision MobileNetV2 with the chosen weights, or None for random initialisation."""
-    if weights == RANDOM_INIT:
+def _mismatch(state_dict: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> str:
+    """How a state dict differs from MobileNetV2's, in a few words: a wrong network lists hundreds of keys."""
+    missing = [key for key in expected if key not in state_dict]
+    unexpected = [key for key in state_dict if key not in expected]
+    reshaped = [key for key in expected if key in state_dict and state_dict[key].shape != expected[key].shape]
+    parts = [f"{len(keys)} {what}, such as {keys[0]}" for keys, what in
+             ((missing, "keys missing"), (unexpected, "keys unexpected"), (reshaped, "tensors of another shape"))
+             if keys]
+    return "; ".join(parts)
+
+
+def backbone_from(state_dict: dict[str, torch.Tensor], source: str) -> nn.Module | None:
+    """A torchvision MobileNetV2 holding `state_dict`, or None (random initialisation) for an empty one."""
+    if not state_dict:
         return None
-    state_dict = imagenet_state_dict() if weights == IMAGENET else state_dict_from_file(Path(weights))
     backbone = mobilenet_v2()
-    try:
-        backbone.load_state_dict(state_dict, strict=True)
-    except RuntimeError as error:
-        first_line = str(error).splitlines()[1].strip() if "\n" in str(error) else str(error)
-        raise FoodCnnError(f"finetune.weights: {weights} is not a MobileNetV2 state dict ({first_line})") from error
+    mismatch = _mismatch(state_dict, backbone.state_dict())
+    if mismatch:
+        raise FoodCnnError(f"finetune.weights: {source} is not a MobileNetV2 state dict ({mismatch})")
+    backbone.load_state_dict(state_dict, strict=True)
     return backbone
+
+
+def resolve_weights(weights: str) -> dict[str, torch.Tensor]:
+    """finetune.weights as the state dict the fine-tunes start from, checked; empty for random init (none)."""
+    if weights == RANDOM_INIT:
+        return {}
+    state_dict = imagenet_state_dict() if weights == IMAGENET else state_dict_from_file(Path(weights))
+    backbone_from(state_dict, weights)
+    return state_dict
