@@ -23,6 +23,8 @@ import pytest
 
 SSHD = "/usr/sbin/sshd"
 BUCKET = "team"
+# The server each kind of remote ran against, for the session's summary.
+SEEN: dict[str, str] = {}
 ALLOW_S3 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
 
 
@@ -163,3 +165,8 @@ def silent_listener() -> Iterator[int]:
         listener.bind(("127.0.0.1", 0))
         listener.listen(64)
         yield listener.getsockname()[1]
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if SEEN:
+        terminalreporter.write_line("remote servers: " + "; ".join(f"{kind}: {v}" for kind, v in SEEN.items()))
