@@ -265,3 +265,4 @@ def test_a_push_killed_part_way_then_pushed_again_gives_a_clone_a_complete_valid
     assert dvc(grace, "status").strip().endswith("Data and pipelines are up to date.")
     assert checksum_errors(grace) == []
 
+
