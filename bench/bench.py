@@ -257,8 +257,9 @@ def study_project(destination: Path) -> Path:
     """A copy of the repository with its committed dvc.lock: the default study, its outputs to pull."""
     copy_project(destination)
     shutil.copy2(REPO / "dvc.lock", destination / "dvc.lock")
+    subprocess.run(["git", "add", "dvc.lock"], cwd=destination, check=True)
     subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m",
-                    "the study", "dvc.lock"], cwd=destination, check=True)
+                    "the study"], cwd=destination, check=True)
     return destination
 
 
@@ -280,6 +281,7 @@ def remote_kinds(folder: Path):
 
 def timed_remote(project: Path, direction: str, settings: dict[str, str], environment: dict[str, str]) -> float:
     """Seconds of `make push` or `make pull` (scripts/remote.py) with the default remote set to settings."""
+    (project / ".dvc/config.local").unlink(missing_ok=True)  # the previous kind's settings
     for key, value in settings.items():
         subprocess.run([sys.executable, "-m", "dvc", "remote", "modify", "--local", "storage", key, value],
                        cwd=project, env=environment, check=True)
