@@ -7,6 +7,7 @@ except in CI (the CI variable set), where they fail: CI must run them (`.ci/run`
 
 import getpass
 import importlib.metadata
+import importlib.util
 import json
 import os
 import shutil
@@ -90,8 +91,8 @@ def s3_server(folder: Path) -> Iterator[S3Server]:
     the user, its key, its policy and the bucket. After those, a wrong key is refused as by AWS.
     """
     moto_server = shutil.which("moto_server", path=str(Path(sys.executable).parent))
-    if moto_server is None:
-        unavailable("moto_server not installed (pip install -r requirements-remote-test.txt)")
+    if moto_server is None or importlib.util.find_spec("dvc_s3") is None:
+        unavailable("moto_server or dvc-s3 not installed (pip install -r requirements-remote-test.txt)")
     import boto3
 
     port = free_port()
@@ -144,6 +145,8 @@ def ssh_server(folder: Path) -> Iterator[SshServer]:
     """Debian's sshd as this user's process: its own host key and config, one authorized key, no passwords."""
     if not (os.access(SSHD, os.X_OK) and shutil.which("ssh-keygen")):
         unavailable(f"{SSHD} not installed (apt-get install openssh-server)")
+    if importlib.util.find_spec("dvc_ssh") is None:
+        unavailable("dvc-ssh not installed (pip install -r requirements-remote-test.txt)")
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation folder, as its service makes
     keypair(folder / "host_key")

@@ -20,6 +20,7 @@ import pytest
 
 from tests import servers
 from tests.project import attempt, dvc, git, set_params, stages_run
+from foodcnn.remote import unreachable
 from tests.team import EXPERIMENT, clone, remote
 
 KINDS = ("local", "s3", "ssh")
@@ -50,6 +51,45 @@ class Store:
     def secrets(self) -> list[str]:
         """The credential settings' values (those that wrong_credentials replaces)."""
         return [self.options[key] for key in self.wrong_credentials]
+
+
+class FakeRemote:
+    """What describe() reads of a DVC remote, for the error lines without a server."""
+
+    name = "storage"
+    path = "team/store"
+
+    class fs:
+        protocol = "s3"
+
+        @staticmethod
+        def unstrip_protocol(path: str) -> str:
+            return f"s3://{path}"
+
+
+def raised_from(cause: BaseException, message: str = "plugin's error\nsecond line") -> Exception:
+    """A plugin's own error type wrapping the socket's error, as botocore and asyncssh raise them."""
+    try:
+        raise cause
+    except BaseException:
+        try:
+            raise RuntimeError(message)
+        except RuntimeError as error:
+            return error
+
+
+@pytest.mark.parametrize(("cause", "words"), [
+    (PermissionError("Forbidden"), "refused the credentials"),
+    (type("PermissionDenied", (Exception,), {})("Permission denied for user"), "refused the credentials"),
+    (ConnectionRefusedError(111, "Connect call failed"), "refused the connection"),
+    (TimeoutError(), "did not answer in time"),
+    (type("ReadTimeoutError", (Exception,), {})("Read timeout"), "did not answer in time"),
+    (ValueError("something else"), "cannot reach"),
+])
+def test_a_remote_error_is_one_line_saying_which_fault_and_what_to_do(cause, words):
+    message = str(unreachable(FakeRemote(), raised_from(cause)))
+    assert words in message and "DVC remote 'storage' (s3://team/store)" in message and "\n" not in message
+    assert "dvc remote modify --local storage" in message
 
 
 def configure(project: Path, settings: dict[str, str]) -> None:
