@@ -306,6 +306,3 @@ def test_a_push_killed_part_way_then_pushed_again_gives_a_clone_a_complete_valid
     remote(grace, "pull")
     assert dvc(grace, "status").strip().endswith("Data and pipelines are up to date.")
     assert checksum_errors(grace) == []
-
-
-
