@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from foodcnn.remote import unreachable
 from tests import servers
 from tests.project import attempt, dvc, git, set_params, stages_run
-from foodcnn.remote import unreachable
 from tests.team import EXPERIMENT, clone, remote
 
 KINDS = ("local", "s3", "ssh")
@@ -46,7 +46,7 @@ class Store:
 
     def settings(self, name: str, port: int | None = None, **changes: str) -> dict[str, str]:
         values = {"url": f"{self.base}/{name}", **self.options, **changes}
-        return {key: value.format(port=port or self.port) for key, value in values.items()}
+        return {key: value.replace("{port}", str(port or self.port)) for key, value in values.items()}
 
     def secrets(self) -> list[str]:
         """The credential settings' values (those that wrong_credentials replaces)."""
