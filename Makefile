@@ -12,7 +12,7 @@ PLOTS_TEMPLATE := web/build/plots.html
 SETUP := $(VENV)/installed $(PLOTS_TEMPLATE)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro repro-parallel test plots bench pull push verify diff
+.PHONY: repro repro-parallel test plots bench pull push verify diff install-remote
 
 repro: $(SETUP)
 	dvc repro
@@ -42,6 +42,11 @@ pull: $(VENV)/installed
 
 push: $(VENV)/installed
 	python scripts/remote.py push
+
+# DVC's plugin for a remote on S3 or SSH (pinned in requirements-$(KIND).txt); the default install has neither.
+install-remote: $(VENV)/installed
+	@test -f requirements-$(KIND).txt || { echo "error: make install-remote KIND=s3 or KIND=ssh"; exit 1; }
+	$(VENV)/bin/pip install --quiet -r requirements-$(KIND).txt
 
 # Is a difference between revisions evidence or noise? `make diff A=main B=my-branch`; A defaults to HEAD and B
 # to the workspace, as for `dvc metrics diff`.

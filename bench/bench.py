@@ -15,6 +15,9 @@
                  project that ran the study (--verify-project; it is only read)
   8. peer        the default study as an ordinary PyTorch script would run it (bench/peer.py) against the
                  project's `dvc repro`, back to back on the same images and split: both times and the ratio
+  9. remote      `make push` and `make pull` of the default study (dvc.lock as committed, its objects from
+                 --remote-cache) to a local folder, S3 (moto's server) and SSH (sshd), on 127.0.0.1; needs
+                 requirements-remote-test.txt and openssh-server, like tests/test_remotes.py
 
 GPU sections (run with --only; on a CPU they run too, at the sizes given, which is how they are tested):
   gpu-profile     where the time of training.fit's steps goes (torch.profiler): the operators taking the
@@ -74,7 +77,7 @@ from foodcnn.devices import pick_device
 from foodcnn.training import FitSettings, adam, configure_cudnn, fit, numerics
 
 REPO = Path(__file__).resolve().parents[1]
-CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates", "diff", "verify", "peer")
+CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates", "diff", "verify", "peer", "remote")
 GPU_SECTIONS = ("gpu-profile", "gpu-throughput", "gpu-parallel", "gpu-protocol")
 # Dense bf16 tensor-core peaks from NVIDIA's data sheets, by a part of the device name (first match wins).
 PEAK_BF16_TFLOPS = {"H100 PCIe": 756.0, "H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0}
@@ -280,6 +283,69 @@ def peer(keep: bool) -> None:
     print("   peer " + script.stdout.strip().replace("\n", "\n   peer "))
     print(f"   project {project_seconds:.1f} s, peer {peer_seconds:.1f} s: the project at "
           f"{peer_seconds / project_seconds:.2f}x the peer's speed (peer time / project time)")
+def study_project(destination: Path) -> Path:
+    """A copy of the repository with its committed dvc.lock: the default study, its outputs to pull."""
+    copy_project(destination)
+    shutil.copy2(REPO / "dvc.lock", destination / "dvc.lock")
+    subprocess.run(["git", "add", "dvc.lock"], cwd=destination, check=True)
+    subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m",
+                    "the study"], cwd=destination, check=True)
+    return destination
+
+
+@contextlib.contextmanager
+def remote_kinds(folder: Path):
+    """Each kind of remote as the settings of `dvc remote modify --local storage`, with its server running."""
+    sys.path.insert(0, str(REPO))  # the tests' own servers (tests/servers.py), so both measure the same thing
+    from tests import servers
+
+    with servers.s3_server(folder / "moto") as s3, servers.ssh_server(folder / "sshd") as ssh:
+        yield {
+            "local folder": {"url": str(folder / "local-store")},
+            f"S3 (moto {s3.version})": {"url": f"s3://{servers.BUCKET}/store", "endpointurl": s3.endpoint,
+                                        "access_key_id": s3.access_key_id, "secret_access_key": s3.secret_access_key},
+            f"SSH ({ssh.version.split(',')[0]})": {"url": f"ssh://{ssh.user}@127.0.0.1:{ssh.port}{folder}/ssh-store",
+                                                   "keyfile": str(ssh.keyfile)},
+        }
+
+
+def timed_remote(project: Path, direction: str, settings: dict[str, str], environment: dict[str, str]) -> float:
+    """Seconds of `make push` or `make pull` (scripts/remote.py) with the default remote set to settings."""
+    (project / ".dvc/config.local").unlink(missing_ok=True)  # the previous kind's settings
+    for key, value in settings.items():
+        subprocess.run([sys.executable, "-m", "dvc", "remote", "modify", "--local", "storage", key, value],
+                       cwd=project, env=environment, check=True)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "scripts/remote.py", direction], cwd=project, env=environment, check=True,
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def megabytes(folder: Path) -> float:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file()) / 1e6
+
+
+def remote(cache: Path, keep: bool) -> None:
+    """Figure 7: push and pull of the default study to each kind of remote, from and to a fresh clone."""
+    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    folder = Path(tempfile.mkdtemp(prefix="foodcnn-bench-"))
+    (folder / "moto").mkdir()
+    (folder / "sshd").mkdir()
+    try:
+        pusher = study_project(folder / "pusher")
+        shutil.copytree(cache, pusher / ".dvc/cache")
+        print(f"\n7. remote: `make push` / `make pull` of the default study ({megabytes(pusher / '.dvc/cache'):.0f} MB "
+              f"in the cache, from {cache}), one timing each")
+        with remote_kinds(folder) as kinds:
+            for kind, settings in kinds.items():
+                push = timed_remote(pusher, "push", settings, environment)
+                puller = study_project(folder / f"puller-{len(list(folder.glob('puller-*')))}")
+                pull = timed_remote(puller, "pull", settings, environment)
+                print(f"   {kind:40} push {push:6.1f} s   pull {pull:6.1f} s   "
+                      f"({megabytes(puller / '.dvc/cache'):.0f} MB pulled)")
+    finally:
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def frozen_forward(model: nn.Module, images: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -769,6 +835,8 @@ def main() -> None:
                         default=["basic", "residual", "mobilenet"], help="models of the throughput figure")
     parser.add_argument("--threads", type=int, help="intra-op threads here and in the repro's stages (FOODCNN_THREADS)")
     parser.add_argument("--keep", action="store_true", help="keep the repro's or the protocol's temporary copy")
+    parser.add_argument("--remote-cache", type=Path, default=REPO / ".dvc/cache",
+                        help="a DVC cache holding the default study's outputs, for the remote figure")
     parser.add_argument("--duplicates-images", type=int, default=11000, help="images of the duplicates figure")
     parser.add_argument("--duplicates-size", type=int, default=512, help="their size in pixels")
     parser.add_argument("--diff-images", type=int, default=2750, help="test images of the diff figure")
@@ -817,6 +885,8 @@ def main() -> None:
         repro(args.keep)
     if "peer" in args.only:
         peer(args.keep)
+    if "remote" in args.only:
+        remote(args.remote_cache, args.keep)
     if "gpu-profile" in args.only:
         gpu_profile(args.gpu_profile_model, args.gpu_size, args.gpu_batch, args.gpu_images, rows=20)
     if "gpu-throughput" in args.only:

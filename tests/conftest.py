@@ -14,6 +14,9 @@ from foodcnn.params import AugmentParams, load
 
 REPO = Path(__file__).resolve().parents[1]
 NEAR_DUPLICATES = load(REPO / "params.yaml").split.near_duplicates  # the repository's default threshold
+# The team and its trained study, shared by the team tests of every kind of remote (trained once a session), and
+# the servers' versions in the session's summary.
+pytest_plugins = ["tests.team", "tests.servers"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -6,52 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.project import TINY, attempt, copy_project, dvc, git, run, stages_run
+from tests.project import attempt, dvc, git, stages_run
+from tests.team import EXPERIMENT, clone, remote
 
 GRID = {"train@basic-0.01-8-42", "train@basic-0.001-8-42", "train@residual-0.01-8-42", "train@residual-0.001-8-42"}
 AFTER_GRID = {"selection", "dropout@basic-0.5-42", "dropout@residual-0.5-42", "finetune@A-42", "finetune@B-42",
               "evaluate", "report"}
-
-
-@pytest.fixture(scope="module")
-def team(tmp_path_factory) -> Path:
-    """A folder with a bare git origin holding the tiny project; the DVC remote is its `store` folder."""
-    root = tmp_path_factory.mktemp("team")
-    project = copy_project(root / "start", TINY)
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "tiny project")
-    git(root, "init", "-q", "--bare", "--initial-branch=main", "origin.git")
-    git(project, "push", "-q", str(root / "origin.git"), "HEAD:main")
-    return root
-
-
-def clone(team: Path, name: str, store: str = "store") -> Path:
-    """A teammate's clone of origin, its default remote pointed at the team's store (not /tmp/dvcstore)."""
-    git(team, "clone", "-q", "origin.git", name)
-    dvc(team / name, "remote", "modify", "--local", "storage", "url", str(team / store))
-    return team / name
-
-
-def remote(project: Path, direction: str) -> str:
-    """`make push` / `make pull` without make (the test already runs in the environment)."""
-    return run(project, sys.executable, "scripts/remote.py", direction)
-
-
-@pytest.fixture(scope="module")
-def sweep(team) -> dict[str, set[str]]:
-    """The grid split over two machines, then a third that runs the rest and pushes the results to origin."""
-    ran = {}
-    for name, model in [("alice", "basic"), ("bob", "residual")]:
-        machine = clone(team, name)
-        ran[name] = stages_run(dvc(machine, "repro", "--pull", "--glob", f"train@{model}-*"))
-        remote(machine, "push")
-    carol = clone(team, "carol")
-    ran["carol"] = stages_run(dvc(carol, "repro", "--pull"))
-    git(carol, "add", "-A")
-    git(carol, "commit", "-q", "-m", "the study")
-    git(carol, "push", "-q", "origin", "HEAD:main")
-    remote(carol, "push")
-    return ran
 
 
 @pytest.mark.slow
@@ -72,17 +32,15 @@ def test_a_fresh_clone_after_pull_is_up_to_date_and_reproduces_nothing(team, swe
 
 
 @pytest.mark.slow
-def test_an_experiment_a_teammate_ran_travels_and_is_restored_instead_of_retrained(team, sweep):
+def test_an_experiment_a_teammate_ran_travels_and_is_restored_instead_of_retrained(team, experiment):
     carol = team / "carol"
-    finetunes = {"finetune@A-42", "finetune@B-42"}
-    output = dvc(carol, "exp", "run", "-n", "slow-finetune", "-S", "finetune.lr=0.001", "finetune")
-    assert stages_run(output) == finetunes
-    dvc(carol, "exp", "push", "origin", "slow-finetune")
+    assert experiment == {"finetune@A-42", "finetune@B-42"}
+    dvc(carol, "exp", "push", "origin", EXPERIMENT)
     remote(carol, "push")
     erin = clone(team, "erin")
     remote(erin, "pull")
-    dvc(erin, "exp", "pull", "origin", "slow-finetune")
-    assert "slow-finetune" in dvc(erin, "exp", "list")
+    dvc(erin, "exp", "pull", "origin", EXPERIMENT)
+    assert EXPERIMENT in dvc(erin, "exp", "list")
     output = dvc(erin, "exp", "run", "--pull", "-S", "finetune.lr=0.001", "finetune")
     assert stages_run(output) == set(), "restored from the run-cache carol pushed, not trained"
     assert "Stage 'finetune@A-42' is cached - skipping run, checking out outputs" in output

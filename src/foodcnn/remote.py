@@ -22,10 +22,44 @@ from foodcnn import integrity
 from foodcnn.errors import RemoteError
 
 SET_URL = "dvc remote modify --local {name} url <path or URL>"
+SET_CREDENTIALS = ("`dvc remote modify --local {name} access_key_id|secret_access_key <value>` (S3) or "
+                   "`dvc remote modify --local {name} user|keyfile <value>` (SSH)")
+# Buckets that a push must not create (see check_pushable).
+OBJECT_STORES = {"s3", "gs", "azure"}
+# Plugin errors that subclass neither PermissionError nor TimeoutError, by name: importing them would make the
+# optional plugins (dvc-ssh, dvc-s3) required.
+REFUSED_LOGIN = {"PermissionDenied"}  # asyncssh: no accepted key or password
+TIMED_OUT = {"ConnectTimeoutError", "ReadTimeoutError"}  # botocore
 
 
 def describe(remote: Remote) -> str:
     return f"DVC remote '{remote.name}' ({remote.fs.unstrip_protocol(remote.path)})"
+
+
+def causes(error: BaseException) -> list[BaseException]:
+    """The error and what it was raised from: plugins wrap the socket's error in their own."""
+    chain = [error]
+    while (cause := chain[-1].__cause__ or chain[-1].__context__) is not None and cause not in chain:
+        chain.append(cause)
+    return chain
+
+
+def unreachable(remote: Remote, error: BaseException) -> RemoteError:
+    """One line saying why the remote could not be used, and what to do about it."""
+    chain = causes(error)
+    detail = " ".join(str(error).split()) or type(error).__name__
+    names = {type(cause).__name__ for cause in chain}
+    if any(isinstance(cause, PermissionError) for cause in chain) or names & REFUSED_LOGIN:
+        return RemoteError(f"{describe(remote)} refused the credentials ({detail}): set them in .dvc/config.local "
+                           f"with {SET_CREDENTIALS.format(name=remote.name)}")
+    if any(isinstance(cause, ConnectionRefusedError) for cause in chain):
+        return RemoteError(f"{describe(remote)} refused the connection: is its server running? Check the host "
+                           f"and port ({SET_URL.format(name=remote.name)}, or endpointurl for S3)")
+    if any(isinstance(cause, TimeoutError) for cause in chain) or names & TIMED_OUT:
+        return RemoteError(f"{describe(remote)} did not answer in time: check the address and the network "
+                           f"(VPN, firewall) ({SET_URL.format(name=remote.name)})")
+    return RemoteError(f"cannot reach {describe(remote)}: {detail}; check the URL and credentials "
+                       f"({SET_URL.format(name=remote.name)})")
 
 
 def default_remote(repo: Repo) -> Remote:
@@ -42,8 +76,8 @@ def check_folder(remote: Remote) -> None:
     """Stop when the remote's URL names a file: DVC would read it as an empty remote, or fail to create it."""
     try:
         is_file = remote.fs.isfile(remote.path)
-    except (OSError, DvcException):
-        return  # unreachable: the caller's own check says so
+    except Exception:  # noqa: BLE001 - unreachable, in whichever plugin's types: the caller's own check says so
+        return
     if is_file:
         raise RemoteError(f"{describe(remote)} is a file, not a folder: point it at a folder "
                           f"({SET_URL.format(name=remote.name)})")
@@ -55,9 +89,8 @@ def check_pullable(remote: Remote) -> None:
     try:
         exists = remote.fs.exists(remote.path)
         empty = not exists or next(iter(remote.fs.find(remote.path)), None) is None
-    except (OSError, DvcException) as error:
-        raise RemoteError(f"cannot reach {describe(remote)}: {error}; check the URL and credentials "
-                          f"({SET_URL.format(name=remote.name)})") from error
+    except Exception as error:  # noqa: BLE001 - each storage plugin raises its own types (botocore's, asyncssh's)
+        raise unreachable(remote, error) from error
     if not exists:
         raise RemoteError(f"{describe(remote)} does not exist: run `make push` in the clone that ran the "
                           f"pipeline, or point it at the team's remote ({SET_URL.format(name=remote.name)})")
@@ -67,13 +100,23 @@ def check_pullable(remote: Remote) -> None:
 
 
 def check_pushable(remote: Remote) -> None:
-    """Create the remote's folder when missing (a local path), or stop when it is a file or cannot be reached."""
+    """Create the remote's folder when missing (a path or SSH), or stop when it is a file or cannot be reached.
+
+    An object store's bucket is never created: a mistyped name would start a second, private remote.
+    """
     check_folder(remote)
     try:
-        remote.fs.makedirs(remote.path, exist_ok=True)
-    except (OSError, DvcException) as error:
-        raise RemoteError(f"cannot reach {describe(remote)}: {error}; check the URL and credentials "
-                          f"({SET_URL.format(name=remote.name)})") from error
+        if remote.fs.protocol in OBJECT_STORES:
+            remote.fs.exists(remote.path)  # reads, so wrong credentials stop the push here
+            bucket_exists = remote.fs.exists(remote.path.split("/")[0])
+        else:
+            remote.fs.makedirs(remote.path, exist_ok=True)
+            bucket_exists = True
+    except Exception as error:  # noqa: BLE001 - each storage plugin raises its own types (botocore's, asyncssh's)
+        raise unreachable(remote, error) from error
+    if not bucket_exists:
+        raise RemoteError(f"the bucket of {describe(remote)} does not exist: create it, or point the remote at "
+                          f"the team's bucket ({SET_URL.format(name=remote.name)})")
 
 
 def run_cache_entries(repo: Repo) -> list[tuple[str, str]]:
