@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from foodcnn.integrity import lock_outputs
 from foodcnn.remote import unreachable
 from tests import servers
 from tests.project import attempt, dvc, git, set_params, stages_run
@@ -306,3 +307,42 @@ def test_a_push_killed_part_way_then_pushed_again_gives_a_clone_a_complete_valid
     remote(grace, "pull")
     assert dvc(grace, "status").strip().endswith("Data and pipelines are up to date.")
     assert checksum_errors(grace) == []
+
+
+MODEL = "models/grid/residual_lr0.01_bs8_seed42.pt"  # a grid checkpoint every clone of main pulls
+
+
+def corrupt_on_remote(store: Store, name: str, md5: str) -> None:
+    """Zero 16 bytes in the middle of an object of the remote's folder `name`, from the server's side (as a failing
+    disk or a bad upload would), keeping its size."""
+    relative = f"files/md5/{md5[:2]}/{md5[2:]}"
+    if store.s3 is not None:
+        client = store.s3.client()
+        body = bytearray(client.get_object(Bucket=servers.BUCKET, Key=f"{name}/{relative}")["Body"].read())
+        body[len(body) // 2: len(body) // 2 + 16] = bytes(16)
+        client.put_object(Bucket=servers.BUCKET, Key=f"{name}/{relative}", Body=bytes(body))
+        return
+    path = store.folder / name / relative
+    mode = path.stat().st_mode
+    path.chmod(0o644)
+    body = bytearray(path.read_bytes())
+    body[len(body) // 2: len(body) // 2 + 16] = bytes(16)
+    path.write_bytes(bytes(body))
+    path.chmod(mode)  # DVC re-hashes a writable object of a local remote itself; a failing disk keeps the mode
+
+
+@pytest.mark.slow
+def test_a_corrupt_object_on_the_remote_is_refused_by_pull_and_never_checked_out(store, team, pushed):
+    configure(pushed, store.settings("tampered"))
+    try:
+        remote(pushed, "push")
+    finally:
+        configure(pushed, store.settings("team"))
+    ivan = teammate(team, "ivan", store)
+    md5 = next(output.md5 for output in lock_outputs(ivan / "dvc.lock") if output.path == MODEL)
+    corrupt_on_remote(store, "tampered", md5)
+    configure(ivan, store.settings("tampered"))
+    stderr = failure(ivan, "pull")
+    assert stderr.splitlines()[-1].startswith("error: 1 objects from DVC remote 'storage'")
+    assert "do not match their md5" in stderr.splitlines()[-1] and f"expected {md5}" in stderr
+    assert checksum_errors(ivan) == [] and not (ivan / MODEL).exists(), "the corrupt model is never checked out"
