@@ -49,7 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -218,6 +218,25 @@ def copy_project(destination: Path) -> None:
     subprocess.run([*git, "commit", "-q", "-m", "bench"], cwd=destination, check=True)
 
 
+def study_environment() -> dict[str, str]:
+    """This environment with its Python first on PATH, as the stages' `python` must be."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+
+@contextlib.contextmanager
+def fresh_copy(prefix: str, keep: bool) -> Iterator[Path]:
+    """A fresh copy of the project in a temporary folder, removed afterwards unless kept (then its path is said)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        copy_project(folder)
+        yield folder
+    finally:
+        if keep:
+            print(f"   kept in {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def timed_repro(project: Path, environment: dict[str, str]) -> tuple[float, dict[str, float]]:
     """Wall time of `dvc repro`, and the seconds from each 'Running stage' line to the next line of that kind."""
     command = [sys.executable, "-m", "dvc", "repro"]
@@ -238,15 +257,9 @@ def timed_repro(project: Path, environment: dict[str, str]) -> tuple[float, dict
 
 def repro(keep: bool) -> None:
     """Figure 2: the default pipeline from a clean state, then again with nothing to do."""
-    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    folder = Path(tempfile.mkdtemp(prefix="foodcnn-bench-"))
-    try:
-        copy_project(folder)
-        clean, stages = timed_repro(folder, environment)
-        noop, _ = timed_repro(folder, environment)
-    finally:
-        if not keep:
-            shutil.rmtree(folder, ignore_errors=True)
+    with fresh_copy("foodcnn-bench-", keep) as folder:
+        clean, stages = timed_repro(folder, study_environment())
+        noop, _ = timed_repro(folder, study_environment())
     print("\n2. default `dvc repro` (params.yaml as committed), in a fresh copy of the repository")
     groups: dict[str, list[float]] = {}
     for name, seconds in stages.items():
@@ -255,24 +268,16 @@ def repro(keep: bool) -> None:
         print(f"   {group:10} {len(times):3} stage(s) {sum(times):7.1f} s   (median {statistics.median(times):.1f} s)")
     print(f"   clean state: {clean:.1f} s ({int(clean // 60)} min {clean % 60:02.0f} s)   target <= 180 s")
     print(f"   no-op:       {noop:.1f} s   target <= 3 s")
-    if keep:
-        print(f"   kept in {folder}")
 
 
 def peer(keep: bool) -> None:
     """Figure 8: the project's default `dvc repro` from a clean state, then bench/peer.py on its images and split."""
-    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    folder = Path(tempfile.mkdtemp(prefix="foodcnn-peer-"))
-    try:
-        copy_project(folder)
-        project_seconds, stages = timed_repro(folder, environment)
+    with fresh_copy("foodcnn-peer-", keep) as folder:
+        project_seconds, stages = timed_repro(folder, study_environment())
         start = time.perf_counter()
-        script = subprocess.run([sys.executable, str(REPO / "bench/peer.py"), str(folder)], env=environment,
-                                capture_output=True, text=True)
+        script = subprocess.run([sys.executable, str(REPO / "bench/peer.py"), str(folder)],
+                                env=study_environment(), capture_output=True, text=True)
         peer_seconds = time.perf_counter() - start
-    finally:
-        if not keep:
-            shutil.rmtree(folder, ignore_errors=True)
     if script.returncode != 0:
         raise SystemExit(f"bench/peer.py failed:\n{script.stderr}")
     groups: dict[str, float] = {}
