@@ -339,7 +339,7 @@ def remote(cache: Path, keep: bool) -> None:
     try:
         pusher = study_project(folder / "pusher")
         shutil.copytree(cache, pusher / ".dvc/cache")
-        print(f"\n7. remote: `make push` / `make pull` of the default study ({megabytes(pusher / '.dvc/cache'):.0f} MB "
+        print(f"\n9. remote: `make push` / `make pull` of the default study ({megabytes(pusher / '.dvc/cache'):.0f} MB "
               f"in the cache, from {cache}), one timing each")
         with remote_kinds(folder) as kinds:
             for kind, settings in kinds.items():
@@ -550,7 +550,7 @@ def diff(repeats: int, images: int, seeds: int, resamples: int) -> None:
             start = time.perf_counter()
             subprocess.run(command, cwd=project, check=True, stdout=subprocess.DEVNULL)
             command_seconds.append(time.perf_counter() - start)
-    print(f"diff: {images} test images x 6 roles x {seeds} seeds, {resamples} resamples: statistics "
+    print(f"\n6. diff: {images} test images x 6 roles x {seeds} seeds, {resamples} resamples: statistics "
           f"{statistics.median(statistics_seconds):.2f} s, `foodcnn diff HEAD~1 HEAD` from a new process "
           f"{statistics.median(command_seconds):.2f} s (medians of {repeats}; target < 3 s)")
 def verify(repeats: int, project: Path) -> None:
@@ -574,7 +574,7 @@ def verify(repeats: int, project: Path) -> None:
     copied = sum(path.stat().st_size for path in objects)
     check = statistics.median(c for c, _ in pairs)
     copy = statistics.median(c for _, c in pairs)
-    print(f"\n6. verify: what `make push` re-hashes in {project} (median of {repeats}, file cache warm)")
+    print(f"\n7. verify: what `make push` re-hashes in {project} (median of {repeats}, file cache warm)")
     print(f"   re-hash  {report.checked:5} objects {report.size / 1e6:7.1f} MB {check:7.2f} s "
           f"({report.size / 1e6 / check:.0f} MB/s); {report.absent} named but not in the cache, "
           f"{len(report.mismatches)} corrupt")
