@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from foodcnn.models import ModelSpec, build_model
+from foodcnn.models.mobilenet import resolve_weights
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -126,10 +127,11 @@ def main() -> None:
     start = time.perf_counter()
     finetune = params["finetune"]
     data = loaders(root, params, finetune["batch_size"])
+    backbone = resolve_weights(finetune["weights"])
     for case, settings in finetune["cases"].items():
         torch.manual_seed(seed)
         spec = ModelSpec("mobilenet", classes, trainable_blocks=settings["trainable_blocks"])
-        model, _ = train(build_model(spec, finetune["weights"]), data, finetune["lr"], finetune["epochs"])
+        model, _ = train(build_model(spec, backbone), data, finetune["lr"], finetune["epochs"])
         study[f"mobilenet_{case}"] = (model, data)
     phases["finetune"] = time.perf_counter() - start
 
