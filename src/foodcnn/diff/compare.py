@@ -86,9 +86,9 @@ def win_probability(accuracy_a: dict[int, float], accuracy_b: dict[int, float]) 
     return round(sum(wins) / len(wins), 4)
 
 
-def seed_rows(encoded_a: Encoded, encoded_b: Encoded, paired: bool) -> list[dict]:
+def seed_rows(encoded_a: Encoded, encoded_b: Encoded, accuracy_a: dict[int, float], accuracy_b: dict[int, float],
+              paired: bool) -> list[dict]:
     """Each seed pair's accuracy difference, with McNemar's p-value when the test images are the same."""
-    accuracy_a, accuracy_b = seed_accuracy(encoded_a), seed_accuracy(encoded_b)
     rows = []
     for seed_a, seed_b in seed_pairs(encoded_a.seeds, encoded_b.seeds):
         row = {"seed_a": seed_a, "seed_b": seed_b, "difference": round(accuracy_b[seed_b] - accuracy_a[seed_a], 4)}
@@ -124,11 +124,12 @@ def compare_role(a: RoleRun, b: RoleRun, resamples: int, seed: int) -> dict:
                         "difference_ci95": list(percentile_interval(resampled))}
         if name == "accuracy" and not paired:
             result["p_value"] = bootstrap_p_value(value_b - value_a, resampled)
-    result["seeds"] = seed_rows(encoded_a, encoded_b, paired)
+    accuracy_a, accuracy_b = seed_accuracy(encoded_a), seed_accuracy(encoded_b)
+    result["seeds"] = seed_rows(encoded_a, encoded_b, accuracy_a, accuracy_b, paired)
     if paired:
         # Each seed pair is its own test of the same images; the least significant one speaks for all.
         result["p_value"] = max(row["p_value"] for row in result["seeds"])
-    result["p_b_beats_a"] = win_probability(seed_accuracy(encoded_a), seed_accuracy(encoded_b))
+    result["p_b_beats_a"] = win_probability(accuracy_a, accuracy_b)
     result["seed_variance"] = len(encoded_a.seeds) > 1 or len(encoded_b.seeds) > 1
     return result
 
