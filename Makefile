@@ -32,8 +32,14 @@ repro-parallel: $(VENV)/installed
 	dvc exp run --run-all --jobs $(JOBS)
 	dvc repro
 
-test: $(SETUP)
+# The remote tests' Python needs (both plugins, moto's S3 server) come with the test target, not with the
+# study's environment, which stays as small as `make repro` needs; sshd comes from apt (.ci/run).
+test: $(SETUP) $(VENV)/test-installed
 	python -m pytest
+
+$(VENV)/test-installed: requirements-remote-test.txt requirements-s3.txt requirements-ssh.txt | $(VENV)/installed
+	$(VENV)/bin/pip install --quiet -r requirements-remote-test.txt
+	touch $@
 
 # The default DVC remote (.dvc/config): this commit's data and models and the run-cache, with one-line errors;
 # every object is re-hashed before it is sent and after it arrives.
