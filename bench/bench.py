@@ -415,9 +415,8 @@ def finetune(settings: study_params.Params, repeats: int) -> None:
 
 TRAIN_SCRIPT = """
 import sys, time, torch
-from foodcnn.devices import set_threads_from_environment
 from foodcnn.training import FitSettings, fit
-set_threads_from_environment()
+torch.set_num_threads({threads})
 sys.path.insert(0, {bench!r})
 from bench import NUM_CLASSES, quiet_fit, sample_shaped_set
 from foodcnn import params
@@ -433,11 +432,10 @@ quiet_fit(build_model(ModelSpec({model!r}, NUM_CLASSES)), sample_shaped_set(sett
 def parallel(repeats: int, epochs: int, model: str) -> None:
     """Figure 4: two training processes one after the other, then side by side with and without shared threads."""
     cores = os.cpu_count() or 1
-    script = TRAIN_SCRIPT.format(bench=str(Path(__file__).parent), params=str(REPO / "params.yaml"), model=model,
-                                 epochs=epochs)
 
     def two_runs(side_by_side: bool, threads: int) -> float:
-        environment = {**os.environ, "FOODCNN_THREADS": str(threads)}
+        script = TRAIN_SCRIPT.format(bench=str(Path(__file__).parent), params=str(REPO / "params.yaml"), model=model,
+                                     epochs=epochs, threads=threads)
         start = time.perf_counter()
         if side_by_side:
             processes = [subprocess.Popen([sys.executable, "-c", script], env=environment) for _ in range(2)]
@@ -688,9 +686,9 @@ import contextlib, json, os, sys, time, torch
 sys.path.insert(0, {bench!r})
 from bench import BENCH_LR, NUM_CLASSES, quiet_fit, random_image_set
 from foodcnn.models import ModelSpec, build_model
-from foodcnn.devices import pick_device, set_threads_from_environment
+from foodcnn.devices import pick_device
 from foodcnn.training import FitSettings
-set_threads_from_environment()
+torch.set_num_threads({threads})
 device = pick_device()
 train, val = random_image_set({count}, {size}, 0), random_image_set(2, {size}, 1)
 torch.manual_seed(0)
@@ -716,10 +714,9 @@ def side_by_side(processes: int, model: str, size: int, batch_size: int, count: 
         for index in range(processes):
             ready.append(os.path.join(folder, f"ready{index}"))
             script = PARALLEL_RUN_SCRIPT.format(bench=str(Path(__file__).parent), count=count, size=size, model=model,
-                                                batch=batch_size, epochs=epochs, ready=ready[-1], go=go)
-            environment = {**os.environ, "FOODCNN_THREADS": str(max(1, cores // processes))}
-            children.append(subprocess.Popen([sys.executable, "-c", script], env=environment, stdout=subprocess.PIPE,
-                                             text=True))
+                                                batch=batch_size, epochs=epochs, ready=ready[-1], go=go,
+                                                threads=max(1, cores // processes))
+            children.append(subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True))
         try:
             while not all(os.path.exists(name) for name in ready):
                 if any(child.poll() not in (None, 0) for child in children):
@@ -744,7 +741,7 @@ def gpu_parallel(counts: list[int], model: str, size: int, batch_size: int, imag
     cores = os.cpu_count() or 1
     images -= images % batch_size  # full batches: every image trains
     print(f"\ngpu-parallel: {model} runs side by side on {pick_device()}, each {images} images of {size} px, "
-          f"batch {batch_size}, {epochs} epoch(s), FOODCNN_THREADS = {cores} cores / N; start-up and warm-up excluded")
+          f"batch {batch_size}, {epochs} epoch(s), threads = {cores} cores / N; start-up and warm-up excluded")
     print(f"   {'N':>3} {'images/s':>9} {'per run':>8} {'vs N=1':>7}")
     single = None
     for processes in counts:
@@ -767,8 +764,8 @@ def protocol_runs(settings: study_params.Params, phase: str) -> list[tuple[str, 
             for m in settings.grid.model for p in settings.dropout for seed in seeds]
 
 
-def run_stage(project: Path, name: str, argv: list[str], threads: int) -> None:
-    environment = {**os.environ, "PYTHONPATH": str(project / "src"), "FOODCNN_THREADS": str(threads)}
+def run_stage(project: Path, name: str, argv: list[str]) -> None:
+    environment = {**os.environ, "PYTHONPATH": str(project / "src")}
     log = project / "logs" / f"{name}.log"
     with open(log, "w") as handle:
         code = subprocess.run([sys.executable, *argv], cwd=project, env=environment, stdout=handle,
@@ -791,12 +788,13 @@ def gpu_protocol(images_per_class: int, size: int, epochs: int, finetune_epochs:
     values["data"]["sample"].update(images_per_class=images_per_class, image_size=size)
     values["train"]["epochs"] = epochs
     values["finetune"]["epochs"] = finetune_epochs
+    cores = os.cpu_count() or 1
+    values["threads"] = max(1, cores // parallel)
     (folder / "params.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
     settings = study_params.load(folder / "params.yaml")
-    cores = os.cpu_count() or 1
     print(f"\ngpu-protocol: {NUM_CLASSES} x {images_per_class} sample images at {size} px, grid {epochs} epochs, "
-          f"fine-tunes {finetune_epochs}, up to {parallel} runs side by side (FOODCNN_THREADS "
-          f"{max(1, cores // parallel)}), precision {settings.train.precision}, channels_last "
+          f"fine-tunes {finetune_epochs}, up to {parallel} runs side by side ({settings.threads} "
+          f"thread(s) each), precision {settings.train.precision}, channels_last "
           f"{settings.train.channels_last}, on {pick_device()}; in {folder}")
     start = time.perf_counter()
     phases = [("data", ["images", "split", "prepare"]), ("grid+finetune", None), ("selection", ["selection"]),
@@ -806,13 +804,12 @@ def gpu_protocol(images_per_class: int, size: int, epochs: int, finetune_epochs:
             began = time.perf_counter()
             if stages:
                 for stage in stages:
-                    run_stage(folder, stage, [f"stages/{stage}.py"], cores)
+                    run_stage(folder, stage, [f"stages/{stage}.py"])
                 runs = len(stages)
             else:
                 jobs = protocol_runs(settings, phase)
-                threads = max(1, cores // min(parallel, len(jobs)))
                 with ThreadPoolExecutor(max_workers=parallel) as pool:
-                    list(pool.map(lambda job: run_stage(folder, job[0], job[1], threads), jobs))
+                    list(pool.map(lambda job: run_stage(folder, *job), jobs))
                 runs = len(jobs)
             print(f"   {phase:16} {runs:3} run(s) {time.perf_counter() - began:8.1f} s", flush=True)
         total = time.perf_counter() - start
@@ -838,7 +835,7 @@ def main() -> None:
     parser.add_argument("--parallel-epochs", type=int, default=4, help="epochs of each parallel run")
     parser.add_argument("--models", nargs="+", choices=("basic", "residual", "mobilenet"),
                         default=["basic", "residual", "mobilenet"], help="models of the throughput figure")
-    parser.add_argument("--threads", type=int, help="intra-op threads here and in the repro's stages (FOODCNN_THREADS)")
+    parser.add_argument("--threads", type=int, help="intra-op threads of the figures that train in this process")
     parser.add_argument("--keep", action="store_true", help="keep the repro's or the protocol's temporary copy")
     parser.add_argument("--remote-cache", type=Path, default=REPO / ".dvc/cache",
                         help="a DVC cache holding the default study's outputs, for the remote figure")
@@ -871,7 +868,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-        os.environ["FOODCNN_THREADS"] = str(args.threads)
     settings = study_params.load(REPO / "params.yaml")
     print(f"machine: {machine()}; device {pick_device()}; {time.strftime('%Y-%m-%d %H:%M %Z')}")
     if "throughput" in args.only:

@@ -5,7 +5,7 @@ import torch
 from foodcnn import cli, params
 from foodcnn.checkpoint import load_checkpoint
 from foodcnn.data.tensors import load_image_set
-from foodcnn.devices import pick_device
+from foodcnn.devices import compute_device
 from foodcnn.evaluation import per_class_metrics, prediction_rows, predict_logits
 from foodcnn.io import read_json, write_json, write_table
 from foodcnn.layout import COMPARISONS, SELECTION, TEST_METRICS, require, test_outputs
@@ -17,7 +17,7 @@ def main() -> None:
     settings = params.load()
     require(SELECTION)
     test = load_image_set("test")
-    device = pick_device()
+    device = compute_device(settings.threads)
     models = study_models(settings, read_json(SELECTION))
     # Every model is loaded and run before any file is written, so a missing checkpoint leaves the last results.
     predictions, tables = {}, {}

@@ -8,8 +8,7 @@ from torch import nn
 from foodcnn.data.augment import affine_augment, normalize, random_affine_matrices
 from foodcnn.models import ModelSpec, build_model
 from foodcnn.params import AugmentParams
-from foodcnn.errors import FoodCnnError
-from foodcnn.devices import THREADS_VARIABLE, pick_device, set_threads_from_environment
+from foodcnn.devices import compute_device, pick_device
 from foodcnn.training import _take, adam, fit, FitSettings, fits_resident, numerics, plan_epoch, same_device
 
 CPU = torch.device("cpu")
@@ -227,14 +226,11 @@ def test_a_tiny_run_on_cuda_matches_the_cpu_run(separable, augment):
         assert [r.val_loss for r in history] == pytest.approx([r.val_loss for r in reference], rel=tolerance)
 
 
-def test_threads_come_from_the_environment(monkeypatch):
+def test_a_stage_computes_with_the_threads_params_owns_whatever_the_machine_set_before():
     before = torch.get_num_threads()
-    monkeypatch.setenv(THREADS_VARIABLE, "1")
     try:
-        set_threads_from_environment()
+        torch.set_num_threads(2)
+        assert compute_device(1) == pick_device()
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
-    monkeypatch.setenv(THREADS_VARIABLE, "two")
-    with pytest.raises(FoodCnnError, match=f"{THREADS_VARIABLE} must be a positive integer, got 'two'"):
-        set_threads_from_environment()

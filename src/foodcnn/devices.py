@@ -1,12 +1,6 @@
 """Where a stage computes: the accelerator it picks and its CPU threads."""
 
-import os
-
 import torch
-
-from foodcnn.errors import FoodCnnError
-
-THREADS_VARIABLE = "FOODCNN_THREADS"
 
 
 def pick_device() -> torch.device:
@@ -18,11 +12,11 @@ def pick_device() -> torch.device:
     return torch.device("cpu")
 
 
-def set_threads_from_environment() -> None:
-    """Intra-op threads from FOODCNN_THREADS when it is set: cores / parallel runs when runs share a machine."""
-    value = os.environ.get(THREADS_VARIABLE)
-    if value is None:
-        return
-    if not value.isdigit() or int(value) < 1:
-        raise FoodCnnError(f"{THREADS_VARIABLE} must be a positive integer, got {value!r}")
-    torch.set_num_threads(int(value))
+def compute_device(threads: int) -> torch.device:
+    """The device a stage computes on, with its CPU threads fixed to params.yaml's `threads`.
+
+    Set, not left to PyTorch (one per core): how many threads split a sum changes its last bits, so a default
+    that follows the machine would make the same parameters give other weights on another machine.
+    """
+    torch.set_num_threads(threads)
+    return pick_device()

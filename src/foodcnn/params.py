@@ -103,6 +103,7 @@ class EvaluateParams:
 @dataclass(frozen=True)
 class Params:
     seed: int
+    threads: int  # CPU threads per training or evaluating process; results depend on it
     data: DataParams
     split: SplitParams
     train: TrainParams
@@ -328,6 +329,7 @@ def parse(values: Any) -> Params:
         raise root.fail("lr", "auto or a number in (0, 10)")
     params = Params(
         seed=root.integer("seed", minimum=0),
+        threads=root.integer("threads", minimum=1),
         data=_data(root.section("data")),
         split=_split(root.section("split")),
         train=_train(root.section("train")),

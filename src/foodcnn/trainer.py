@@ -4,7 +4,7 @@ import torch
 
 from foodcnn.checkpoint import save_checkpoint
 from foodcnn.data.tensors import ImageSet, load_image_set
-from foodcnn.devices import pick_device, set_threads_from_environment
+from foodcnn.devices import compute_device
 from foodcnn.history import write_history
 from foodcnn.layout import BACKBONE, RunFiles, require
 from foodcnn.models import ModelSpec, build_model
@@ -38,11 +38,10 @@ def backbone_state(config: RunConfig) -> dict[str, torch.Tensor] | None:
 def train_run(config: RunConfig, settings: FitSettings, train: ImageSet, val: ImageSet, device: torch.device,
               backbone: dict[str, torch.Tensor] | None = None) -> RunFiles:
     """Train one run and write its checkpoint (the best epoch's weights) and its history."""
-    set_threads_from_environment()
     torch.manual_seed(config.seed)
     spec = model_spec(config, len(train.classes))
     model = build_model(spec, backbone)
-    result = fit(model, train, val, settings, device)
+    result = fit(model, train, val, settings, device, config.name)
     files = config.files
     save_checkpoint(files.model, result.best_state, spec, train.classes, config)
     write_history(files.history, result.history)
@@ -51,6 +50,7 @@ def train_run(config: RunConfig, settings: FitSettings, train: ImageSet, val: Im
 
 def train_prepared(config: RunConfig, params: Params) -> RunFiles:
     """Train one run of the study on the prepared train and val tensors, on the best device available."""
+    device = compute_device(params.threads)
     backbone = backbone_state(config)
     return train_run(config, fit_settings(config, params), load_image_set("train"), load_image_set("val"),
-                     pick_device(), backbone)
+                     device, backbone)

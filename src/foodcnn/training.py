@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from foodcnn.data.augment import affine_augment, normalize, random_affine_matrices
 from foodcnn.data.tensors import ImageSet
@@ -147,11 +146,13 @@ def _reusable_prefix(model: nn.Module) -> FrozenPrefix | None:
     return model if isinstance(model, FrozenPrefix) and len(model.frozen) > 0 else None
 
 
-def fit(model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings, device: torch.device) -> FitResult:
+def fit(model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings, device: torch.device,
+        name: str = "fit") -> FitResult:
     """Train with Adam and cross-entropy, validating every epoch; keep the weights of the best epoch.
 
     A frozen prefix of the model (FrozenPrefix) runs once over the validation images, and once over the
-    training images when there is no augmentation; its outputs are reused every epoch.
+    training images when there is no augmentation; its outputs are reused every epoch. Each epoch prints one
+    line starting with name, so that the lines of runs side by side stay apart.
     """
     generator = torch.Generator().manual_seed(settings.seed)
     precision_name, channels_last = numerics(settings.precision, settings.channels_last, device)
@@ -177,9 +178,7 @@ def fit(model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings,
         correct = torch.zeros((), device=device, dtype=torch.long)
         seen = 0
         plan = plan_epoch(len(train), settings.batch_size, settings.augment, generator, source.device, device)
-        progress = tqdm(plan.batches, desc=f"epoch {epoch}/{settings.epochs}", unit="batch", leave=True,
-                        dynamic_ncols=True)
-        for step, batch in enumerate(progress):
+        for step, batch in enumerate(plan.batches):
             targets = labels[batch].to(device, non_blocking=True)
             with precision:
                 if train_features is not None:
@@ -204,9 +203,8 @@ def fit(model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings,
                 val_logits = predict_logits(model, val.images, device)
         val_loss, val_accuracy = loss_and_accuracy(val_logits, val.labels)
         record = EpochRecord(epoch, loss_sum.item() / max(seen, 1), correct.item() / max(seen, 1), val_loss, val_accuracy)
-        progress.set_postfix(loss=f"{record.train_loss:.3f}", accuracy=f"{record.train_accuracy:.3f}",
-                             val_accuracy=f"{val_accuracy:.3f}")
-        progress.close()
+        print(f"{name} epoch {epoch}/{settings.epochs}: loss {record.train_loss:.3f}, accuracy "
+              f"{record.train_accuracy:.3f}, val_loss {val_loss:.3f}, val_accuracy {val_accuracy:.3f}", flush=True)
         history.append(record)
         if not best_state or val_accuracy > max(r.val_accuracy for r in history[:-1]):
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
