@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from tests.conftest import REPO, noise_image, save_image, write_fake_food101, write_mixed_folder
-from tests.project import TINY, attempt, copy_project, dvc, run, set_params, stages_run
+from tests.project import TINY, attempt, copy_project, dvc, git, run, set_params, stages_run
 
 STUDY_KEYS = {"basic", "residual", "basic_dropout", "residual_dropout", "mobilenet_A", "mobilenet_B"}
 
@@ -24,6 +25,7 @@ def project(tmp_path_factory) -> Path:
     dvc(root, "repro")
     run(root, "git", "add", "-A")
     run(root, "git", "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "repro")
+    run(root, "git", "tag", "sequential")
     return root
 
 
@@ -145,6 +147,27 @@ def test_plain_dvc_plots_pages_render_one_chart_per_plot_offline(project, tmp_pa
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+def test_foodcnn_repro_side_by_side_leaves_the_files_of_sequential_dvc_repro_and_takes_them_from_the_run_cache(
+        project, tmp_path):
+    side = copy_project(tmp_path, TINY)
+    output = run(side, sys.executable, "-m", "foodcnn", "repro", "--jobs", "3")
+    assert {"train@basic-0.01-8-42", "dropout@residual-0.5-42", "finetune@B-42", "report"} <= stages_run(output)
+    git(side, "add", "-A")
+    git(side, "commit", "-q", "-m", "side by side")
+    git(side, "fetch", "-q", str(project), "refs/tags/sequential")
+    assert git(side, "diff", "--stat", "FETCH_HEAD", "HEAD") == ""  # dvc.lock (so every model), metrics, plots
+    committed = yaml.safe_load((side / "dvc.lock").read_text())["stages"]
+    (side / "dvc.lock").unlink()
+    output = run(side, sys.executable, "-m", "foodcnn", "repro")
+    # params has no outs; split's and report's outs have cache: false: no run-cache for them
+    assert stages_run(output) == {"params", "split", "report"}
+    assert "Stage 'train@residual-0.001-8-42' is cached - skipping run" in output
+    assert git(side, "status", "--porcelain") == "M  dvc.lock\n"  # staged (core.autostage), without the default study's leftover entries
+    recorded = yaml.safe_load((side / "dvc.lock").read_text())["stages"]
+    assert recorded == {name: committed[name] for name in recorded}
+
+
 def test_second_repro_runs_nothing(project):
     output = dvc(project, "repro")
     assert stages_run(output) == set()

@@ -1,22 +1,25 @@
-"""The `foodcnn` command: `foodcnn diff [A] [B] ...` compares revisions and experiments beside the pipeline."""
+"""The `foodcnn` command: `foodcnn repro` runs the pipeline with independent stages side by side; `foodcnn diff
+[A] [B] ...` compares revisions and experiments beside the pipeline."""
 
 import argparse
 import sys
 from pathlib import Path
 
-from dvc.exceptions import NotDvcRepoError
-from dvc.repo import Repo
-
-from foodcnn import cli
-from foodcnn.diff import render
-from foodcnn.diff.compare import compare
-from foodcnn.diff.revisions import WORKSPACE, read_side, stale_stages
+from foodcnn import cli, params
 from foodcnn.errors import FoodCnnError
+from foodcnn.repro import default_jobs, reproduce, usable_cores
 
 
 def parser() -> argparse.ArgumentParser:
     command = argparse.ArgumentParser(prog="foodcnn", description=__doc__)
     verbs = command.add_subparsers(dest="verb", required=True)
+    repro = verbs.add_parser(
+        "repro", help="dvc repro, with independent stages side by side",
+        description="Bring the pipeline up to date as `dvc repro` does (same stages, run-cache and dvc.lock), "
+                    "running the commands of independent stages side by side. Each computes on params.yaml's "
+                    "`threads`, so the files are the same as a sequential `dvc repro`.")
+    repro.add_argument("targets", nargs="*", metavar="STAGE", help="stages to bring up to date (default: all)")
+    repro.add_argument("-j", "--jobs", type=int, help="commands at once (default: usable CPU cores / threads)")
     diff = verbs.add_parser(
         "diff", help="is the difference between revisions evidence or noise?",
         description="Compare every study model's test results between revisions (branches, tags, commits, "
@@ -33,7 +36,22 @@ def parser() -> argparse.ArgumentParser:
     return command
 
 
+def repro(arguments: argparse.Namespace) -> None:
+    jobs = default_jobs(params.load().threads, usable_cores()) if arguments.jobs is None else arguments.jobs
+    if jobs < 1:
+        raise FoodCnnError(f"--jobs must be at least 1 (got {jobs})")
+    ran = reproduce(jobs, arguments.targets)
+    print("Use `dvc push` to send your updates to remote storage." if ran else "Data and pipelines are up to date.")
+
+
 def diff(arguments: argparse.Namespace) -> None:
+    from dvc.exceptions import NotDvcRepoError
+    from dvc.repo import Repo
+
+    from foodcnn.diff import render
+    from foodcnn.diff.compare import compare
+    from foodcnn.diff.revisions import WORKSPACE, read_side, stale_stages
+
     names = arguments.revisions or ["HEAD"]
     if len(names) == 1:
         names = [*names, WORKSPACE]
@@ -56,7 +74,7 @@ def diff(arguments: argparse.Namespace) -> None:
 
 def main() -> None:
     arguments = parser().parse_args()
-    cli.run(lambda: diff(arguments))
+    cli.run(lambda: repro(arguments) if arguments.verb == "repro" else diff(arguments))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,101 @@
+"""`foodcnn repro`: the scheduler on its own, then the command against sequential `dvc repro`."""
+
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from foodcnn.repro import Start, default_jobs, run_side_by_side
+from tests.conftest import REPO
+
+
+class Recorder:
+    """The callbacks of run_side_by_side, noting what ran, when, and how many commands were running at once."""
+
+    def __init__(self, needs: dict[str, Start] | None = None, fail: str | None = None,
+                 durations: dict[str, float] | None = None) -> None:
+        self.needs, self.fail, self.durations = needs or {}, fail, durations or {}
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most_at_once = 0
+        self.started: list[str] = []
+        self.ended: list[str] = []
+        self.finished: list[str] = []
+        self.recorded: list[str] = []
+
+    def start(self, item: str) -> Start:
+        self.started.append(item)
+        return self.needs.get(item, Start.RUN)
+
+    def command(self, item: str) -> None:
+        with self.lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        time.sleep(self.durations.get(item, 0.05))
+        with self.lock:
+            self.running -= 1
+            self.ended.append(item)
+        if item == self.fail:
+            raise RuntimeError(f"{item} failed")
+
+    def run(self, order: list[str], upstream: dict[str, list[str]], jobs: int) -> list[str]:
+        return run_side_by_side(order, upstream, self.start, self.command, self.finished.append,
+                                self.recorded.append, jobs)
+
+
+def test_records_in_the_plans_order_whichever_command_ends_first():
+    recorder = Recorder(durations={"a": 0.3, "b": 0.2, "c": 0.01})
+    recorder.run(["a", "b", "c"], {"a": [], "b": [], "c": []}, jobs=3)
+    assert recorder.ended == ["c", "b", "a"]
+    assert recorder.finished == ["c", "b", "a"]
+    assert recorder.recorded == ["a", "b", "c"]
+
+
+def test_runs_up_to_jobs_commands_at_once_and_each_only_after_its_upstream():
+    # prepare -> six runs -> selection -> two runs -> report, as the study's graph is shaped
+    runs, finals = [f"train{i}" for i in range(6)], ["dropout0", "dropout1"]
+    order = ["prepare", *runs, "selection", *finals, "report"]
+    upstream = {"prepare": [], **{run: ["prepare"] for run in runs}, "selection": runs,
+                **{final: ["selection"] for final in finals}, "report": finals}
+    recorder = Recorder()
+    finished = recorder.run(order, upstream, jobs=2)
+    assert recorder.most_at_once == 2
+    for item, before in upstream.items():
+        assert all(recorder.ended.index(u) < recorder.started.index(item) for u in before), item
+    assert sorted(finished) == sorted(order) and recorder.recorded == order
+
+
+def test_one_job_runs_the_commands_one_at_a_time():
+    recorder = Recorder()
+    recorder.run(["a", "b", "c"], {"a": [], "b": [], "c": []}, jobs=1)
+    assert recorder.most_at_once == 1
+
+
+def test_an_unchanged_stage_is_neither_run_nor_recorded_and_a_restored_one_is_recorded_without_running():
+    recorder = Recorder(needs={"a": Start.SKIP, "b": Start.DONE})
+    finished = recorder.run(["a", "b", "c"], {"a": [], "b": ["a"], "c": ["b"]}, jobs=2)
+    assert recorder.ended == ["c"]
+    assert finished == recorder.finished == recorder.recorded == ["b", "c"]
+
+
+def test_a_failed_command_stops_new_starts_lets_the_running_finish_and_is_raised():
+    recorder = Recorder(fail="a", durations={"a": 0.05, "b": 0.3})
+    with pytest.raises(RuntimeError, match="a failed"):
+        recorder.run(["a", "b", "c"], {"a": [], "b": [], "c": []}, jobs=2)
+    assert recorder.started == ["a", "b"]
+    assert recorder.finished == ["b"]
+    assert recorder.recorded == []  # b stays out of dvc.lock until a, before it in the plan, is recorded
+
+
+@pytest.mark.parametrize(("threads", "cores", "jobs"), [(1, 2, 2), (2, 2, 1), (4, 2, 1), (1, 64, 64), (3, 16, 5)])
+def test_default_jobs_keep_runs_times_threads_within_the_cores(threads, cores, jobs):
+    assert default_jobs(threads, cores) == jobs
+
+
+def test_fewer_than_one_job_is_one_line_naming_the_option():
+    result = subprocess.run([sys.executable, "-m", "foodcnn", "repro", "--jobs", "0"], cwd=REPO,
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr == "error: --jobs must be at least 1 (got 0)\n"
