@@ -12,25 +12,12 @@ PLOTS_TEMPLATE := web/build/plots.html
 SETUP := $(VENV)/installed $(PLOTS_TEMPLATE)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro repro-parallel test plots bench pull push verify diff install-remote
+.PHONY: repro test plots bench pull push verify diff install-remote
 
+# The study as `dvc repro` runs it, with the training runs side by side: JOBS at once (default: usable cores /
+# params.yaml's threads). The files are the same as a sequential `dvc repro`, which keeps working.
 repro: $(SETUP)
-	dvc repro
-
-# The study with its training runs side by side (one GPU, or many cores): every grid configuration and the
-# fine-tunes as queued experiments, JOBS at a time, each in its own workspace but sharing the DVC cache and
-# run-cache; `dvc repro` then takes those runs from the run-cache and runs selection onwards.
-JOBS ?= 4
-repro-parallel: $(VENV)/installed
-	dvc repro prepare
-	python -c 'import yaml; g = yaml.safe_load(open("params.yaml"))["grid"]; \
-	  [print(m, lr, b) for m in g["model"] for lr in g["lr"] for b in g["batch_size"]]' | \
-	while read -r model lr batch; do \
-	  dvc exp run --queue -S "grid.model=[$$model]" -S "grid.lr=[$$lr]" -S "grid.batch_size=[$$batch]" train || exit 1; \
-	done
-	dvc exp run --queue finetune
-	dvc exp run --run-all --jobs $(JOBS)
-	dvc repro
+	foodcnn repro $(if $(JOBS),--jobs $(JOBS))
 
 # The remote tests' Python needs (both plugins, moto's S3 server) come with the test target, not with the
 # study's environment, which stays as small as `make repro` needs; sshd comes from apt (.ci/run).

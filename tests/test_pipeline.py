@@ -163,7 +163,7 @@ def test_foodcnn_repro_side_by_side_leaves_the_files_of_sequential_dvc_repro_and
     # params has no outs; split's and report's outs have cache: false: no run-cache for them
     assert stages_run(output) == {"params", "split", "report"}
     assert "Stage 'train@residual-0.001-8-42' is cached - skipping run" in output
-    assert git(side, "status", "--porcelain") == "M  dvc.lock\n"  # staged (core.autostage), without the default study's leftover entries
+    assert git(side, "status", "--porcelain") == "M  dvc.lock\n"  # autostaged, without the old leftover entries
     recorded = yaml.safe_load((side / "dvc.lock").read_text())["stages"]
     assert recorded == {name: committed[name] for name in recorded}
 
