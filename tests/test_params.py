@@ -64,6 +64,7 @@ def test_a_numeric_top_level_lr_overrides_the_winner():
 @pytest.mark.parametrize(("key", "value", "message"), [
     ("train.epochs", 0, "train.epochs must be an integer >= 1, got 0"),
     ("threads", 0, "threads must be an integer >= 1, got 0"),
+    ("finetune.cases", {}, "finetune.cases must be at least one case, got {}"),
     ("threads", "auto", "threads must be an integer >= 1, got 'auto'"),
     ("grid.lr", 0.01, "grid.lr must be a non-empty list"),
     ("grid.lr", [0.1, "fast"], "grid.lr must be a number"),

@@ -11,8 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-import torch
-
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -88,6 +86,8 @@ def read_table(path: str | Path, delimiter: str = ",") -> list[dict[str, str]]:
 
 def save_torch(path: str | Path, data: Any) -> None:
     """Save with torch.save; the same data always gives the same bytes, so DVC sees unchanged outputs."""
+    import torch  # here, not at the top: the stages that write only JSON and CSV start without torch
+
     # Given a path, torch.save names the archive's inner folder after the (random) temporary file.
     with atomic_path(path) as temporary, open(temporary, "wb") as handle:
         torch.save(data, handle)

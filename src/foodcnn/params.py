@@ -304,7 +304,7 @@ def _finetune(section: _Section) -> FinetuneParams:
                            "folder the backbone stage depends on, so that a replaced file re-runs the fine-tunes)")
     cases = section.section("cases")
     if not cases.values:
-        raise cases.fail("cases", "at least one case")
+        raise section.fail("cases", "at least one case")
     blocks = {}
     for case in cases.values:
         case_section = cases.section(case)

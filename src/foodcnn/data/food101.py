@@ -4,8 +4,6 @@ import random
 import shutil
 from pathlib import Path
 
-from torchvision.datasets import Food101
-
 from foodcnn.data.raw import write_fixed_test
 from foodcnn.errors import DataError, ParamsError
 from foodcnn.params import Food101Params
@@ -23,6 +21,8 @@ def locate(root: Path) -> Path:
     """The food-101 folder under root, downloaded and extracted there by torchvision when not in place."""
     base = root / "food-101"
     if not is_complete(base):
+        from torchvision.datasets import Food101  # here, not at the top: a second of start-up for other sources
+
         try:
             Food101(root, split="train", download=True)
         except (OSError, RuntimeError) as error:

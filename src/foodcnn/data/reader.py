@@ -1,10 +1,13 @@
 """The one image reader every data source goes through."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+if TYPE_CHECKING:
+    import torch
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"})
 
@@ -74,7 +77,9 @@ def resize(image: Image.Image, size: int, policy: str) -> Image.Image:
     return ImageOps.pad(image, (size, size), method=Image.Resampling.BILINEAR, color=(0, 0, 0))
 
 
-def load_image_tensor(path: Path, size: int, policy: str) -> torch.Tensor:
+def load_image_tensor(path: Path, size: int, policy: str) -> "torch.Tensor":
     """Read, convert and resize one file into a uint8 tensor of shape (3, size, size)."""
+    import torch  # here, not at the top: split and images read photos without torch
+
     array = np.asarray(resize(read_rgb(path), size, policy), dtype=np.uint8)
     return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()

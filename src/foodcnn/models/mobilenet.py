@@ -4,12 +4,19 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torchvision.models import MobileNet_V2_Weights, mobilenet_v2
 
 from foodcnn.errors import FoodCnnError
 from foodcnn.params import IMAGENET, RANDOM_INIT
 
 HEAD_DROPOUT = 0.2  # torchvision's own MobileNetV2 head
+
+
+def _mobilenet_v2() -> nn.Module:
+    """torchvision's MobileNetV2, randomly initialised; torchvision is imported here, as its second of start-up
+    is paid only by the stages that build one (not by backbone with finetune.weights: none)."""
+    from torchvision.models import mobilenet_v2
+
+    return mobilenet_v2()
 
 
 class FineTuneMobileNet(nn.Module):
@@ -23,7 +30,7 @@ class FineTuneMobileNet(nn.Module):
 
     def __init__(self, num_classes: int, trainable_blocks: int, backbone: nn.Module | None = None) -> None:
         super().__init__()
-        features = (backbone or mobilenet_v2()).features
+        features = (backbone or _mobilenet_v2()).features
         split = len(features) - trainable_blocks
         self.frozen = nn.Sequential(*features[:split])
         self.trainable = nn.Sequential(*features[split:])
@@ -51,6 +58,8 @@ class FineTuneMobileNet(nn.Module):
 
 def imagenet_state_dict() -> dict[str, torch.Tensor]:
     """torchvision's IMAGENET1K_V1 weights, from the torch hub cache or downloaded into it."""
+    from torchvision.models import MobileNet_V2_Weights
+
     weights = MobileNet_V2_Weights.IMAGENET1K_V1
     cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
     try:
@@ -92,7 +101,7 @@ def backbone_from(state_dict: dict[str, torch.Tensor], source: str) -> nn.Module
     """A torchvision MobileNetV2 holding `state_dict`, or None (random initialisation) for an empty one."""
     if not state_dict:
         return None
-    backbone = mobilenet_v2()
+    backbone = _mobilenet_v2()
     mismatch = _mismatch(state_dict, backbone.state_dict())
     if mismatch:
         raise FoodCnnError(f"finetune.weights: {source} is not a MobileNetV2 state dict ({mismatch})")
