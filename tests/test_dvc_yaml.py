@@ -132,14 +132,15 @@ def test_outputs_are_where_layout_puts_them():
     ({"grid": {"lr": 0.01}}, "ERROR: unexpected error - 'Value' object is not iterable"),
     (None, "ERROR: failed to parse 'stages.train.matrix' in 'dvc.yaml': Could not find 'grid.model'"),
 ])
-def test_dvc_fails_on_a_scalar_grid_list_or_no_params_before_any_stage_with_the_message_the_readme_quotes(
+def test_dvc_fails_on_a_scalar_grid_list_or_no_params_before_any_stage_with_the_message_the_docs_quote(
         tmp_path, update, message):
-    """No dvc.yaml form turns a scalar into a one-item matrix, so README quotes DVC's own message; this test
-    notices a DVC release that words it otherwise (or accepts a scalar), and README should then change."""
+    """No dvc.yaml form turns a scalar into a one-item matrix, so docs/experiments.md quotes DVC's own message;
+    this test notices a DVC release that words it otherwise (or accepts a scalar), and the page should then
+    change."""
     project = copy_project(tmp_path, update or {})
     if update is None:
         (project / "params.yaml").unlink()
     result = attempt(project, sys.executable, "-m", "dvc", "status")
     assert result.returncode != 0 and message in result.stderr + result.stdout
-    readme = " ".join((REPO / "README.md").read_text().split())
-    assert f"`{message}`" in readme
+    page = " ".join((REPO / "docs" / "experiments.md").read_text().split())
+    assert f"`{message}`" in page

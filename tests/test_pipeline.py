@@ -218,7 +218,8 @@ def test_applying_another_experiment_leaves_no_file_of_the_last_one(project):
 def test_a_run_removed_from_a_grid_list_leaves_its_curves_until_the_one_command_cure(project):
     """DVC knows no files of a stage that dvc.yaml no longer has: after applying an experiment without a p that
     the workspace last ran, its learning curves stay, and evaluate's and report's folder deps hash them. No
-    dvc.yaml form avoids it (a dep cannot list the runs a matrix makes); README gives the cure tested here."""
+    dvc.yaml form avoids it (a dep cannot list the runs a matrix makes); docs/experiments.md gives the cure
+    tested here."""
     dvc(project, "exp", "run", "-n", "only-0.3", "-S", "dropout.p=[0.3]")
     dvc(project, "exp", "run", "-S", "dropout.p=[0.4]")
     dvc(project, "exp", "apply", "only-0.3")
