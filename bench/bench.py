@@ -438,12 +438,12 @@ def parallel(repeats: int, epochs: int, model: str) -> None:
                                      epochs=epochs, threads=threads)
         start = time.perf_counter()
         if side_by_side:
-            processes = [subprocess.Popen([sys.executable, "-c", script], env=environment) for _ in range(2)]
+            processes = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(2)]
             if any(p.wait() for p in processes):
                 raise SystemExit("a parallel training run failed")
         else:
             for _ in range(2):
-                subprocess.run([sys.executable, "-c", script], env=environment, check=True)
+                subprocess.run([sys.executable, "-c", script], check=True)
         return time.perf_counter() - start
 
     shared = max(1, cores // 2)
