@@ -20,9 +20,9 @@ from foodcnn.io import read_table
 from harness import NUM_CLASSES, REPO
 
 # The protocol's phases in dvc.yaml's order: the stages run one after the other, or (None) the phase's
-# training runs side by side.
-PHASES = [("data", ["images", "split", "prepare"]), ("grid+finetune", None), ("selection", ["selection"]),
-          ("dropout", None), ("evaluate+report", ["evaluate", "report"])]
+# training runs side by side. backbone (finetune.weights as a file) goes with the data: the fine-tunes read it.
+PHASES = [("data", ["images", "split", "prepare", "backbone"]), ("grid+finetune", None),
+          ("selection", ["selection"]), ("dropout", None), ("evaluate+report", ["evaluate", "report"])]
 
 
 def protocol_runs(settings: study_params.Params, phase: str) -> list[tuple[str, list[str]]]:
