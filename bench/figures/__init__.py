@@ -1,0 +1,1 @@
+"""One module a figure of bench/bench.py; each measures and prints its figure with `measure`."""
