@@ -5,7 +5,7 @@
   3. finetune    MobileNetV2 fine-tuning (cases A and B) against one pass of the frozen layers over the
                  data plus the training of what is not frozen
   4. parallel    two training runs one after the other (all threads each) against side by side
-                 (threads shared out), the choice behind `dvc queue start -j 2`
+                 (threads shared out), the choice behind `foodcnn repro`'s runs x threads <= cores
   5. duplicates  the split stage's scan (decode, pixel digest, difference hash, grouping) against decoding
                  alone, on 11,000 JPEG photos of 512 px (Food-101's size and the study's class count)
   6. diff        `foodcnn diff` of two revisions at Food-11 scale (2,750 test images x 6 roles x 3 seeds,
@@ -14,10 +14,12 @@
                  copying the same cache's objects to another folder (what a push to a local remote does), in a
                  project that ran the study (--verify-project; it is only read)
   8. peer        the default study as an ordinary PyTorch script would run it (bench/peer.py) against the
-                 project's `dvc repro`, back to back on the same images and split: both times and the ratio
+                 project's `make repro`, back to back on the same images and split: both times and the ratio
   9. remote      `make push` and `make pull` of the default study (dvc.lock as committed, its objects from
                  --remote-cache) to a local folder, S3 (moto's server) and SSH (sshd), on 127.0.0.1; needs
                  requirements-remote-test.txt and openssh-server, like tests/test_remotes.py
+ 10. startup     each stage's start-up: a new process importing its entry point, what it pays before its
+                 first useful work (--startup-project: another checkout, to compare)
 
 GPU sections (run with --only; on a CPU they run too, at the sizes given, which is how they are tested):
   gpu-profile     where the time of training.fit's steps goes (torch.profiler): the operators taking the
@@ -42,12 +44,13 @@ from pathlib import Path
 import torch
 
 from figures import (diff, duplicates, finetune, gpu_parallel, gpu_profile, gpu_protocol, gpu_throughput, parallel,
-                     peer, remote, repro, throughput, verify)
+                     peer, remote, repro, startup, throughput, verify)
 from foodcnn import params as study_params
 from foodcnn.devices import pick_device
 from harness import REPO, machine
 
-CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates", "diff", "verify", "peer", "remote")
+CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates", "diff", "verify", "peer", "remote",
+                "startup")
 GPU_SECTIONS = ("gpu-profile", "gpu-throughput", "gpu-parallel", "gpu-protocol")
 
 
@@ -72,6 +75,8 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--diff-resamples", type=int, default=1000, help="bootstrap resamples of the diff figure")
     parser.add_argument("--verify-project", type=Path, default=REPO,
                         help="the project whose DVC cache the verify figure re-hashes (only read)")
+    parser.add_argument("--startup-project", type=Path, default=REPO,
+                        help="the checkout whose stages the startup figure starts (only read)")
     gpu = parser.add_argument_group("gpu sections")
     gpu.add_argument("--gpu-models", nargs="+", choices=("basic", "residual", "mobilenet"),
                      default=["basic", "residual", "mobilenet"], help="models of gpu-throughput")
@@ -115,6 +120,8 @@ def measure(args: argparse.Namespace, settings: study_params.Params) -> None:
         peer.measure(args.keep)
     if "remote" in sections:
         remote.measure(args.remote_cache, args.keep)
+    if "startup" in sections:
+        startup.measure(args.repeats, args.startup_project)
     if "gpu-profile" in sections:
         gpu_profile.measure(args.gpu_profile_model, args.gpu_size, args.gpu_batch, args.gpu_images, rows=20)
     if "gpu-throughput" in sections:

@@ -76,6 +76,6 @@ def random_image_set(count: int, size: int, seed: int) -> ImageSet:
 
 
 def quiet_fit(model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings, device: torch.device) -> None:
-    """training.fit with its progress bars sent to /dev/null (they still run; the terminal does not)."""
-    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
+    """training.fit with its line per epoch sent to /dev/null, so that only the figure's lines are printed."""
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         fit(model, train, val, settings, device)

@@ -51,19 +51,38 @@ def fresh_copy(prefix: str, keep: bool) -> Iterator[Path]:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def timed_repro(project: Path, environment: dict[str, str]) -> tuple[float, dict[str, float]]:
-    """Wall time of `dvc repro`, and the seconds from each 'Running stage' line to the next line of that kind."""
-    command = [sys.executable, "-m", "dvc", "repro"]
+def timed_repro(project: Path, environment: dict[str, str], command: tuple[str, ...] = ("dvc", "repro"),
+                ) -> tuple[float, dict[str, tuple[float, float]]]:
+    """Wall time of `dvc repro` or `foodcnn repro`, and each stage's (start, end) in seconds from the start.
+
+    A stage starts at its 'Running stage' line; it ends at `foodcnn repro`'s 'Stage ... took' line or, from
+    `dvc repro`, which runs one stage at a time and prints no such line, at the next stage's start.
+    """
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=project, env=environment, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    starts: list[tuple[str, float]] = []
+    process = subprocess.Popen([sys.executable, "-m", *command], cwd=project, env=environment,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    starts: dict[str, float] = {}
+    ends: dict[str, float] = {}
     for line in process.stdout:
-        found = re.search(r"Running stage '([^']+)'", line)
-        if found:
-            starts.append((found.group(1), time.perf_counter()))
+        now = time.perf_counter() - start
+        if found := re.search(r"Running stage '([^']+)'", line):
+            for name in starts.keys() - ends.keys() if command[0] == "dvc" else ():
+                ends[name] = now
+            starts[found.group(1)] = now
+        elif found := re.search(r"Stage '([^']+)' took", line):
+            ends[found.group(1)] = now
     if process.wait() != 0:
-        raise SystemExit(f"dvc repro failed in {project}")
+        raise SystemExit(f"{' '.join(command)} failed in {project}")
     total = time.perf_counter() - start
-    ends = [t for _, t in starts[1:]] + [start + total]
-    return total, {name: end - began for (name, began), end in zip(starts, ends)}
+    return total, {name: (began, ends.get(name, total)) for name, began in starts.items()}
+
+
+def phases(stages: dict[str, tuple[float, float]]) -> dict[str, tuple[int, float, float]]:
+    """Per stage group (train, dropout, …): how many ran, the sum of their run times, and the wall time from
+    the first one's start to the last one's end (less than the sum when they ran side by side)."""
+    groups: dict[str, list[tuple[float, float]]] = {}
+    for name, window in stages.items():
+        groups.setdefault(name.split("@")[0], []).append(window)
+    return {group: (len(windows), sum(end - began for began, end in windows),
+                    max(end for _, end in windows) - min(began for began, _ in windows))
+            for group, windows in groups.items()}

@@ -1,28 +1,32 @@
-"""Figure 8: the default study as an ordinary PyTorch script (bench/peer.py) against the project's `dvc repro`."""
+"""Figure 8: the default study as an ordinary PyTorch script (bench/peer.py) against the project's main command,
+`make repro` (`foodcnn repro`: the training runs side by side)."""
 
 import subprocess
 import sys
 import time
 
-from harness import BENCH
-from study import fresh_copy, study_environment, timed_repro
+from foodcnn import params
+from foodcnn.repro import default_jobs, usable_cores
+from harness import BENCH, REPO
+from study import fresh_copy, phases, study_environment, timed_repro
 
 
 def measure(keep: bool) -> None:
-    """The project's default `dvc repro` from a clean state, then bench/peer.py on its images and split."""
+    """The project's `foodcnn repro` from a clean state, then bench/peer.py on its images and split."""
     with fresh_copy("foodcnn-peer-", keep) as folder:
-        project_seconds, stages = timed_repro(folder, study_environment())
+        project_seconds, stages = timed_repro(folder, study_environment(), ("foodcnn", "repro"))
         start = time.perf_counter()
         script = subprocess.run([sys.executable, str(BENCH / "peer.py"), str(folder)],
                                 env=study_environment(), capture_output=True, text=True)
         peer_seconds = time.perf_counter() - start
     if script.returncode != 0:
         raise SystemExit(f"bench/peer.py failed:\n{script.stderr}")
-    groups: dict[str, float] = {}
-    for name, seconds in stages.items():
-        groups[name.split("@")[0]] = groups.get(name.split("@")[0], 0.0) + seconds
-    print("\n8. the default study: the project's `dvc repro` against an ordinary script (bench/peer.py)")
-    print("   project phases: " + ", ".join(f"{group} {seconds:.1f} s" for group, seconds in groups.items()))
+    jobs = default_jobs(params.load(REPO / "params.yaml").threads, usable_cores())
+    print(f"\n8. the default study: the project's `make repro` ({jobs} runs side by side) against an ordinary script "
+          "(bench/peer.py)")
+    print("   project phases, wall (sum of the runs): " + ", ".join(
+        f"{group} {wall:.1f} s" + (f" ({total:.1f} s)" if count > 1 else "")
+        for group, (count, total, wall) in phases(stages).items()))
     print("   peer " + script.stdout.strip().replace("\n", "\n   peer "))
     print(f"   project {project_seconds:.1f} s, peer {peer_seconds:.1f} s: the project at "
           f"{peer_seconds / project_seconds:.2f}x the peer's speed (peer time / project time)")

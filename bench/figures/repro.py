@@ -12,8 +12,8 @@ def measure(keep: bool) -> None:
         noop, _ = timed_repro(folder, study_environment())
     print("\n2. default `dvc repro` (params.yaml as committed), in a fresh copy of the repository")
     groups: dict[str, list[float]] = {}
-    for name, seconds in stages.items():
-        groups.setdefault(name.split("@")[0], []).append(seconds)
+    for name, (began, end) in stages.items():
+        groups.setdefault(name.split("@")[0], []).append(end - began)
     for group, times in groups.items():
         print(f"   {group:10} {len(times):3} stage(s) {sum(times):7.1f} s   (median {statistics.median(times):.1f} s)")
     print(f"   clean state: {clean:.1f} s ({int(clean // 60)} min {clean % 60:02.0f} s)   target <= 180 s")

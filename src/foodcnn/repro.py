@@ -9,6 +9,7 @@ in the plan's order whatever order the commands end in, so a run side by side le
 
 import logging
 import os
+import time
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from enum import Enum
@@ -134,10 +135,13 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
                 return Start.RUN
 
         def command(stage) -> None:
+            began = time.perf_counter()
             try:
                 cmd_run(stage)
             except DvcException as error:
                 raise FoodCnnError(f"stage '{stage.addressing}' {error}") from error
+            # Lines of runs side by side interleave: this one says which run ended, and how long it took.
+            logger.info("Stage '%s' took %.1f s", stage.addressing, time.perf_counter() - began)
 
         def finish(stage) -> None:
             # Stage.run after the command: outs with cache: false (other than metrics and plots) keep a stage
