@@ -180,10 +180,20 @@ def test_auto_numerics_are_bf16_channels_last_on_cuda_and_fp32_nchw_elsewhere():
     assert numerics("bf16", True, CPU) == ("bf16", True)
 
 
-def test_adam_is_fused_on_cuda_only():
-    parameters = list(nn.Linear(2, 2).parameters())
-    assert adam(parameters, 0.1, CUDA).defaults["fused"] is True
-    assert not adam(parameters, 0.1, CPU).defaults["fused"]
+def test_the_fused_adam_steps_as_the_for_each_default_does():
+    torch.manual_seed(0)
+    fused, default = nn.Linear(8, 3), nn.Linear(8, 3)
+    default.load_state_dict(fused.state_dict())
+    optimizers = [adam(list(fused.parameters()), 0.01), torch.optim.Adam(default.parameters(), lr=0.01)]
+    assert optimizers[0].defaults["fused"] is True
+    inputs = torch.randn(16, 8)
+    for _ in range(3):
+        for model, optimizer in zip((fused, default), optimizers):
+            optimizer.zero_grad()
+            model(inputs).square().mean().backward()
+            optimizer.step()
+    for mine, theirs in zip(fused.parameters(), default.parameters()):
+        torch.testing.assert_close(mine, theirs)
 
 
 def test_an_epoch_plan_draws_what_batch_by_batch_drawing_would(augment):

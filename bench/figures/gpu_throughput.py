@@ -45,7 +45,7 @@ def bare_compiled_loop(model: nn.Module, inputs: torch.Tensor, labels: torch.Ten
     layout = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(device, memory_format=layout).train()
     step_model = torch.compile(model) if compiled else model
-    optimizer = adam([p for p in model.parameters() if p.requires_grad], BENCH_LR, device)
+    optimizer = adam([p for p in model.parameters() if p.requires_grad], BENCH_LR)
     full = len(inputs) - len(inputs) % batch_size
 
     def run() -> None:

@@ -104,10 +104,10 @@ def plan_epoch(count: int, batch_size: int, augment: AugmentParams | None, gener
     return EpochPlan(list(order[:kept].to(index_device).split(batch_size)), thetas)
 
 
-def adam(parameters: list[torch.nn.Parameter], lr: float, device: torch.device) -> torch.optim.Adam:
-    """Adam, fused into a few kernels on CUDA (the for-each default launches several per parameter tensor);
-    the CPU keeps the default implementation its results were measured with."""
-    return torch.optim.Adam(parameters, lr=lr, fused=True if device.type == "cuda" else None)
+def adam(parameters: list[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
+    """Adam fused into one pass over each parameter tensor, on every device: the for-each default makes several
+    passes, each reading and writing every parameter (7 % of a ResidualCNN run on one CPU thread)."""
+    return torch.optim.Adam(parameters, lr=lr, fused=True)
 
 
 def configure_cudnn(device: torch.device) -> None:
@@ -169,7 +169,7 @@ def fit(model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings,
     images = _on_device(train.images, device) if train_features is None else None
     source = train_features if train_features is not None else images
     labels = train.labels.to(source.device)
-    optimizer = adam([p for p in model.parameters() if p.requires_grad], settings.lr, device)
+    optimizer = adam([p for p in model.parameters() if p.requires_grad], settings.lr)
     history: list[EpochRecord] = []
     best_state: dict[str, torch.Tensor] = {}
     for epoch in range(1, settings.epochs + 1):
