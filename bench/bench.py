@@ -209,7 +209,7 @@ def copy_project(destination: Path) -> None:
         if (REPO / name).is_file():
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, destination / name)
-    for generated in ("data/raw", "data/prepared", "models", "metrics", "plots", "reports", "dvc.lock"):
+    for generated in ("data/raw", "data/prepared", "models", "results", "metrics", "plots", "reports", "dvc.lock"):
         shutil.rmtree(destination / generated, ignore_errors=True)
         (destination / generated).unlink(missing_ok=True)
     git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
@@ -816,7 +816,7 @@ def gpu_protocol(images_per_class: int, size: int, epochs: int, finetune_epochs:
         print(f"   {'total':16} {'':11} {total:8.1f} s ({int(total // 60)} min {total % 60:02.0f} s)   target <= 600 s")
         grid = {row["config"]: float(row["val_accuracy"]) for row in read_table(folder / "plots/grid.csv")}
         print("   grid val accuracy: " + ", ".join(f"{name} {accuracy:.3f}" for name, accuracy in grid.items()))
-        test = json.loads((folder / "metrics/test.json").read_text())
+        test = json.loads((folder / "results/test.json").read_text())
         print("   test accuracy:     " + ", ".join(f"{name} {row['accuracy']:.3f}" for name, row in test.items()))
     finally:
         if not keep:
