@@ -17,7 +17,7 @@ from harness import REPO, commit
 # servers) serve the bench too, so that both measure and test the same thing.
 sys.path.insert(0, str(REPO))
 # What the study writes: gone from the copy, so that `dvc repro` starts from a clean state.
-GENERATED = ("data/raw", "data/prepared", "models", "metrics", "plots", "reports", "dvc.lock")
+GENERATED = ("data/raw", "data/prepared", "models", "results", "metrics", "plots", "reports", "dvc.lock")
 
 
 def study_environment() -> dict[str, str]:

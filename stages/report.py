@@ -1,10 +1,10 @@
-"""Stage report: figures and a markdown report of this run, computed from the metrics and plot files."""
+"""Stage report: figures and a markdown report of this run, computed from the results and plot files."""
 
 from foodcnn import cli, params
 from foodcnn.data.tensors import load_image_set
 from foodcnn.figures import report_figures
 from foodcnn.io import atomic_text, fresh_dir, read_json, read_table
-from foodcnn.layout import (COMPARISONS, GRID_TABLE, REPORTS, SELECTION, SPLIT_REPORT, TEST_METRICS, prepared,
+from foodcnn.layout import (COMPARISONS, GRID_TABLE, REPORTS, SELECTION, SPLIT_REPORT, TEST_RESULTS, prepared,
                             require, test_outputs)
 from foodcnn.report import StudyResults, build_report
 from foodcnn.selection import dropout_retrains, study_models
@@ -13,8 +13,8 @@ from foodcnn.selection import dropout_retrains, study_models
 def main() -> None:
     settings = params.load()
     # Every input is read or checked before reports/ is touched, so a missing one leaves the last report.
-    require(SPLIT_REPORT, GRID_TABLE, SELECTION, TEST_METRICS, COMPARISONS, prepared("test"))
-    test = read_json(TEST_METRICS)
+    require(SPLIT_REPORT, GRID_TABLE, SELECTION, TEST_RESULTS, COMPARISONS, prepared("test"))
+    test = read_json(TEST_RESULTS)
     split = read_json(SPLIT_REPORT)
     classes = tuple(sorted(split["classes"]))
     models = study_models(settings, read_json(SELECTION))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from scipy.stats import binomtest
 
 from foodcnn.diff.compare import compare, holm, same_test_images
@@ -172,38 +173,56 @@ HISTORY_BASE = predictions(HISTORY_IMAGES, 0.4, seed=7)
 BASE_ACCURACY = sum(p == a for p, (_, a) in zip(HISTORY_BASE, HISTORY_IMAGES)) / 99
 
 
-@pytest.fixture(scope="module")
-def history(tmp_path_factory) -> Path:
-    """A git + DVC repository: main (tag 'before') at BASE_ACCURACY, branch 'better' with 35 more test images
-    right, an experiment 'lucky' with 4 more, and a workspace left as main."""
-    project = tmp_path_factory.mktemp("history")
-    images, base = HISTORY_IMAGES, HISTORY_BASE
-    run(project, "git", "init", "-q", "--initial-branch=main")
-    dvc(project, "init", "-q")
+def plant(project: Path, selection: str) -> None:
+    """The evaluate stage of `history`: each run's predictions, and the grid winner as `selection` holds it."""
     (project / "plant.py").write_text(
         "import json, os, yaml\n"
-        f"images = {json.dumps(images)}\nbase = {json.dumps(base)}\n"
-        "extra = yaml.safe_load(open('params.yaml'))['fixed']\n"
+        f"images = {json.dumps(HISTORY_IMAGES)}\nbase = {json.dumps(HISTORY_BASE)}\n"
+        "params = yaml.safe_load(open('params.yaml'))\n"
         "rows = ['seed,image,path,actual,predicted,confidence']\n"
         "fixed = 0\n"
         "for i, ((path, actual), predicted) in enumerate(zip(images, base)):\n"
-        "    if predicted != actual and fixed < extra:\n"
+        "    if predicted != actual and fixed < params['fixed']:\n"
         "        predicted, fixed = actual, fixed + 1\n"
         "    rows.append(f'42,{i},{path},{actual},{predicted},0.5')\n"
         "os.makedirs('plots/predictions', exist_ok=True)\n"
-        "open('plots/predictions/basic.csv', 'w').write('\\n'.join(rows) + '\\n')\n")
-    (project / "params.yaml").write_text("fixed: 0\n")
+        "open('plots/predictions/basic.csv', 'w').write('\\n'.join(rows) + '\\n')\n"
+        f"os.makedirs(os.path.dirname('{selection}'), exist_ok=True)\n"
+        "winner = {'config': 'basic', 'lr': params['lr'], 'batch_size': 32, 'val_accuracy': 0.5}\n"
+        f"json.dump({{'basic': winner}}, open('{selection}', 'w'))\n")
+    # The selection in the DVC cache, as results/ holds it now, or a metrics file in git, as metrics/ held it.
+    kept = (f"      - {selection}\n" if selection.startswith("results/") else
+            f"    metrics:\n      - {selection}:\n          cache: false\n")
     (project / "dvc.yaml").write_text(
-        "stages:\n  evaluate:\n    cmd: python plant.py\n    deps: [plant.py]\n    params: [fixed]\n"
-        "    outs:\n      - plots/predictions:\n          cache: false\n")
+        "stages:\n  evaluate:\n    cmd: python plant.py\n    deps: [plant.py]\n    params: [fixed, lr]\n"
+        "    outs:\n      - plots/predictions:\n          cache: false\n" + kept)
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> Path:
+    """A git + DVC repository: main (tag 'before') at BASE_ACCURACY, branch 'better' with 35 more test images
+    right and its grid winner trained at lr 0.01, not 0.001, branch 'legacy' with main's predictions and a
+    winner at lr 0.1 kept where revisions older than results/ kept it, an experiment 'lucky' with 4 more
+    images right, and a workspace left as main."""
+    project = tmp_path_factory.mktemp("history")
+    run(project, "git", "init", "-q", "--initial-branch=main")
+    dvc(project, "init", "-q")
+    plant(project, "results/selection.json")
+    (project / "params.yaml").write_text("fixed: 0\nlr: 0.001\n")
     dvc(project, "repro", "-q")
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "before")
     git(project, "tag", "before")
     git(project, "checkout", "-q", "-b", "better")
-    (project / "params.yaml").write_text("fixed: 35\n")
+    (project / "params.yaml").write_text("fixed: 35\nlr: 0.01\n")
     dvc(project, "repro", "-q")
     git(project, "commit", "-q", "-am", "better")
+    git(project, "checkout", "-q", "-b", "legacy", "main")
+    plant(project, "metrics/selection.json")
+    (project / "params.yaml").write_text("fixed: 0\nlr: 0.1\n")
+    dvc(project, "repro", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "legacy")
     git(project, "checkout", "-q", "main")
     dvc(project, "exp", "run", "-q", "-n", "lucky", "-S", "fixed=4")
     git(project, "checkout", "-q", "--", ".")  # the experiment leaves its results in the workspace
@@ -219,8 +238,27 @@ def test_diff_between_branches_prints_the_table(history):
     status, out, err = diff(history, "main", "better")
     assert status == 0, err
     assert f"| basic | {100 * BASE_ACCURACY:.1f} | {100 * BASE_ACCURACY + 3500 / 99:.1f} | +35.4" in out
-    assert "B better" in out
+    assert "| B better | lr 0.001 -> 0.01 |" in out  # the winner's lr, from results/selection.json (DVC cache)
     assert "A = main (" in out and "B = better (" in out and "seed-to-seed variance is not accounted for" in out
+
+
+def test_a_revision_older_than_results_gives_its_settings_from_metrics(history):
+    status, out, err = diff(history, "legacy", "main")
+    assert status == 0, err
+    assert "| no evidence either way | lr 0.1 -> 0.001 |" in out
+
+
+def test_a_revision_whose_results_are_not_in_the_dvc_cache_says_how_to_fetch_them(history):
+    lock = yaml.safe_load(run(history, "git", "show", "better:dvc.lock"))
+    digest = next(out["md5"] for out in lock["stages"]["evaluate"]["outs"] if out["path"] == "results/selection.json")
+    stored = history / ".dvc/cache/files/md5" / digest[:2] / digest[2:]
+    moved = stored.rename(history / "away")
+    try:
+        status, out, err = diff(history, "main", "better")
+    finally:
+        moved.rename(stored)
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("error: 'better' (") and "results/selection.json is not in the DVC cache: `dvc pull`" in err
 
 
 def test_an_experiment_name_and_the_workspace_resolve(history):
@@ -244,11 +282,11 @@ def test_no_revision_means_head_against_the_workspace_and_a_forest_plot_is_drawn
 
 def test_a_stale_workspace_is_said_and_still_compared(history):
     params = history / "params.yaml"
-    params.write_text("fixed: 1\n")
+    params.write_text("fixed: 1\nlr: 0.001\n")
     try:
         status, out, err = diff(history, "before")
     finally:
-        params.write_text("fixed: 0\n")
+        params.write_text("fixed: 0\nlr: 0.001\n")
     assert status == 0, err
     assert out.startswith("> The workspace has results older than its code or params (`dvc status`: evaluate)")
     assert f"| basic | {100 * BASE_ACCURACY:.1f} | {100 * BASE_ACCURACY:.1f} |" in out

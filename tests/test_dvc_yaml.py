@@ -102,7 +102,8 @@ def expected_outputs(settings: params.Params) -> dict[str, set[Path]]:
         "prepare": {layout.PREPARED_DIR},
         "backbone": {layout.BACKBONE},
         "selection": {layout.SELECTION, layout.GRID_TABLE},
-        "evaluate": {layout.TEST_METRICS, layout.COMPARISONS, layout.PREDICTIONS_DIR, layout.PER_CLASS_DIR},
+        "evaluate": {layout.TEST_RESULTS, layout.COMPARISONS, layout.TEST_METRICS, layout.COMPARISON_METRICS,
+                     layout.PREDICTIONS_DIR, layout.PER_CLASS_DIR},
         "report": {layout.REPORTS},
     }
     winners = {model: {"lr": 0.01, "batch_size": 32} for model in settings.grid.model}

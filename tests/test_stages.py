@@ -40,7 +40,7 @@ def test_dropout_and_finetune_runs_check_their_arguments():
 
 def test_a_missing_input_names_the_stage_to_run_first(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(FoodCnnError, match=r"^metrics/selection.json is missing: run `dvc repro selection` first$"):
+    with pytest.raises(FoodCnnError, match=r"^results/selection.json is missing: run `dvc repro selection` first$"):
         require(SELECTION)
     with pytest.raises(FoodCnnError, match=r"^models/dropout/x.pt is missing: run `dvc repro dropout` first$"):
         require(Path("models/dropout/x.pt"))
@@ -49,7 +49,7 @@ def test_a_missing_input_names_the_stage_to_run_first(tmp_path, monkeypatch):
 @pytest.mark.parametrize(("script", "arguments", "message"), [
     ("train.py", ["--model", "nope", "--lr", "0.01", "--batch-size", "32", "--seed", "42"], "--model must be"),
     ("prepare.py", [], "error: data/raw is missing: run `dvc repro images` first"),
-    ("evaluate.py", [], "error: metrics/selection.json is missing: run `dvc repro selection` first"),
+    ("evaluate.py", [], "error: results/selection.json is missing: run `dvc repro selection` first"),
 ])
 def test_a_stage_run_too_early_or_with_bad_arguments_says_why_in_one_line(tmp_path, script, arguments, message):
     (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())

@@ -100,7 +100,7 @@ def measure(images_per_class: int, size: int, epochs: int, finetune_epochs: int,
         print(f"   {'total':16} {'':11} {total:8.1f} s ({int(total // 60)} min {total % 60:02.0f} s)   target <= 600 s")
         grid = {row["config"]: float(row["val_accuracy"]) for row in read_table(folder / "plots/grid.csv")}
         print("   grid val accuracy: " + ", ".join(f"{name} {accuracy:.3f}" for name, accuracy in grid.items()))
-        test = json.loads((folder / "metrics/test.json").read_text())
+        test = json.loads((folder / "results/test.json").read_text())
         print("   test accuracy:     " + ", ".join(f"{name} {row['accuracy']:.3f}" for name, row in test.items()))
     finally:
         if not keep:

@@ -13,10 +13,16 @@ RAW_DIR = Path("data/raw")
 SPLIT_TABLE = Path("data/split.csv")
 SPLIT_REPORT = Path("data/split_report.json")
 PREPARED_DIR = Path("data/prepared")
-SELECTION = Path("metrics/selection.json")
+# The stages' full results, in the DVC cache: what the later stages, the report and `foodcnn diff` read.
+RESULTS_DIR = Path("results")
+SELECTION = RESULTS_DIR / "selection.json"  # per model, the grid winner: configuration, lr, batch size, val accuracy
+TEST_RESULTS = RESULTS_DIR / "test.json"  # per role: test metrics, their intervals and, for dropout, the p chosen
+COMPARISONS = RESULTS_DIR / "comparisons.json"  # per comparison: its models, difference, interval, p-values
 GRID_TABLE = Path("plots/grid.csv")
-TEST_METRICS = Path("metrics/test.json")
-COMPARISONS = Path("metrics/comparisons.json")
+# The numbers `dvc exp show` and `dvc metrics diff` list, in git: numbers only (DVC shows strings as columns
+# too), the six test accuracies first, since DVC orders columns as the metrics files and their keys come.
+TEST_METRICS = Path("metrics/test.json")  # role -> test accuracy, then macro_f1 -> role -> test macro-F1
+COMPARISON_METRICS = Path("metrics/comparisons.json")  # comparison -> difference and p_value
 PREDICTIONS_DIR = Path("plots/predictions")
 PER_CLASS_DIR = Path("plots/per_class")
 REPORTS = Path("reports")
@@ -38,7 +44,7 @@ WRITTEN_BY = {
     BACKBONE: "backbone",
     SELECTION: "selection",
     GRID_TABLE: "selection",
-    TEST_METRICS: "evaluate",
+    TEST_RESULTS: "evaluate",
     COMPARISONS: "evaluate",
     **{MODELS_DIR / group: stage for group, stage in GROUP_STAGES.items()},
     **{HISTORY_DIR / group: stage for group, stage in GROUP_STAGES.items()},

@@ -8,14 +8,14 @@ from foodcnn.roles import MODEL_TITLES, dropout_role, finetune_role, study_label
 
 @dataclass(frozen=True)
 class StudyResults:
-    """Everything the report shows, as read from the pipeline's metrics files."""
+    """Everything the report shows, as read from the pipeline's results, metrics and plot files."""
 
     split: dict  # data/split_report.json
     grid: list[dict]  # plots/grid.csv rows
     validation: dict[str, dict]  # role -> validation metrics over seeds (selection.over_seeds)
     dropout: dict[str, dict[float, dict]]  # model -> p -> validation metrics of every dropout retrain
-    test: dict[str, dict]  # metrics/test.json: role -> test metrics with intervals
-    comparisons: dict[str, dict]  # metrics/comparisons.json
+    test: dict[str, dict]  # results/test.json: role -> test metrics with intervals
+    comparisons: dict[str, dict]  # results/comparisons.json
     figures: list[tuple[str, str]]  # (caption, path relative to the report)
 
 

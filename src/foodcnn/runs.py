@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from foodcnn.errors import ParamsError
-from foodcnn.layout import RunFiles
+from foodcnn.layout import SELECTION, RunFiles
 from foodcnn.params import MOBILENET, RANDOM_INIT, SCRATCH_MODELS, Params
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def dropout_run(params: Params, model: str, dropout: float, seed: int, winners: 
     _check_model_and_seed(model, seed)
     _check("--p", dropout, 0 < dropout < 1, "a number in (0, 1) (one of dropout.p)")
     if model not in winners:
-        raise ParamsError(f"metrics/selection.json has no winner for {model!r}: run `dvc repro selection` first")
+        raise ParamsError(f"{SELECTION} has no winner for {model!r}: run `dvc repro selection` first")
     winner = winners[model]
     lr = winner["lr"] if params.lr is None else params.lr
     return RunConfig(model, lr, winner["batch_size"], params.train.epochs, seed, dropout=dropout)

@@ -6,16 +6,21 @@ from collections import defaultdict
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from io import StringIO
+from pathlib import Path
 
 import yaml
 from dvc.repo import Repo
 from dvc.scm import RevError, resolve_rev
 
 from foodcnn.errors import FoodCnnError
-from foodcnn.layout import PREDICTIONS_DIR, SELECTION, TEST_METRICS
+from foodcnn.layout import PREDICTIONS_DIR, SELECTION, TEST_RESULTS
 
 WORKSPACE = "workspace"  # as `dvc exp show` names it
 PARAMS = "params.yaml"
+# Where a revision keeps the grid winners and each role's test results, in the same format either way: results/
+# (DVC cache), or metrics/ (git) in revisions made before metrics/ held only the numbers `dvc exp show` lists.
+SELECTION_FILES = (SELECTION, Path("metrics/selection.json"))
+TEST_RESULTS_FILES = (TEST_RESULTS, Path("metrics/test.json"))
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ def read_predictions(text: str, source: str) -> tuple[tuple[str, ...], tuple[str
     return paths, actual, predicted
 
 
-def chosen_settings(role: str, params: dict, selection: dict, test_metrics: dict) -> dict[str, float | int]:
+def chosen_settings(role: str, params: dict, selection: dict, test_results: dict) -> dict[str, float | int]:
     """The hyper-parameters a role's model was trained with at a revision, so a row can say what changed."""
     model = role.removesuffix("_dropout")
     if model in selection:
@@ -75,7 +80,7 @@ def chosen_settings(role: str, params: dict, selection: dict, test_metrics: dict
             return {"lr": winner["lr"], "batch size": winner["batch_size"]}
         final_lr = params.get("lr", "auto")
         return {"lr": winner["lr"] if final_lr == "auto" else final_lr, "batch size": winner["batch_size"],
-                "dropout p": test_metrics.get(role, {}).get("dropout_p")}
+                "dropout p": test_results.get(role, {}).get("dropout_p")}
     finetune = params.get("finetune", {})
     return {"lr": finetune.get("lr"), "batch size": finetune.get("batch_size")}
 
@@ -95,19 +100,28 @@ def read_roles(repo: Repo, name: str, commit: str | None) -> Side:
         raise FoodCnnError(f"{where} has no {PREDICTIONS_DIR}/: it predates per-image predictions, or the "
                            f"evaluate stage has not run there (`dvc repro evaluate`)")
 
-    def load(path: str, parse, default):
-        return parse(filesystem.read_text(path)) if filesystem.isfile(path) else default
+    def read(path: str) -> str:
+        try:
+            return filesystem.read_text(path)
+        except FileNotFoundError as error:  # in dvc.lock, but neither in the workspace nor in the DVC cache
+            raise FoodCnnError(f"{where}: {path} is not in the DVC cache: `dvc pull` fetches a revision's files, "
+                               f"`dvc exp pull <remote> <experiment>` an experiment's") from error
 
-    params = load(PARAMS, yaml.safe_load, {}) or {}
-    selection = load(SELECTION.as_posix(), json.loads, {})
-    test_metrics = load(TEST_METRICS.as_posix(), json.loads, {})
+    def load_first(paths: tuple[Path, ...]) -> dict:
+        """The first of `paths` the revision has, parsed; {} when it has none."""
+        present = [path.as_posix() for path in paths if filesystem.isfile(path.as_posix())]
+        return json.loads(read(present[0])) if present else {}
+
+    params = (yaml.safe_load(read(PARAMS)) if filesystem.isfile(PARAMS) else None) or {}
+    selection = load_first(SELECTION_FILES)
+    test_results = load_first(TEST_RESULTS_FILES)
     files = {path.rsplit("/", 1)[-1].removesuffix(".csv"): path
              for path in filesystem.find(PREDICTIONS_DIR.as_posix()) if path.endswith(".csv")}
-    study_order = list(test_metrics)  # evaluate writes the roles in the report's order
+    study_order = list(test_results)  # evaluate writes the roles in the report's order
     roles = {}
     for role in sorted(files, key=lambda name: (study_order.index(name) if name in study_order else 99, name)):
-        paths, actual, predicted = read_predictions(filesystem.read_text(files[role]), f"{where}: {files[role]}")
-        roles[role] = RoleRun(paths, actual, predicted, chosen_settings(role, params, selection, test_metrics))
+        paths, actual, predicted = read_predictions(read(files[role]), f"{where}: {files[role]}")
+        roles[role] = RoleRun(paths, actual, predicted, chosen_settings(role, params, selection, test_results))
     if not roles:
         raise FoodCnnError(f"{where}: {PREDICTIONS_DIR}/ holds no predictions files: run `dvc repro evaluate` there")
     return Side(name, commit, roles)
