@@ -14,9 +14,10 @@ from tests.conftest import REPO
 class Recorder:
     """The callbacks of run_side_by_side, noting what ran, when, and how many commands were running at once."""
 
-    def __init__(self, needs: dict[str, Start] | None = None, fail: str | None = None,
-                 durations: dict[str, float] | None = None) -> None:
-        self.needs, self.fail, self.durations = needs or {}, fail, durations or {}
+    def __init__(self, needs: dict[str, Start] | None = None, fail_start: str | None = None,
+                 fail_command: str | None = None, durations: dict[str, float] | None = None) -> None:
+        self.needs, self.durations = needs or {}, durations or {}
+        self.fail_start, self.fail_command = fail_start, fail_command
         self.lock = threading.Lock()
         self.running = 0
         self.most_at_once = 0
@@ -27,6 +28,8 @@ class Recorder:
 
     def start(self, item: str) -> Start:
         self.started.append(item)
+        if item == self.fail_start:
+            raise RuntimeError(f"{item} cannot start")
         return self.needs.get(item, Start.RUN)
 
     def command(self, item: str) -> None:
@@ -37,7 +40,7 @@ class Recorder:
         with self.lock:
             self.running -= 1
             self.ended.append(item)
-        if item == self.fail:
+        if item == self.fail_command:
             raise RuntimeError(f"{item} failed")
 
     def run(self, order: list[str], upstream: dict[str, list[str]], jobs: int) -> list[str]:
@@ -80,8 +83,16 @@ def test_an_unchanged_stage_is_neither_run_nor_recorded_and_a_restored_one_is_re
     assert finished == recorder.finished == recorder.recorded == ["b", "c"]
 
 
+def test_a_stage_that_cannot_start_stops_new_starts_lets_the_running_finish_and_is_raised():
+    recorder = Recorder(fail_start="b", durations={"a": 0.3})
+    with pytest.raises(RuntimeError, match="b cannot start"):
+        recorder.run(["a", "b", "c"], {"a": [], "b": [], "c": []}, jobs=2)
+    assert recorder.started == ["a", "b"]
+    assert recorder.finished == ["a"] == recorder.recorded
+
+
 def test_a_failed_command_stops_new_starts_lets_the_running_finish_and_is_raised():
-    recorder = Recorder(fail="a", durations={"a": 0.05, "b": 0.3})
+    recorder = Recorder(fail_command="a", durations={"a": 0.05, "b": 0.3})
     with pytest.raises(RuntimeError, match="a failed"):
         recorder.run(["a", "b", "c"], {"a": [], "b": [], "c": []}, jobs=2)
     assert recorder.started == ["a", "b"]

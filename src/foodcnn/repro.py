@@ -48,8 +48,8 @@ def run_side_by_side(order: Sequence[Item], upstream: Mapping[Item, Collection[I
     restored item, as soon as it ends, and record(item) for each finished item in `order`, so that what
     record writes does not depend on which command ended first. Returns the finished items.
 
-    After a failed command nothing new starts; the commands under way end and are finished (their results
-    kept for the next run), and then the first error is raised.
+    After a failed start or command nothing new starts; the commands under way end and are finished (their
+    results kept for the next run), and then the first error is raised.
     """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
@@ -78,7 +78,11 @@ def run_side_by_side(order: Sequence[Item], upstream: Mapping[Item, Collection[I
                 if ready is None:
                     break
                 pending.remove(ready)
-                need = start(ready)
+                try:
+                    need = start(ready)
+                except Exception as error:  # the commands under way still end and are kept, as for a failed one
+                    failure = error
+                    break
                 if need is Start.RUN:
                     running[pool.submit(command, ready)] = ready
                 else:
