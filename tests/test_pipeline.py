@@ -175,6 +175,16 @@ def test_foodcnn_repro_side_by_side_leaves_the_files_of_sequential_dvc_repro_and
     assert recorded == {name: committed[name] for name in recorded}
 
 
+def test_bytecode_written_beside_the_sources_changes_no_stage(project):
+    stray = project / "src/foodcnn/models/__pycache__/basic.cpython-311.pyc"
+    stray.parent.mkdir(exist_ok=True)
+    stray.write_bytes(b"whatever the last import wrote")
+    try:
+        assert "Data and pipelines are up to date" in dvc(project, "status")
+    finally:
+        stray.unlink()
+
+
 def test_second_repro_runs_nothing(project):
     output = dvc(project, "repro")
     assert stages_run(output) == set()
