@@ -1,5 +1,5 @@
 """Figure 4: two training runs one after the other (all threads each) against side by side (threads shared
-out), the choice behind `dvc queue start -j 2`."""
+out), the choice behind `foodcnn repro`'s runs x threads <= cores."""
 
 import os
 import statistics
