@@ -1,5 +1,5 @@
 """`dvc exp show` leads with the results: after the experiment and its date come the six test accuracies, and
-`--only-changed` with README's `--drop` shows what an experiment changed and the numbers that moved."""
+`--only-changed` with the `--drop` docs/experiments.md gives shows what an experiment changed and what moved."""
 
 import csv
 import re
@@ -19,8 +19,8 @@ COMPARISONS = ["residual_vs_basic", "basic_dropout_vs_basic", "residual_dropout_
 METRICS = [*ROLES, *(f"macro_f1.{role}" for role in ROLES),
            *(f"{key}.{name}" for key in COMPARISONS for name in ("difference", "p_value"))]
 ROW_COLUMNS = ["Experiment", "rev", "typ", "Created", "parent"]  # what --csv shows before the metrics
-# README's --drop: the deps that are pipeline outputs (their hashes change with any result), not the code, the
-# photo folder or the weights a user edits.
+# The --drop of docs/experiments.md: the deps that are pipeline outputs (their hashes change with any result),
+# not the code, the photo folder or the weights a user edits.
 PRODUCTS = r"^(data/(raw|prepared|split)|models/|plots/|results/)"
 
 
@@ -97,4 +97,4 @@ def test_only_changed_shows_the_changed_param_the_moved_numbers_and_with_readme_
     header, rows = table(dvc(project, "exp", "show", "--only-changed", "--drop", PRODUCTS, "--csv"))
     assert header == ["Experiment", "rev", "typ", "Created", *metrics, "lr"], header
     assert not any(value.endswith(".dir") for row in rows for value in row)
-    assert f"dvc exp show --only-changed --drop '{PRODUCTS}'" in (REPO / "README.md").read_text()
+    assert f"dvc exp show --only-changed --drop '{PRODUCTS}'" in (REPO / "docs/experiments.md").read_text()
