@@ -123,6 +123,13 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
         unsupported = [stage.addressing for stage in order if stage.frozen or not stage.cmd]
         if unsupported:
             raise FoodCnnError(f"foodcnn repro runs command stages only; use `dvc repro` for {unsupported}")
+        # Saving an output adds its line to .gitignore; saved as the commands end, new lines would follow
+        # whichever ended first (and a folder's .gitignore is in the hash of that folder as a dependency), so
+        # they are written now, in the plan's order, where `dvc repro` one stage at a time puts them.
+        for stage in order:
+            for out in stage.outs:
+                out.ignore()
+        repo.scm._reset()  # git's ignore rules are read once and cached: re-read, or saving would add the lines again
 
         def start(stage) -> Start:
             # Stage.reproduce and run_stage, without run_stage's unlocking of the repository, which would let
