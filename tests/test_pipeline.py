@@ -173,6 +173,12 @@ def test_foodcnn_repro_side_by_side_leaves_the_files_of_sequential_dvc_repro_and
     assert git(side, "status", "--porcelain") == "M  dvc.lock\n"  # autostaged, without the old leftover entries
     recorded = yaml.safe_load((side / "dvc.lock").read_text())["stages"]
     assert recorded == {name: committed[name] for name in recorded}
+    report = (side / "reports/report.md").read_text()
+    entry = side / "stages/report.py"  # the stages import foodcnn from the environment, not from the copy
+    entry.write_text("raise SystemExit('broken')\n" + entry.read_text())
+    failed = attempt(side, sys.executable, "-m", "foodcnn", "repro")
+    assert failed.returncode == 2 and failed.stderr.splitlines()[-1].startswith("error: stage 'report' failed"), failed
+    assert (side / "reports/report.md").read_text() == report  # the last results stay until a run succeeds
 
 
 def test_bytecode_written_beside_the_sources_changes_no_stage(project):

@@ -133,17 +133,30 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
 
         def start(stage) -> Start:
             # Stage.reproduce and run_stage, without run_stage's unlocking of the repository, which would let
-            # the commands running in other threads reset this one's index.
+            # the commands running in other threads reset this one's index; and without removing the outputs
+            # before a command that may fail: every stage replaces its files only once it has their new
+            # contents, so a failed run leaves the last results, still matching dvc.lock.
             if not stage.changed():
                 logger.info("Stage '%s' didn't change, skipping", stage.addressing)
                 return Start.SKIP
-            stage.remove_outs(ignore_remove=False, force=False)
-            try:
-                repo.stage_cache.restore(stage)
-                return Start.DONE
-            except RunCacheNotFoundError:
-                stage.save_deps()
+            stage.save_deps()
+            if not in_run_cache(stage):
                 return Start.RUN
+            stage.remove_outs(ignore_remove=False, force=False)  # the run-cache's checkout takes their place
+            repo.stage_cache.restore(stage)
+            return Start.DONE
+
+        def in_run_cache(stage) -> bool:
+            # A dry restore, quiet: the real one says "is cached" once, as `dvc repro` does.
+            cache_log = logging.getLogger("dvc.stage.cache")
+            cache_log.disabled = True
+            try:
+                repo.stage_cache.restore(stage, dry=True)
+                return True
+            except RunCacheNotFoundError:
+                return False
+            finally:
+                cache_log.disabled = False
 
         def command(stage) -> None:
             began = time.perf_counter()
