@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from foodcnn.repro import Start, default_jobs, run_side_by_side
+from foodcnn.schedule import Start, default_jobs, run_side_by_side
 from tests.conftest import REPO
 
 

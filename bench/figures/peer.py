@@ -6,7 +6,7 @@ import sys
 import time
 
 from foodcnn import params
-from foodcnn.repro import default_jobs, usable_cores
+from foodcnn.schedule import default_jobs, usable_cores
 from harness import BENCH, REPO
 from study import fresh_copy, phases, study_environment, timed_repro
 

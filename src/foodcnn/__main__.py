@@ -7,7 +7,8 @@ from pathlib import Path
 
 from foodcnn import cli, params
 from foodcnn.errors import FoodCnnError
-from foodcnn.repro import default_jobs, reproduce, usable_cores
+from foodcnn.repro import reproduce
+from foodcnn.schedule import default_jobs, usable_cores
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,106 +1,94 @@
-"""`foodcnn repro`: the pipeline as `dvc repro` runs it, with independent stages side by side.
+"""`foodcnn repro`: the pipeline as `dvc repro` runs it, with independent stages' commands side by side.
 
-One process holds the repository lock and walks `dvc repro`'s own plan with DVC's own steps for each stage:
-its changed check, the run-cache, saving, committing and writing dvc.lock. Only the stages' commands run
-concurrently, each as soon as every stage it depends on is done, up to `jobs` at once. dvc.lock is written
-in the plan's order whatever order the commands end in, so a run side by side leaves the same files as
-`dvc repro` (every run computes on params.yaml's `threads`, however many share the machine).
+One process holds DVC's repository lock and walks `dvc repro`'s own plan (`plan_repro`). Every decision (does
+a stage change, does the run-cache hold its run, what is saved, what dvc.lock records) is taken by DVC's own
+functions, called in DVC's order; only the commands run concurrently (foodcnn.schedule), each computing on
+params.yaml's `threads`, so the files are those of a sequential `dvc repro`.
+
+What is copied from DVC 3.67.1 (`_reproduce_stage`, `Stage.reproduce`, `Stage.run`, `run_stage`), step by step,
+and each departure with its reason. This is the one place that re-states DVC; tests/test_repro_flows.py runs
+the everyday flows through both and compares the files.
+1. `stage.changed()`; an unchanged stage is skipped.                                              [as DVC]
+2. `remove_outs`, then `StageCache.restore(stage)`: with the deps as dvc.lock recorded them, restore chooses
+   its entry (deps unchanged: the stage as locked; else it saves the deps and looks up their key) and checks
+   the outputs out.                  [as DVC, except that the outputs are moved aside rather than deleted,
+   and put back when the run-cache has nothing, so that a command that then fails leaves the last results,
+   which still match dvc.lock]
+3. On a miss, `save_deps()`, then `cmd_run`.                                                       [as DVC,
+   except that the command runs in a worker thread, without `unlocked_repo`: unlocking would let the
+   commands of other threads reset this one's index]
+4. Once the command ends (or the restore is done): `save(run_cache=...)` and `commit()`.            [as DVC]
+5. `dump(update_pipeline=False)`, in the plan's order whichever command ended first.        [order only]
+And before any command, each output's .gitignore line, in the plan's order (below).
+
+The order of 2 and 3 is the point: deps saved before the restore look unchanged, so restore takes its first
+branch and pairs the new parameters with the old outputs, and step 4 then writes that pairing into the
+run-cache. Versions 62ab999 to ea58acc did so (docs/team.md: finding and dropping such entries).
 """
 
 import logging
 import os
+import shutil
+import tempfile
 import time
-from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from enum import Enum
-from typing import TypeVar
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 from foodcnn.errors import FoodCnnError
+from foodcnn.schedule import Start, run_side_by_side
 
-Item = TypeVar("Item", bound=Hashable)
 logger = logging.getLogger("dvc.foodcnn")
 
 
-class Start(Enum):
-    """What a stage needs once the stages it depends on are done."""
+@contextmanager
+def outputs_set_aside(stage, folder: Path):
+    """DVC's `remove_outs` before a run-cache restore, undone unless the block ends well: each output is moved
+    into `folder` (on the repository's file system, so a rename) and, when the block raises, whatever the
+    restore left in its place goes and the output comes back."""
+    moved: list[tuple[Path, Path]] = []
+    for out in stage.outs:
+        path = Path(out.fs_path)
+        if out.persist or not os.path.lexists(path):  # remove_outs leaves persistent outputs alone
+            continue
+        aside = folder / str(len(moved))
+        os.replace(path, aside)
+        moved.append((path, aside))
+    try:
+        yield
+    except BaseException:
+        for path, aside in moved:
+            remove(path)
+            os.replace(aside, path)
+        raise
 
-    SKIP = "unchanged"  # nothing to do, nothing to record
-    DONE = "restored"  # its outputs came back from the run-cache: record it
-    RUN = "run"  # its command must run: a job
+
+def remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        path.unlink()
 
 
-def usable_cores() -> int:
-    """The cores this process may run on (a container's or taskset's share, not the whole machine)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def run_cache_entry(stage) -> tuple[Path, dict]:
+    """The run-cache entry that holds a stage's saved run, as `StageCache.save` names it, and its parameters."""
+    import yaml
+    from dvc.stage.cache import _get_cache_hash, _get_stage_hash
+    from dvc.stage.serialize import to_single_stage_lockfile
+
+    key, value = _get_stage_hash(stage), _get_cache_hash(to_single_stage_lockfile(stage))
+    path = Path(stage.repo.stage_cache._get_cache_path(key, value))
+    entry = yaml.safe_load(path.read_text()) if path.exists() else {}
+    return path, {name: value for values in entry.get("params", {}).values() for name, value in values.items()}
 
 
-def default_jobs(threads: int, cores: int) -> int:
-    """Runs side by side so that runs x threads <= cores, at least one. On a GPU machine the runs share the
-    device the same way; its CPU threads still bound them."""
-    return max(1, cores // threads)
-
-
-def run_side_by_side(order: Sequence[Item], upstream: Mapping[Item, Collection[Item]], start: Callable[[Item], Start],
-                     command: Callable[[Item], None], finish: Callable[[Item], None], record: Callable[[Item], None],
-                     jobs: int) -> list[Item]:
-    """Take items in `order` once their upstream items are done: start(item) in this thread says what it needs;
-    command(item) runs in a pool of `jobs` threads; finish(item) follows in this thread for each command or
-    restored item, as soon as it ends, and record(item) for each finished item in `order`, so that what
-    record writes does not depend on which command ended first. Returns the finished items.
-
-    After a failed start or command nothing new starts; the commands under way end and are finished (their
-    results kept for the next run), and then the first error is raised.
-    """
-    if jobs < 1:
-        raise ValueError(f"jobs must be at least 1, got {jobs}")
-    done: set[Item] = set()
-    finished: list[Item] = []
-    recorded = 0
-    pending = list(order)
-    running: dict[Future, Item] = {}
-    failure: BaseException | None = None
-
-    def complete(item: Item, ran: bool) -> None:
-        nonlocal recorded
-        done.add(item)
-        if ran:
-            finish(item)
-            finished.append(item)
-        while recorded < len(order) and order[recorded] in done:
-            if order[recorded] in finished:
-                record(order[recorded])
-            recorded += 1
-
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        while pending or running:
-            while failure is None and len(running) < jobs:
-                ready = next((item for item in pending if all(u in done for u in upstream[item])), None)
-                if ready is None:
-                    break
-                pending.remove(ready)
-                try:
-                    need = start(ready)
-                except Exception as error:  # the commands under way still end and are kept, as for a failed one
-                    failure = error
-                    break
-                if need is Start.RUN:
-                    running[pool.submit(command, ready)] = ready
-                else:
-                    complete(ready, need is Start.DONE)
-            if not running:
-                break
-            ended, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in ended:
-                item = running.pop(future)
-                if future.exception() is None:
-                    complete(item, True)
-                elif failure is None:
-                    failure = future.exception()
-    if failure is not None:
-        raise failure
-    if pending:
-        raise ValueError(f"items whose upstream never ended: {pending}")
-    return finished
+def describe(values: dict) -> str:
+    """Parameters as `name=value`, nested mappings flattened: train.augment.flip=True."""
+    def flat(prefix: str, value: object) -> list[str]:
+        if isinstance(value, dict):
+            return [item for key, inner in value.items() for item in flat(f"{prefix}.{key}", inner)]
+        return [f"{prefix}={value}"]
+    return ", ".join(item for name, value in values.items() for item in flat(name, value))
 
 
 def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
@@ -130,33 +118,21 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
             for out in stage.outs:
                 out.ignore()
         repo.scm._reset()  # git's ignore rules are read once and cached: re-read, or saving would add the lines again
+        restored: set = set()
 
-        def start(stage) -> Start:
-            # Stage.reproduce and run_stage, without run_stage's unlocking of the repository, which would let
-            # the commands running in other threads reset this one's index; and without removing the outputs
-            # before a command that may fail: every stage replaces its files only once it has their new
-            # contents, so a failed run leaves the last results, still matching dvc.lock.
+        def start(stage) -> Start:  # steps 1 to 3 but the command
             if not stage.changed():
                 logger.info("Stage '%s' didn't change, skipping", stage.addressing)
                 return Start.SKIP
-            stage.save_deps()
-            if not in_run_cache(stage):
-                return Start.RUN
-            stage.remove_outs(ignore_remove=False, force=False)  # the run-cache's checkout takes their place
-            repo.stage_cache.restore(stage)
-            return Start.DONE
-
-        def in_run_cache(stage) -> bool:
-            # A dry restore, quiet: the real one says "is cached" once, as `dvc repro` does.
-            cache_log = logging.getLogger("dvc.stage.cache")
-            cache_log.disabled = True
             try:
-                repo.stage_cache.restore(stage, dry=True)
-                return True
+                with tempfile.TemporaryDirectory(dir=repo.tmp_dir, prefix="outputs-aside-") as folder:
+                    with outputs_set_aside(stage, Path(folder)):
+                        repo.stage_cache.restore(stage)
             except RunCacheNotFoundError:
-                return False
-            finally:
-                cache_log.disabled = False
+                stage.save_deps()
+                return Start.RUN
+            restored.add(stage)
+            return Start.DONE
 
         def command(stage) -> None:
             began = time.perf_counter()
@@ -167,12 +143,15 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
             # Lines of runs side by side interleave: this one says which run ended, and how long it took.
             logger.info("Stage '%s' took %.1f s", stage.addressing, time.perf_counter() - began)
 
-        def finish(stage) -> None:
-            # Stage.run after the command: outs with cache: false (other than metrics and plots) keep a stage
-            # out of the run-cache.
+        def finish(stage) -> None:  # step 4
+            # Outputs with cache: false (other than metrics and plots) keep a stage out of the run-cache.
             uncached = any(not out.use_cache for out in stage.outs if not (out.is_metric or out.is_plot))
             stage.save(run_cache=not uncached)
             stage.commit()
+            if stage in restored:  # say what was reused, so that a person can check it
+                path, values = run_cache_entry(stage)
+                logger.info("Stage '%s' restored the run of %s (run-cache entry %s)", stage.addressing,
+                            describe(values), path.relative_to(repo.root_dir))
 
         try:
             finished = run_side_by_side(order, {stage: list(graph.successors(stage)) for stage in order}, start,
