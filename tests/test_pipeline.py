@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from tests.conftest import REPO, noise_image, save_image, write_fake_food101, write_mixed_folder
 from tests.project import TINY, attempt, copy_project, dvc, git, run, set_params, stages_run
