@@ -144,13 +144,16 @@ def dvc(*arguments: str) -> None:
 
 
 def pushed_outputs(repo: Repo) -> list[integrity.Expected]:
-    """What push sends: the outputs dvc.lock names and those the local run-cache records."""
-    root, _, runs = integrity.locations(repo)
-    return integrity.lock_outputs(root / "dvc.lock") + integrity.run_cache_outputs(runs)
+    """What push sends: the outputs the local run-cache records and the cached outputs of the pipeline's dvc.lock,
+    last, so that check_cache takes them first and an object both name is reported as the commit's output."""
+    _, _, runs = integrity.locations(repo)
+    return integrity.run_cache_outputs(runs) + integrity.pipeline_outputs(repo)[0]
 
 
-def refuse_corrupt(repo: Repo, remote: Remote) -> None:
-    """Stop before sending anything when an object push would send does not match its md5."""
+def refuse_corrupt_or_incomplete(repo: Repo, remote: Remote) -> None:
+    """Stop before sending anything when an object push would send does not match its md5, or when an output of
+    this commit is in neither the local cache nor the remote: `dvc push` would warn "Missing cache files", send
+    the rest and end well, leaving teammates a commit they cannot pull."""
     _, cache, _ = integrity.locations(repo)
     report = integrity.check_cache(cache, pushed_outputs(repo))
     for mismatch in report.mismatches:
@@ -158,6 +161,14 @@ def refuse_corrupt(repo: Repo, remote: Remote) -> None:
     if report.mismatches:
         raise RemoteError(f"{len(report.mismatches)} cache objects do not match their md5 (listed above): nothing "
                           f"pushed to {describe(remote)}")
+    left_out = [item for item in report.missing if item.stage is not None and not remote.odb.exists(item.md5)]
+    for item in left_out:
+        print(f"missing: {item.path} (stage {item.stage}): object {item.md5} is in neither the local cache nor the "
+              f"remote", file=sys.stderr)
+    if left_out:
+        raise RemoteError(f"{len(left_out)} outputs of this commit are in neither the local cache nor "
+                          f"{describe(remote)} (listed above): nothing pushed; `make verify` says why and how to "
+                          f"restore each, or `make pull` from the remote that has them")
 
 
 def push() -> None:
@@ -165,7 +176,7 @@ def push() -> None:
     with Repo() as repo:
         remote = default_remote(repo)
         check_pushable(remote)
-        refuse_corrupt(repo, remote)
+        refuse_corrupt_or_incomplete(repo, remote)
         sent = push_run_cache_outputs(repo, remote)
     print(f"{sent} run-cache outputs pushed to {describe(remote)}")
     dvc("push", "--run-cache")
