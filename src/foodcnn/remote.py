@@ -9,6 +9,7 @@ is corrupt; pull deletes corrupt local objects first (DVC would never fetch over
 object that arrives before checking anything out.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -138,8 +139,11 @@ def push_run_cache_outputs(repo: Repo, remote: Remote) -> int:
 
 
 def dvc(*arguments: str) -> None:
-    """Run a DVC command with its own output; a failure ends in one line naming the command."""
-    if subprocess.run([sys.executable, "-m", "dvc", *arguments]).returncode != 0:
+    """Run a DVC command with its own output; a failure ends in one line naming the command. DVC speaks to the user
+    through its log; Python warnings in its process come from the libraries under it (the storage plugins'), and
+    stay off the terminal as in this process (foodcnn.cli), unless PYTHONWARNINGS says otherwise."""
+    environment = {**os.environ, "PYTHONWARNINGS": os.environ.get("PYTHONWARNINGS", "ignore")}
+    if subprocess.run([sys.executable, "-m", "dvc", *arguments], env=environment).returncode != 0:
         raise RemoteError(f"`dvc {' '.join(arguments)}` failed (its messages are above)")
 
 
