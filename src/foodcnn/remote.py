@@ -31,6 +31,12 @@ OBJECT_STORES = {"s3", "gs", "azure"}
 # optional plugins (dvc-ssh, dvc-s3) required.
 REFUSED_LOGIN = {"PermissionDenied"}  # asyncssh: no accepted key or password
 TIMED_OUT = {"ConnectTimeoutError", "ReadTimeoutError"}  # botocore
+# An S3 endpoint that takes connections and never answers held `make push` for minutes: s3fs tries each call five
+# times, botocore up to five times each, with 15 s to read. These bounds apply unless the remote's config sets its
+# own (`dvc remote modify --local storage read_timeout 60`) or the environment its AWS_MAX_ATTEMPTS; s3fs's five
+# tries stay, so a slow network is still retried.
+S3_TIMEOUTS = {"connect_timeout": 5, "read_timeout": 10}
+AWS_MAX_ATTEMPTS = "1"
 
 
 def describe(remote: Remote) -> str:
@@ -63,8 +69,21 @@ def unreachable(remote: Remote, error: BaseException) -> RemoteError:
                        f"({SET_URL.format(name=remote.name)})")
 
 
+def bound_s3_waits(repo: Repo) -> None:
+    """S3_TIMEOUTS for the default remote where its config has none, and AWS_MAX_ATTEMPTS for this process and
+    the DVC commands it runs where the environment has none (the timeouts only reach this process's checks
+    and transfers: the DVC commands read the config files)."""
+    name = repo.config["core"].get("remote")
+    settings = repo.config["remote"].get(name) if name else None
+    if settings and settings.get("url", "").startswith("s3://"):
+        for key, seconds in S3_TIMEOUTS.items():
+            settings.setdefault(key, seconds)
+        os.environ.setdefault("AWS_MAX_ATTEMPTS", AWS_MAX_ATTEMPTS)
+
+
 def default_remote(repo: Repo) -> Remote:
-    """The remote that plain `dvc push` and `dvc pull` use."""
+    """The remote that plain `dvc push` and `dvc pull` use, with bounded waits on S3."""
+    bound_s3_waits(repo)
     try:
         return repo.cloud.get_remote()
     except NoRemoteError as error:
@@ -76,9 +95,11 @@ def default_remote(repo: Repo) -> Remote:
 def check_folder(remote: Remote) -> None:
     """Stop when the remote's URL names a file: DVC would read it as an empty remote, or fail to create it."""
     try:
-        is_file = remote.fs.isfile(remote.path)
-    except Exception:  # noqa: BLE001 - unreachable, in whichever plugin's types: the caller's own check says so
-        return
+        # exists first: fsspec's isfile answers False for any error, so a remote that never answers would be
+        # waited for once here, silently, and again by the caller's check
+        is_file = remote.fs.exists(remote.path) and remote.fs.isfile(remote.path)
+    except Exception as error:  # noqa: BLE001 - each storage plugin raises its own types (botocore's, asyncssh's)
+        raise unreachable(remote, error) from error
     if is_file:
         raise RemoteError(f"{describe(remote)} is a file, not a folder: point it at a folder "
                           f"({SET_URL.format(name=remote.name)})")
