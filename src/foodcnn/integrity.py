@@ -233,7 +233,7 @@ def verify() -> None:
     print(f"re-hashed {stored.checked} cache objects and {workspace.checked} workspace files that dvc.lock names "
           f"({len(in_git)} outputs are git's, `cache: false`, re-hashed in the workspace only); "
           f"{stored.absent - len(lost)} objects and {workspace.absent} files are not here (`make pull` fetches them)")
-    found = [f"{count} {what}" for count, what in [(len(mismatches), "corrupt files"), (len(lost), "lost cache objects")]
-             if count]
+    counts = [(len(mismatches), "corrupt files"), (len(lost), "lost cache objects")]
+    found = [f"{count} {what}" for count, what in counts if count]
     if found:
         raise IntegrityError(f"{' and '.join(found)} (listed above): restore each as its line says")
