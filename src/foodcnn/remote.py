@@ -177,16 +177,18 @@ def pushed_outputs(repo: Repo) -> list[integrity.Expected]:
 
 def refuse_corrupt_or_incomplete(repo: Repo, remote: Remote) -> None:
     """Stop before sending anything when an object push would send does not match its md5, or when an output of
-    this commit is in neither the local cache nor the remote: `dvc push` would warn "Missing cache files", send
-    the rest and end well, leaving teammates a commit they cannot pull."""
-    _, cache, _ = integrity.locations(repo)
+    this commit that the workspace holds is in neither the local cache nor the remote: `dvc push` would warn
+    "Missing cache files", send the rest and end well, leaving teammates a commit they cannot pull. An output
+    this clone never had (a slice of the grid run here, the rest elsewhere) is not this push's to send."""
+    root, cache, _ = integrity.locations(repo)
     report = integrity.check_cache(cache, pushed_outputs(repo))
     for mismatch in report.mismatches:
         print(mismatch.line(), file=sys.stderr)
     if report.mismatches:
         raise RemoteError(f"{len(report.mismatches)} cache objects do not match their md5 (listed above): nothing "
                           f"pushed to {describe(remote)}")
-    left_out = [item for item in report.missing if item.stage is not None and not remote.odb.exists(item.md5)]
+    left_out = [item for item in report.missing if item.stage is not None and (root / item.path).exists()
+                and not remote.odb.exists(item.md5)]
     for item in left_out:
         print(f"missing: {item.path} (stage {item.stage}): object {item.md5} is in neither the local cache nor the "
               f"remote", file=sys.stderr)
