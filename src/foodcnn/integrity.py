@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 from dvc.repo import Repo
 
-from foodcnn.errors import IntegrityError
+from foodcnn.errors import FoodCnnError, IntegrityError
 
 DIR_SUFFIX = ".dir"
 
@@ -86,8 +86,14 @@ def pipeline_outputs(repo: Repo) -> tuple[list[Expected], list[Expected]]:
     """The outputs dvc.lock records for the stages dvc.yaml has now: those in DVC's cache, and those git keeps
     (`cache: false`), which are in the cache only when the run-cache saved them. dvc.lock may still hold the
     entries of stages that dvc.yaml no longer makes; DVC ignores those, and so does this."""
+    from dvc.exceptions import DvcException
+
+    try:
+        stages = repo.index.stages
+    except DvcException as error:  # dvc.yaml or params.yaml that DVC cannot read: its own words, in one line
+        raise FoodCnnError(f"cannot read the pipeline's outputs: {error}") from error
     cached, in_git = [], []
-    for stage in repo.index.stages:
+    for stage in stages:
         for out in stage.outs:
             if out.hash_info.name == "md5" and out.hash_info.value:
                 expected = Expected(out.hash_info.value, out.def_path, stage.addressing)
