@@ -1,5 +1,5 @@
 # The commands of the quick start, the plots page and the performance figures (bench/RESULTS.md). Each
-# creates .venv and installs the pinned requirements when they are missing or changed, and writes the page
+# creates .venv and installs the locked requirements when they are missing or changed, and writes the page
 # template of `dvc plots show` / `dvc plots diff` (below), then runs with that environment first on PATH.
 # `make bench BENCH_ARGS="--only throughput"` measures a subset.
 # The environment's Python: python3.11 when on PATH, else python3 (Ubuntu 24.04 has only 3.12); any 3.11 or newer.
@@ -12,7 +12,14 @@ PLOTS_TEMPLATE := web/build/plots.html
 SETUP := $(VENV)/installed $(PLOTS_TEMPLATE)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test plots bench pull push verify diff install-remote
+.PHONY: repro test plots bench pull push verify diff install-remote lock
+
+# Every package of each environment, dependencies too, is pinned with its hashes in a lock (requirements*.txt,
+# compiled from the direct requirements in requirements*.in by `make lock`), and installed by this one command
+# here and in CI: pip refuses a package or a file that the lock does not name. Each lock is a whole environment:
+# the study's (requirements.txt), it with one remote's plugin (requirements-s3.txt, -ssh.txt), or with both and
+# moto for the tests (requirements-remote-test.txt), at the same versions in all four.
+INSTALL = $(VENV)/bin/pip install --quiet --require-hashes -r
 
 # The study as `dvc repro` runs it, with the training runs side by side: JOBS at once (default: usable cores /
 # params.yaml's threads). The files are the same as a sequential `dvc repro`, which keeps working.
@@ -24,8 +31,8 @@ repro: $(SETUP)
 test: $(SETUP) $(VENV)/test-installed
 	python -m pytest
 
-$(VENV)/test-installed: requirements-remote-test.txt requirements-s3.txt requirements-ssh.txt | $(VENV)/installed
-	$(VENV)/bin/pip install --quiet -r requirements-remote-test.txt
+$(VENV)/test-installed: requirements-remote-test.txt | $(VENV)/installed
+	$(INSTALL) requirements-remote-test.txt
 	touch $@
 
 # The default DVC remote (.dvc/config): this commit's data and models and the run-cache, with one-line errors;
@@ -36,10 +43,10 @@ pull: $(VENV)/installed
 push: $(VENV)/installed
 	python scripts/remote.py push
 
-# DVC's plugin for a remote on S3 or SSH (pinned in requirements-$(KIND).txt); the default install has neither.
+# DVC's plugin for a remote on S3 or SSH (locked in requirements-$(KIND).txt); the default install has neither.
 install-remote: $(VENV)/installed
 	@test -f requirements-$(KIND).txt || { echo "error: make install-remote KIND=s3 or KIND=ssh"; exit 1; }
-	$(VENV)/bin/pip install --quiet -r requirements-$(KIND).txt
+	$(INSTALL) requirements-$(KIND).txt
 
 # Is a difference between revisions evidence or noise? `make diff A=main B=my-branch`; A defaults to HEAD and B
 # to the workspace, as for `dvc metrics diff`.
@@ -67,7 +74,19 @@ $(VENV)/installed: requirements.txt pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 		|| { echo "error: needs Python 3.11 or newer (3.11, 3.12, ...) as python3.11 or python3 on PATH, or make PYTHON=/path/to/python3.x"; exit 1; }
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements.txt
-	$(VENV)/bin/pip install --quiet --no-deps -e .
+	$(INSTALL) requirements.txt
+	$(VENV)/bin/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# After editing a requirements*.in: pip-tools (in .venv-lock) compiles the test lock, then each smaller lock
+# constrained by it, so that a package has one version in all four. A pin already in a lock stays unless the
+# .in file rules it out; LOCK_ARGS="--upgrade-package NAME" moves one. The locks are for Linux x86-64 and
+# Python 3.11 (torch's CUDA build pulls in nvidia-* wheels that exist there only).
+LOCK = $(VENV)-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	--no-emit-find-links $(LOCK_ARGS)
+lock:
+	test -x $(VENV)-lock/bin/pip-compile || { $(PYTHON) -m venv $(VENV)-lock \
+		&& $(VENV)-lock/bin/pip install --quiet pip==26.3 pip-tools==7.6.2; }
+	$(LOCK) --output-file requirements-remote-test.txt requirements-remote-test.in
+	for name in requirements requirements-s3 requirements-ssh; do \
+		$(LOCK) --constraint requirements-remote-test.txt --output-file $$name.txt $$name.in || exit 1; done

@@ -282,6 +282,8 @@ def check_python(words: list[str]) -> list[str]:
 
 
 def check_foodcnn(words: list[str]) -> list[str]:
+    if words[1:3] == ["exp", "run"]:  # hands its arguments to `dvc exp run`
+        return check_dvc(["dvc", *words[1:]])
     try:
         usage = help_text("-m", "foodcnn")
         verbs = set(re.search(r"\{([\w,-]+)\}", usage).group(1).split(","))

@@ -158,3 +158,41 @@ def test_a_remote_url_that_is_a_file_is_one_line_naming_it_for_pull_and_push(tra
         assert result.stderr.startswith(f"error: DVC remote 'storage' ({tmp_path / 'a_file'}) is a file, not a folder")
         assert "dvc remote modify --local storage url" in result.stderr
     assert (tmp_path / "a_file").read_text() == "not a folder"
+
+
+def test_verify_finds_every_object_of_a_study_built_here_and_counts_none_of_gits_outputs_as_absent(trained):
+    """dvc.lock's `cache: false` outputs (the split files, the report) are git's, never in the cache, and the tiny
+    study's dvc.lock keeps the entries of the default grid's stages, which DVC ignores: none is 'not here'."""
+    found = run(trained, sys.executable, "scripts/verify.py")
+    assert "; 0 objects and 0 files are not here" in found, found
+
+
+def test_an_object_dvc_deleted_as_corrupt_is_named_by_verify_and_a_push_lacking_it_fails_naming_it(trained):
+    value = locked_md5(trained, MODEL)
+    corrupt = cache_object(trained, value)
+    corrupt.chmod(0o644)  # as a copy or an editor leaves it: DVC re-hashes a writable object, and deletes it if bad
+    data = bytearray(corrupt.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 4] = bytes(255 - byte for byte in data[len(data) // 2:len(data) // 2 + 4])
+    corrupt.write_bytes(bytes(data))
+    assert "not in cache" in dvc(trained, "status") and not corrupt.exists(), "DVC deleted it, saying no more"
+
+    found = script(trained, "scripts/verify.py")
+    assert found.returncode == 2, found.stdout + found.stderr
+    [line] = [line for line in found.stdout.splitlines() if line.startswith("missing:")]
+    assert str(corrupt.relative_to(trained)) in line and MODEL in line and f"dvc commit -f {STAGE}" in line
+    assert found.stderr == "error: 1 lost cache objects (listed above): restore each as its line says\n"
+
+    fresh = trained.parent / "fresh-lacking"
+    point(trained, fresh)
+    try:
+        refused = script(trained, "scripts/remote.py", "push")
+    finally:
+        point(trained, trained.parent / "good")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stderr.splitlines()[-1].startswith(
+        f"error: 1 outputs of this commit are in neither the local cache nor DVC remote 'storage' ({fresh})")
+    assert f"missing: {MODEL} (stage {STAGE})" in refused.stderr
+    assert stored_files(fresh) == [], "nothing was sent"
+
+    dvc(trained, "commit", "-f", STAGE)  # as the line says
+    assert corrupt.is_file() and "missing:" not in run(trained, sys.executable, "scripts/verify.py")

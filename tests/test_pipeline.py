@@ -1,5 +1,6 @@
 """End to end: `dvc repro` on a copy of the repository with tiny parameters."""
 
+import hashlib
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import torch
 
 from tests.conftest import REPO, noise_image, save_image, write_fake_food101, write_mixed_folder
 from tests.project import TINY, attempt, copy_project, dvc, git, run, set_params, stages_run
+from tests.test_checkpoint import Payload
 
 STUDY_KEYS = {"basic", "residual", "basic_dropout", "residual_dropout", "mobilenet_A", "mobilenet_B"}
 
@@ -200,6 +202,54 @@ def test_a_params_key_nothing_reads_stops_the_experiment_with_one_line(project):
     run(project, "git", "checkout", "--", "params.yaml")
     assert result.returncode != 0
     assert "params.yaml: unknown key train.epoch (did you mean train.epochs?)" in result.stdout + result.stderr
+
+
+def workspace(project: Path) -> dict[str, str]:
+    """Every file of the workspace (git's and DVC's, not their own folders) and its md5."""
+    return {str(path.relative_to(project)): hashlib.md5(path.read_bytes()).hexdigest()
+            for path in project.rglob("*") if path.is_file() and path.relative_to(project).parts[0] not in
+            {".git", ".dvc"}}
+
+
+@pytest.mark.slow
+def test_a_value_foodcnn_exp_run_rejects_leaves_the_workspace_as_it_was(project):
+    """`dvc exp run` checks the workspace out to the experiment's pipeline before the params stage runs: with the
+    grid's models [basic, basic] it deletes the residual models and their committed learning curves first (shown
+    below, then undone). `foodcnn exp run` checks the params first."""
+    before = workspace(project)
+    rejected = attempt(project, sys.executable, "-m", "foodcnn", "exp", "run", "-S", "grid.model=[basic,basic]")
+    assert rejected.returncode == 2, rejected.stdout + rejected.stderr
+    assert rejected.stderr == ("error: params.yaml: grid.model must be a list of distinct values ('basic' is "
+                               "repeated), got ['basic', 'basic']\n")
+    assert workspace(project) == before
+    accepted = run(project, sys.executable, "-m", "foodcnn", "exp", "run", "-S", "dropout.p=[0.5]")  # the same value
+    assert "Stage 'evaluate' didn't change, skipping" in accepted and workspace(project) == before, "DVC ran it"
+
+    plain = attempt(project, sys.executable, "-m", "dvc", "exp", "run", "-S", "grid.model=[basic,basic]")
+    try:
+        assert plain.returncode != 0 and "grid.model must be a list of distinct values" in plain.stdout + plain.stderr
+        lost = {name for name in before if name not in workspace(project)}
+        residual = "residual_lr0.01_bs8_seed42"
+        assert {f"models/grid/{residual}.pt", f"plots/history/grid/{residual}.tsv"} <= lost
+    finally:
+        run(project, "git", "checkout", "--", ".")
+        dvc(project, "checkout")
+    assert workspace(project) == before
+
+
+@pytest.mark.slow
+def test_a_model_replaced_by_a_malicious_pickle_stops_evaluate_with_one_line_whose_restore_works(project, tmp_path):
+    model, marker = "models/dropout/basic_dropout0.5_seed42.pt", tmp_path / "ran"
+    good = (project / model).read_bytes()
+    (project / model).unlink()  # a new file: the cache's object stays good
+    torch.save({"state_dict": Payload(marker)}, project / model)
+    result = attempt(project, sys.executable, "stages/evaluate.py")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1] == (f"error: {model} is not a state dict this project wrote (nothing in it "
+                                              f"was run): restore it with `dvc checkout --force {model}`")
+    assert not marker.exists()
+    dvc(project, "checkout", "--force", model)
+    assert (project / model).read_bytes() == good
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ kind (a verified pull, say) is one more test here.
 """
 
 import hashlib
+import importlib.util
 import os
 import shutil
 import signal
@@ -21,7 +22,7 @@ import pytest
 from foodcnn.integrity import lock_outputs
 from foodcnn.remote import unreachable
 from tests import servers
-from tests.project import attempt, dvc, git, set_params, stages_run
+from tests.project import TINY, attempt, copy_project, dvc, git, set_params, stages_run
 from tests.team import EXPERIMENT, clone, remote
 
 KINDS = ("local", "s3", "ssh")
@@ -253,6 +254,28 @@ def test_each_fault_is_one_line_naming_the_remote_and_what_to_do_and_changes_not
     assert git(frank, "status", "--porcelain", "--untracked-files=all") == before
     assert not list((frank / ".dvc/cache").glob("files/**/*")), "nothing was pulled"
     assert not remote_objects(store, "no-such-folder") and "no-such-bucket" not in buckets(store)
+
+
+@pytest.mark.slow
+def test_an_s3_endpoint_that_never_answers_stops_pull_and_push_in_time_with_the_default_settings(tmp_path,
+                                                                                                  monkeypatch):
+    """No timeout in the remote's config and no AWS_MAX_ATTEMPTS: s3fs's and botocore's own (five tries of up to
+    five attempts, 15 s each) kept `make push` silent for more than five minutes."""
+    if importlib.util.find_spec("dvc_s3") is None:
+        servers.unavailable("dvc-s3 not installed (pip install -r requirements-remote-test.txt)")
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
+    project = copy_project(tmp_path / "project", TINY)
+    before = git(project, "status", "--porcelain", "--untracked-files=all")
+    with servers.silent_listener() as hanging:
+        configure(project, {"url": "s3://team/store", "endpointurl": f"http://127.0.0.1:{hanging}",
+                            "access_key_id": "someone", "secret_access_key": "secret"})
+        for direction in ("pull", "push"):
+            started = time.monotonic()
+            message = failure(project, direction)
+            assert message.startswith("error: DVC remote 'storage' (s3://team/store) did not answer in time")
+            assert message.count("\n") == 1, message
+            assert time.monotonic() - started < 80, f"{direction}: about 5 tries x 10 s, then the line"
+    assert git(project, "status", "--porcelain", "--untracked-files=all") == before
 
 
 def remote_objects(store: Store, name: str) -> list[str]:

@@ -1,5 +1,6 @@
 """`foodcnn repro`: the scheduler on its own, then the command against sequential `dvc repro`."""
 
+import os
 import subprocess
 import sys
 import threading
@@ -7,8 +8,10 @@ import time
 
 import pytest
 
+from foodcnn.repro import lock_holder
 from foodcnn.schedule import Start, default_jobs, run_side_by_side
 from tests.conftest import REPO
+from tests.project import TINY, attempt, copy_project, git
 
 
 class Recorder:
@@ -110,3 +113,27 @@ def test_fewer_than_one_job_is_one_line_naming_the_option():
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr == "error: --jobs must be at least 1 (got 0)\n"
+
+
+def test_a_run_while_another_holds_the_projects_lock_is_one_line_naming_its_pid_and_changes_nothing(tmp_path):
+    from dvc.repo import Repo
+
+    project = copy_project(tmp_path / "project", TINY)
+    before = git(project, "status", "--porcelain", "--untracked-files=all")
+    with Repo(str(project)) as repo, repo.lock:  # as a `make repro` under way holds it, in this process
+        result = attempt(project, sys.executable, "-m", "foodcnn", "repro")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr == (f"error: another run (PID {os.getpid()}) holds this project's DVC lock "
+                             f"({os.path.join('.dvc', 'tmp', 'lock')}): wait for it to end, then run again\n")
+    assert git(project, "status", "--porcelain", "--untracked-files=all") == before
+
+
+@pytest.mark.parametrize(("text", "pid"), [
+    (" 4242\n", 4242),  # zc.lockfile, DVC's default
+    ("/p/.dvc/tmp/lock|host|4242|318", 4242),  # flufl.lock's claim file name (core.hardlink_lock)
+    ("", None),
+])
+def test_the_lock_files_pid_is_read_as_either_lock_writes_it(tmp_path, text, pid):
+    (tmp_path / "lock").write_text(text)
+    assert lock_holder(tmp_path / "lock") == pid
+    assert lock_holder(tmp_path / "absent") is None

@@ -1,11 +1,12 @@
 """The `foodcnn` command: `foodcnn repro` runs the pipeline with independent stages side by side; `foodcnn diff
-[A] [B] ...` compares revisions and experiments beside the pipeline."""
+[A] [B] ...` compares revisions and experiments beside the pipeline; `foodcnn exp run ...` is `dvc exp run`
+with the experiment's params checked before DVC changes the workspace."""
 
 import argparse
 import sys
 from pathlib import Path
 
-from foodcnn import cli, params
+from foodcnn import cli, experiment, params
 from foodcnn.errors import FoodCnnError
 from foodcnn.repro import reproduce
 from foodcnn.schedule import default_jobs, usable_cores
@@ -34,6 +35,14 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("-o", "--output", type=Path, metavar="FILE.png", help="also draw a forest plot there")
     diff.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of the test images")
     diff.add_argument("--seed", type=int, default=0, help="seed of the bootstrap draws")
+    exp = verbs.add_parser("exp", help="dvc exp run, with the experiment's params checked first")
+    exp_verbs = exp.add_subparsers(dest="exp_verb", required=True)
+    exp_verbs.add_parser(
+        "run", help="dvc exp run, with the experiment's params checked first",
+        description="Check params.yaml as the experiment would have it (`-S` applied), as the params stage does, "
+                    "then run `dvc exp run` with the same arguments. `dvc exp run` alone changes the workspace "
+                    "before the params stage runs: a rejected value could first delete the outputs of stages it "
+                    "drops.", usage="foodcnn exp run [dvc exp run's arguments]")
     return command
 
 
@@ -74,8 +83,13 @@ def diff(arguments: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    arguments = parser().parse_args()
-    cli.run(lambda: repro(arguments) if arguments.verb == "repro" else diff(arguments))
+    command = parser()
+    arguments, dvc_arguments = command.parse_known_args()  # `exp run` hands what it does not know to DVC
+    if arguments.verb != "exp" and dvc_arguments:
+        command.error(f"unrecognized arguments: {' '.join(dvc_arguments)}")
+    verbs = {"repro": lambda: repro(arguments), "diff": lambda: diff(arguments),
+             "exp": lambda: experiment.run(dvc_arguments)}
+    cli.run(verbs[arguments.verb])
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 from dvc.repo import Repo
 
-from foodcnn.errors import IntegrityError
+from foodcnn.errors import FoodCnnError, IntegrityError
 
 DIR_SUFFIX = ".dir"
 
@@ -53,12 +53,16 @@ class Mismatch:
 
 @dataclass
 class Report:
-    """What a check found: files re-hashed (and their bytes), expected files absent (not an error), mismatches."""
+    """What a check found: files re-hashed (and their bytes), expected files not there, mismatches."""
 
     checked: int = 0
     size: int = 0
-    absent: int = 0
+    missing: list[Expected] = field(default_factory=list)
     mismatches: list[Mismatch] = field(default_factory=list)
+
+    @property
+    def absent(self) -> int:
+        return len(self.missing)
 
 
 def file_md5(path: Path) -> str:
@@ -76,6 +80,25 @@ def outputs(record: dict, stage: str | None) -> Iterator[Expected]:
     for out in record.get("outs", []):
         if out.get("hash") == "md5" and "md5" in out:
             yield Expected(out["md5"], out["path"], stage)
+
+
+def pipeline_outputs(repo: Repo) -> tuple[list[Expected], list[Expected]]:
+    """The outputs dvc.lock records for the stages dvc.yaml has now: those in DVC's cache, and those git keeps
+    (`cache: false`), which are in the cache only when the run-cache saved them. dvc.lock may still hold the
+    entries of stages that dvc.yaml no longer makes; DVC ignores those, and so does this."""
+    from dvc.exceptions import DvcException
+
+    try:
+        stages = repo.index.stages
+    except DvcException as error:  # dvc.yaml or params.yaml that DVC cannot read: its own words, in one line
+        raise FoodCnnError(f"cannot read the pipeline's outputs: {error}") from error
+    cached, in_git = [], []
+    for stage in stages:
+        for out in stage.outs:
+            if out.hash_info.name == "md5" and out.hash_info.value:
+                expected = Expected(out.hash_info.value, out.def_path, stage.addressing)
+                (cached if out.use_cache else in_git).append(expected)
+    return cached, in_git
 
 
 def lock_outputs(lock: Path) -> list[Expected]:
@@ -102,7 +125,7 @@ def check_object(cache: Path, expected: Expected, report: Report) -> list[Expect
     """Re-hash one cache object; return the files it lists when it is a good `.dir` manifest."""
     path = object_path(cache, expected.md5)
     if not path.is_file():
-        report.absent += 1
+        report.missing.append(expected)
         return []
     report.checked += 1
     report.size += path.stat().st_size
@@ -140,7 +163,7 @@ def check_workspace(root: Path, cache: Path, expected: Iterable[Expected]) -> Re
     for item in (file for output in expected for file in workspace_files(cache, output)):
         path = root / item.path
         if not path.is_file():
-            report.absent += 1
+            report.missing.append(item)
             continue
         report.checked += 1
         actual = file_md5(path)
@@ -188,16 +211,35 @@ def locations(repo: Repo) -> tuple[Path, Path, Path]:
                  for path in found)
 
 
+def intact_in_workspace(root: Path, missing: Iterable[Expected]) -> list[Expected]:
+    """The files among those missing from the cache whose workspace copy is here and matches its md5."""
+    return [item for item in missing if (root / item.path).is_file() and file_md5(root / item.path) == item.md5]
+
+
+def lost_line(cache: Path, item: Expected) -> str:
+    """One line for a cache object that is gone while its output is still in the workspace, intact."""
+    return (f"missing: cache object {object_path(cache, item.md5)} of {item.path}: the workspace copy matches "
+            f"dvc.lock but the cache lacks it (DVC deletes a writable cache object it finds corrupt, and `dvc status` "
+            f"then says 'not in cache'; `make push` cannot send it); put it back with `dvc commit -f {item.stage}`")
+
+
 def verify() -> None:
-    """`make verify`: re-hash the cache objects and workspace outputs dvc.lock names; one line per corrupt one."""
+    """`make verify`: re-hash the cache objects and workspace outputs dvc.lock names, one line per corrupt one and
+    per object the cache lost; objects of outputs that are not here either are only counted (`make pull`)."""
     with Repo() as repo:
         root, cache, _ = locations(repo)
-    expected = lock_outputs(root / "dvc.lock")
-    stored, workspace = check_cache(cache, expected), check_workspace(root, cache, expected)
+        cached, in_git = pipeline_outputs(repo)
+    stored, workspace = check_cache(cache, cached), check_workspace(root, cache, cached + in_git)
     mismatches = stored.mismatches + workspace.mismatches
+    lost = intact_in_workspace(root, stored.missing)
     for mismatch in mismatches:
         print(mismatch.line())
-    print(f"re-hashed {stored.checked} cache objects and {workspace.checked} workspace files that dvc.lock names; "
-          f"{stored.absent} objects and {workspace.absent} files are not here (`make pull` fetches them)")
-    if mismatches:
-        raise IntegrityError(f"{len(mismatches)} corrupt files (listed above): restore each as its line says")
+    for item in lost:
+        print(lost_line(cache, item))
+    print(f"re-hashed {stored.checked} cache objects and {workspace.checked} workspace files that dvc.lock names "
+          f"({len(in_git)} outputs are git's, `cache: false`, re-hashed in the workspace only); "
+          f"{stored.absent - len(lost)} objects and {workspace.absent} files are not here (`make pull` fetches them)")
+    counts = [(len(mismatches), "corrupt files"), (len(lost), "lost cache objects")]
+    found = [f"{count} {what}" for count, what in counts if count]
+    if found:
+        raise IntegrityError(f"{' and '.join(found)} (listed above): restore each as its line says")

@@ -9,6 +9,7 @@ is corrupt; pull deletes corrupt local objects first (DVC would never fetch over
 object that arrives before checking anything out.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,12 @@ OBJECT_STORES = {"s3", "gs", "azure"}
 # optional plugins (dvc-ssh, dvc-s3) required.
 REFUSED_LOGIN = {"PermissionDenied"}  # asyncssh: no accepted key or password
 TIMED_OUT = {"ConnectTimeoutError", "ReadTimeoutError"}  # botocore
+# An S3 endpoint that takes connections and never answers held `make push` for minutes: s3fs tries each call five
+# times, botocore up to five times each, with 15 s to read. These bounds apply unless the remote's config sets its
+# own (`dvc remote modify --local storage read_timeout 60`) or the environment its AWS_MAX_ATTEMPTS; s3fs's five
+# tries stay, so a slow network is still retried.
+S3_TIMEOUTS = {"connect_timeout": 5, "read_timeout": 10}
+AWS_MAX_ATTEMPTS = "1"
 
 
 def describe(remote: Remote) -> str:
@@ -62,8 +69,21 @@ def unreachable(remote: Remote, error: BaseException) -> RemoteError:
                        f"({SET_URL.format(name=remote.name)})")
 
 
+def bound_s3_waits(repo: Repo) -> None:
+    """S3_TIMEOUTS for the default remote where its config has none, and AWS_MAX_ATTEMPTS for this process and
+    the DVC commands it runs where the environment has none (the timeouts only reach this process's checks
+    and transfers: the DVC commands read the config files)."""
+    name = repo.config["core"].get("remote")
+    settings = repo.config["remote"].get(name) if name else None
+    if settings and settings.get("url", "").startswith("s3://"):
+        for key, seconds in S3_TIMEOUTS.items():
+            settings.setdefault(key, seconds)
+        os.environ.setdefault("AWS_MAX_ATTEMPTS", AWS_MAX_ATTEMPTS)
+
+
 def default_remote(repo: Repo) -> Remote:
-    """The remote that plain `dvc push` and `dvc pull` use."""
+    """The remote that plain `dvc push` and `dvc pull` use, with bounded waits on S3."""
+    bound_s3_waits(repo)
     try:
         return repo.cloud.get_remote()
     except NoRemoteError as error:
@@ -75,9 +95,11 @@ def default_remote(repo: Repo) -> Remote:
 def check_folder(remote: Remote) -> None:
     """Stop when the remote's URL names a file: DVC would read it as an empty remote, or fail to create it."""
     try:
-        is_file = remote.fs.isfile(remote.path)
-    except Exception:  # noqa: BLE001 - unreachable, in whichever plugin's types: the caller's own check says so
-        return
+        # exists first: fsspec's isfile answers False for any error, so a remote that never answers would be
+        # waited for once here, silently, and again by the caller's check
+        is_file = remote.fs.exists(remote.path) and remote.fs.isfile(remote.path)
+    except Exception as error:  # noqa: BLE001 - each storage plugin raises its own types (botocore's, asyncssh's)
+        raise unreachable(remote, error) from error
     if is_file:
         raise RemoteError(f"{describe(remote)} is a file, not a folder: point it at a folder "
                           f"({SET_URL.format(name=remote.name)})")
@@ -138,26 +160,42 @@ def push_run_cache_outputs(repo: Repo, remote: Remote) -> int:
 
 
 def dvc(*arguments: str) -> None:
-    """Run a DVC command with its own output; a failure ends in one line naming the command."""
-    if subprocess.run([sys.executable, "-m", "dvc", *arguments]).returncode != 0:
+    """Run a DVC command with its own output; a failure ends in one line naming the command. DVC speaks to the user
+    through its log; Python warnings in its process come from the libraries under it (the storage plugins'), and
+    stay off the terminal as in this process (foodcnn.cli), unless PYTHONWARNINGS says otherwise."""
+    environment = {**os.environ, "PYTHONWARNINGS": os.environ.get("PYTHONWARNINGS", "ignore")}
+    if subprocess.run([sys.executable, "-m", "dvc", *arguments], env=environment).returncode != 0:
         raise RemoteError(f"`dvc {' '.join(arguments)}` failed (its messages are above)")
 
 
 def pushed_outputs(repo: Repo) -> list[integrity.Expected]:
-    """What push sends: the outputs dvc.lock names and those the local run-cache records."""
-    root, _, runs = integrity.locations(repo)
-    return integrity.lock_outputs(root / "dvc.lock") + integrity.run_cache_outputs(runs)
+    """What push sends: the outputs the local run-cache records and the cached outputs of the pipeline's dvc.lock,
+    last, so that check_cache takes them first and an object both name is reported as the commit's output."""
+    _, _, runs = integrity.locations(repo)
+    return integrity.run_cache_outputs(runs) + integrity.pipeline_outputs(repo)[0]
 
 
-def refuse_corrupt(repo: Repo, remote: Remote) -> None:
-    """Stop before sending anything when an object push would send does not match its md5."""
-    _, cache, _ = integrity.locations(repo)
+def refuse_corrupt_or_incomplete(repo: Repo, remote: Remote) -> None:
+    """Stop before sending anything when an object push would send does not match its md5, or when an output of
+    this commit that the workspace holds is in neither the local cache nor the remote: `dvc push` would warn
+    "Missing cache files", send the rest and end well, leaving teammates a commit they cannot pull. An output
+    this clone never had (a slice of the grid run here, the rest elsewhere) is not this push's to send."""
+    root, cache, _ = integrity.locations(repo)
     report = integrity.check_cache(cache, pushed_outputs(repo))
     for mismatch in report.mismatches:
         print(mismatch.line(), file=sys.stderr)
     if report.mismatches:
         raise RemoteError(f"{len(report.mismatches)} cache objects do not match their md5 (listed above): nothing "
                           f"pushed to {describe(remote)}")
+    left_out = [item for item in report.missing if item.stage is not None and (root / item.path).exists()
+                and not remote.odb.exists(item.md5)]
+    for item in left_out:
+        print(f"missing: {item.path} (stage {item.stage}): object {item.md5} is in neither the local cache nor the "
+              f"remote", file=sys.stderr)
+    if left_out:
+        raise RemoteError(f"{len(left_out)} outputs of this commit are in neither the local cache nor "
+                          f"{describe(remote)} (listed above): nothing pushed; `make verify` says why and how to "
+                          f"restore each, or `make pull` from the remote that has them")
 
 
 def push() -> None:
@@ -165,7 +203,7 @@ def push() -> None:
     with Repo() as repo:
         remote = default_remote(repo)
         check_pushable(remote)
-        refuse_corrupt(repo, remote)
+        refuse_corrupt_or_incomplete(repo, remote)
         sent = push_run_cache_outputs(repo, remote)
     print(f"{sent} run-cache outputs pushed to {describe(remote)}")
     dvc("push", "--run-cache")

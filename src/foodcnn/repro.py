@@ -31,8 +31,8 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from foodcnn.errors import FoodCnnError
@@ -91,11 +91,41 @@ def describe(values: dict) -> str:
     return ", ".join(item for name, value in values.items() for item in flat(name, value))
 
 
+def lock_holder(lockfile: Path) -> int | None:
+    """The PID that DVC's repository lock file names: zc.lockfile writes it alone, flufl.lock (core.hardlink_lock)
+    as the third field of its claim file's name; None when unreadable."""
+    try:
+        fields = lockfile.read_text().strip().split("|")
+    except OSError:
+        return None
+    pid = fields[0] if len(fields) == 1 else fields[2] if len(fields) > 2 else ""
+    return int(pid) if pid.isdigit() else None
+
+
+@contextmanager
+def repository_lock(repo) -> Iterator[None]:
+    """DVC's lock of the repository, as `dvc repro` takes it; held by another run, one line saying which (DVC's
+    LockError comes as three chained tracebacks)."""
+    from dvc.lock import LockError
+    from dvc.repo import lock_repo
+
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(lock_repo(repo))
+        except LockError as error:
+            lockfile = Path(repo.lock.lockfile)
+            pid = lock_holder(lockfile)
+            holder = f"another run (PID {pid})" if pid else "another run"
+            raise FoodCnnError(f"{holder} holds this project's DVC lock ({os.path.relpath(lockfile)}): wait for it "
+                               f"to end, then run again") from error
+        yield
+
+
 def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
     """Bring the pipeline (or the targets and what they depend on) up to date as `dvc repro` would, with up to
     `jobs` stage commands at once; returns how many stages ran or came back from the run-cache."""
     from dvc.exceptions import DvcException, NotDvcRepoError
-    from dvc.repo import Repo, lock_repo
+    from dvc.repo import Repo
     from dvc.repo.reproduce import collect_stages, get_active_graph, plan_repro
     from dvc.stage.cache import RunCacheNotFoundError
     from dvc.stage.run import cmd_run
@@ -104,7 +134,7 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
         repo = Repo()
     except NotDvcRepoError as error:
         raise FoodCnnError("not inside a DVC project: run `foodcnn repro` in the project's folder") from error
-    with repo, lock_repo(repo), repo.scm_context:
+    with repo, repository_lock(repo), repo.scm_context:
         graph = get_active_graph(repo.index.graph)
         stages = collect_stages(repo, targets) if targets else None
         order = plan_repro(graph, stages)
