@@ -53,7 +53,8 @@ install-remote: $(VENV)/installed
 diff: $(VENV)/installed
 	foodcnn diff $(A) $(B)
 
-# Re-hash the cache objects and workspace outputs dvc.lock names: one line per corrupt one, exit status 2.
+# Re-hash the cache objects and workspace outputs dvc.lock names, and check the run-cache's training entries
+# against their checkpoints and histories: one line per corrupt, lost or poisoned one, exit status 2.
 verify: $(VENV)/installed
 	python scripts/verify.py
 
