@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from foodcnn import provenance
 from foodcnn.provenance import (PROVENANCE, CpuFamily, Provenance, changed_files, committed_result_paths,
-                                committed_results_notice, notice_after_repro, parse_cpuinfo, same_family)
+                                committed_results_notice, notice_after_repro, parse_cpuinfo, same_family, this_cpu)
 
 REPO = Path(__file__).resolve().parents[1]
 EPYC = CpuFamily("AuthenticAMD", 25, 17, "AMD EPYC", ("avx2", "fma", "avx512f"))
@@ -28,6 +29,11 @@ vendor_id\t: GenuineIntel
 def test_a_cpu_is_read_from_the_first_processor_of_cpuinfo_with_the_isa_that_picks_library_code():
     assert parse_cpuinfo(CPUINFO) == CpuFamily("AuthenticAMD", 25, 17, "AMD EPYC",
                                                ("avx2", "fma", "avx512f", "avx512_bf16"))
+
+
+def test_without_cpuinfo_the_cpu_is_unknown_and_of_no_recorded_family(monkeypatch, tmp_path):
+    monkeypatch.setattr(provenance, "CPUINFO", tmp_path / "missing")
+    assert this_cpu().vendor == "unknown" and same_family(EPYC, this_cpu()) is False
 
 
 @pytest.mark.parametrize(("other", "same"), [

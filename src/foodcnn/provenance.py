@@ -7,6 +7,7 @@ a stage: a stage output naming the machine would differ on every machine, even w
 """
 
 import json
+import platform
 import re
 import subprocess
 from dataclasses import asdict, dataclass
@@ -49,7 +50,11 @@ def parse_cpuinfo(text: str) -> CpuFamily:
 
 
 def this_cpu() -> CpuFamily:
-    return parse_cpuinfo(CPUINFO.read_text())
+    """This machine's CPU; unknown where there is no /proc/cpuinfo (not Linux), which no record matches."""
+    try:
+        return parse_cpuinfo(CPUINFO.read_text())
+    except OSError:
+        return CpuFamily("unknown", 0, None, platform.processor() or platform.machine(), ())
 
 
 def same_family(recorded: CpuFamily, here: CpuFamily) -> bool | None:
@@ -63,7 +68,7 @@ def same_family(recorded: CpuFamily, here: CpuFamily) -> bool | None:
 
 def library_versions() -> dict[str, str]:
     """torch and the versions of the MKL and oneDNN it was built with, which compute every result."""
-    import torch  # here, not at the top: the notice after `make repro` needs no torch
+    import torch  # here, not at the top: `foodcnn repro` pays torch's start-up only when results changed
 
     config = torch.__config__.show()
     mkl = re.search(r"Math Kernel Library Version (\S+)", config)
