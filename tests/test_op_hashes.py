@@ -1,24 +1,32 @@
-"""Every operation of a training run computes the recorded bits on the CPU family that recorded them.
+"""Every operation of a training run computes the same bits on an Intel Xeon and an AMD EPYC.
 
-The study promises byte-identical results on CPUs of one family (docs/reproducibility.md). This checks it
-operation by operation: bench/op_hashes.py under the project's CPU settings, in a new process (the libraries
-read the settings when they load), against the hashes it printed on an AMD EPYC of family 25 model 17 (Zen 4),
-the family of the AMD EPYC reference run, whose own machine gave the same bits for the study's first grid run.
-Another family computes other bits (bench/RESULTS.md), so there the test skips and says why.
+Each check runs bench/op_hashes.py in a new process (the libraries read the CPU settings when they load), with
+the project's settings, none set by hand:
+- against the hashes it printed on an AMD EPYC of family 25 model 17 (Zen 4), the family of the AMD EPYC
+  reference run; elsewhere it skips, saying how to check another family;
+- with MKL sent down the code it runs on Intel CPUs. MKL is linked into torch and asks one function whether
+  the CPU is Intel's; a preloaded library answering yes makes an AMD EPYC run what a Xeon runs (it turned
+  the study's first grid run into the Xeon's committed files, byte for byte: bench/RESULTS.md). Under the
+  project's settings no hash may change; under MKL_CBWR=AVX2,STRICT, the setting before, the products did.
 """
 
+import ctypes
 import os
+import platform
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from foodcnn.numerics import PORTABLE_CPU_SETTINGS
 from foodcnn.provenance import CpuFamily, same_family, this_cpu
 
 REPO = Path(__file__).resolve().parents[1]
 RECORDED_ON = CpuFamily("AuthenticAMD", 25, 17, "AMD EPYC", ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16"))
+INTEL_ANSWER = "int mkl_serv_intel_cpu_true(void) { return 1; }\n"  # MKL's question: is this an Intel CPU?
 RECORDED = {
     "conv 3x3, 3 -> 32, 32 px (first layer) forward": "65f87c5c735bc3d2",
     "conv 3x3, 3 -> 32, 32 px (first layer) backward input": "4b9ab802b633f8f1",
@@ -52,12 +60,12 @@ RECORDED = {
     "global average pool backward": "271eff804e4c9e85",
     "residual sum + relu forward": "fd0529d66a9aae9f",
     "residual sum + relu backward": "8a65ab887b94700b",
-    "linear 512 -> 256 forward": "fc30def13390f774",
-    "linear 512 -> 256 backward": "f2cc9f56eea91cd6",
-    "linear 256 -> 11 forward": "84d3acf8fa161131",
-    "linear 256 -> 11 backward": "c3173e4e2e6ecf7c",
-    "linear 1280 -> 11 forward": "451dd82705059af7",
-    "linear 1280 -> 11 backward": "54de40b0cc6a8332",
+    "linear 512 -> 256 forward": "837a8dc891bb8b2c",
+    "linear 512 -> 256 backward": "9e0eaa7163e0a083",
+    "linear 256 -> 11 forward": "5cb60d98ccf232e5",
+    "linear 256 -> 11 backward": "59719d493fd474d1",
+    "linear 1280 -> 11 forward": "cbbc6d83b7d053ae",
+    "linear 1280 -> 11 backward": "caccd7d4e74f5a8c",
     "dropout 0.5 (seeded)": "a42b129ad8a5f4c8",
     "cross entropy forward": "f8172f38dec434d4",
     "cross entropy backward": "6c36ef7ac5eef65e",
@@ -70,42 +78,84 @@ RECORDED = {
     "augmentation as training runs it": "137440002f035dcc",
     "normalise (evaluation input)": "2f7e8dbe39dc8763",
     "basic: initial weights": "546e4647ff8c2206",
-    "basic: forward, train mode": "7c0749690d112980",
-    "basic: backward": "0c3afaddc582fadf",
-    "basic: eval logits": "6dac2fc789dfd575",
-    "basic: 2 training steps": "7f237c4e975cde1f",
+    "basic: forward, train mode": "bb2cb81994d9a3ad",
+    "basic: backward": "5219c676bda546b3",
+    "basic: eval logits": "e1b050b529583875",
+    "basic: 2 training steps": "4f947e2271da70e3",
     "residual: initial weights": "70bbadf7794d3e24",
-    "residual: forward, train mode": "9c70e7165f893402",
-    "residual: backward": "b5f65a14b5dc2ba7",
-    "residual: eval logits": "cb68fa043c6ccd6c",
-    "residual: 2 training steps": "118412ebb2f828a9",
+    "residual: forward, train mode": "10430be8ed73e666",
+    "residual: backward": "461e59cd1efabbb2",
+    "residual: eval logits": "198a205fea3b1de6",
+    "residual: 2 training steps": "8855ecfeb06145cb",
     "basic dropout 0.5: initial weights": "546e4647ff8c2206",
-    "basic dropout 0.5: forward, train mode": "2e17c134cc0bbd62",
-    "basic dropout 0.5: backward": "12750f56dcccc116",
-    "basic dropout 0.5: eval logits": "72d04329e161d3c9",
-    "basic dropout 0.5: 2 training steps": "cc7ad496f5fb9053",
+    "basic dropout 0.5: forward, train mode": "a69b10c58cd620bd",
+    "basic dropout 0.5: backward": "c04a41871d8d4eb2",
+    "basic dropout 0.5: eval logits": "ca4740c4ae64be18",
+    "basic dropout 0.5: 2 training steps": "09ee18ac7e5c0b62",
     "mobilenet: initial weights": "d9db4c55098afe97",
-    "mobilenet: forward, train mode": "3a2f9d4fb0928064",
-    "mobilenet: backward": "a02660b49354e06a",
-    "mobilenet: eval logits": "9ea8da0aebedabcb",
-    "mobilenet: 2 training steps": "cd8acf007adfd82b",
+    "mobilenet: forward, train mode": "ed8c5416fbc55b70",
+    "mobilenet: backward": "354673a4cfa5b49c",
+    "mobilenet: eval logits": "374c63f6f2249c31",
+    "mobilenet: 2 training steps": "06aaab6ad694ffaf",
 }
+# A product of the head's shape (256 -> 11 classes), which MKL computes by other code on Intel CPUs.
+PRODUCT = ("import hashlib, torch; torch.set_num_threads(1); g = torch.Generator().manual_seed(0); "
+           "a, b = torch.randn(32, 256, generator=g), torch.randn(256, 11, generator=g); "
+           "print(hashlib.sha256((a @ b).numpy().tobytes()).hexdigest())")
 
 
-def op_hashes() -> tuple[str, dict[str, str]]:
-    """bench/op_hashes.py's header and its hash per operation, with the portable settings (none set by hand)."""
-    environment = {name: value for name, value in os.environ.items() if name not in PORTABLE_CPU_SETTINGS}
-    output = subprocess.run([sys.executable, str(REPO / "bench/op_hashes.py")], env=environment, cwd=REPO,
+def _environment(**extra: str) -> dict[str, str]:
+    """This environment without any CPU setting of the project's, so that its portable values apply."""
+    return {**{n: v for n, v in os.environ.items() if n not in PORTABLE_CPU_SETTINGS}, **extra}
+
+
+def op_hashes(**extra: str) -> tuple[str, dict[str, str]]:
+    """bench/op_hashes.py's header and its hash per operation."""
+    output = subprocess.run([sys.executable, str(REPO / "bench/op_hashes.py")], env=_environment(**extra), cwd=REPO,
                             capture_output=True, text=True, check=True).stdout.splitlines()
     return output[0], {name.strip(): digest for name, digest in (line.rsplit(" ", 1) for line in output[1:])}
 
 
+@pytest.fixture(scope="module")
+def here() -> tuple[str, dict[str, str]]:
+    return op_hashes()
+
+
+@pytest.fixture(scope="module")
+def intel_answer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A library that, preloaded, tells MKL the CPU is Intel's."""
+    if platform.machine() != "x86_64" or this_cpu().vendor == "GenuineIntel":
+        pytest.skip(f"MKL takes its Intel path on this CPU ({this_cpu().describe()}) or has none")
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        pytest.skip("no C compiler to build the library that tells MKL the CPU is Intel's")
+    if not hasattr(ctypes.CDLL(str(Path(torch.__file__).parent / "lib/libtorch_cpu.so")), "mkl_serv_intel_cpu_true"):
+        pytest.skip("this torch has no MKL whose vendor check can be answered")
+    folder = tmp_path_factory.mktemp("intel_answer")
+    (folder / "answer.c").write_text(INTEL_ANSWER)
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(folder / "answer.so"), str(folder / "answer.c")],
+                   check=True)
+    return folder / "answer.so"
+
+
 @pytest.mark.skipif(same_family(RECORDED_ON, this_cpu()) is not True,
-                    reason=f"the hashes were recorded on {RECORDED_ON.describe()}; this CPU, {this_cpu().describe()}, "
-                           f"is of another family, whose oneDNN and MKL code compute other bits")
-def test_every_operation_of_a_training_run_computes_the_recorded_bits_on_the_recorded_family():
-    header, hashes = op_hashes()
+                    reason=f"hashes recorded on {RECORDED_ON.describe()}, not on this {this_cpu().describe()}: to "
+                           f"check this family, compare `python bench/op_hashes.py` with bench/RESULTS.md's table")
+def test_every_operation_of_a_training_run_computes_the_recorded_bits(here):
+    header, hashes = here
     assert "capability AVX2" in header and "oneDNN on" in header and "threads 1" in header, header
     assert list(hashes) == list(RECORDED)
     differing = [name for name, digest in RECORDED.items() if hashes[name] != digest]
     assert not differing, f"{header}: other bits for {differing}"
+
+
+def test_mkl_on_its_intel_path_computes_every_operation_to_the_same_bits(here, intel_answer):
+    assert op_hashes(LD_PRELOAD=str(intel_answer))[1] == here[1]
+
+
+def test_the_preloaded_answer_reaches_mkl_whose_avx2_branch_then_computes_other_bits(intel_answer):
+    """Without this, the test above would pass if the answer never reached MKL."""
+    def product(**extra: str) -> str:
+        return subprocess.run([sys.executable, "-c", PRODUCT], env=_environment(MKL_CBWR="AVX2,STRICT", **extra),
+                              capture_output=True, text=True, check=True).stdout
+    assert product(LD_PRELOAD=str(intel_answer)) != product()
