@@ -61,19 +61,24 @@ def test_no_changed_result_says_nothing():
 def test_results_changed_on_another_family_is_one_line_naming_both_cpus_and_the_command_that_tests_it():
     changed = ["dvc.lock", "metrics/test.json", "plots/grid.csv", "reports/report.md", "metrics/comparisons.json"]
     line = committed_results_notice(changed, Provenance(XEON, LIBRARIES), Provenance(EPYC, LIBRARIES))
-    assert line == ("committed results changed (dvc.lock, metrics/test.json, plots/grid.csv and 2 more): they were "
-                    "made on Intel(R) Xeon(R) Processor (GenuineIntel family 6), this is AMD EPYC (AuthenticAMD "
-                    "family 25 model 17), another CPU family, where other last digits are expected; `foodcnn diff "
-                    "HEAD workspace` tests whether the change is evidence (docs/reproducibility.md)")
+    assert line == ("committed results changed (dvc.lock, metrics/test.json, plots/grid.csv and 2 more): made on "
+                    "Intel(R) Xeon(R) Processor (GenuineIntel family 6), this is AMD EPYC (AuthenticAMD family 25 "
+                    "model 17), another CPU family; `foodcnn diff HEAD workspace` tests whether the change is "
+                    "evidence, docs/reproducibility.md says what to expect")
 
 
-def test_on_the_same_family_the_line_points_at_parameters_code_or_libraries_and_names_a_changed_library():
+def test_on_the_same_family_the_line_says_so_and_names_a_changed_library():
     line = committed_results_notice(["dvc.lock"], Provenance(EPYC, LIBRARIES),
                                     Provenance(EPYC, {**LIBRARIES, "torch": "2.15.0"}))
-    assert ("(dvc.lock): they were made on AMD EPYC (AuthenticAMD family 25 model 17), this is AMD EPYC "
-            "(AuthenticAMD family 25 model 17), the same CPU family, where results repeat: a parameter, the code or "
-            "a library changed them, with torch 2.15.0 instead of 2.14.1+cu130; `foodcnn diff") in line
+    assert ("(dvc.lock): made on AMD EPYC (AuthenticAMD family 25 model 17), this is AMD EPYC (AuthenticAMD family "
+            "25 model 17), the same CPU family, with torch 2.15.0 instead of 2.14.1+cu130; `foodcnn diff") in line
     assert "\n" not in line
+
+
+def test_a_record_without_the_model_number_says_the_family_is_undecided():
+    line = committed_results_notice(["dvc.lock"], Provenance(XEON, LIBRARIES),
+                                    Provenance(CpuFamily("GenuineIntel", 6, 143, "Intel Xeon", ()), LIBRARIES))
+    assert "(GenuineIntel family 6 model 143), the same vendor and family (the record has no model number);" in line
 
 
 def _git(repo: Path, *arguments: str) -> None:
@@ -119,6 +124,6 @@ def test_after_repro_an_unchanged_study_says_nothing_and_a_changed_one_names_the
     assert notice_after_repro(study) is None
     (study / "metrics/test.json").write_text("other digits\n")
     line = notice_after_repro(study)
-    assert line.startswith("committed results changed (metrics/test.json): they were made on Intel(R) Xeon(R) "
-                           "Processor (GenuineIntel family 6), this is ")
-    assert line.endswith("`foodcnn diff HEAD workspace` tests whether the change is evidence (docs/reproducibility.md)")
+    assert line.startswith("committed results changed (metrics/test.json): made on Intel(R) Xeon(R) Processor "
+                           "(GenuineIntel family 6), this is ")
+    assert line.endswith("docs/reproducibility.md says what to expect")

@@ -1,9 +1,10 @@
 """Which machine made the committed results, and what `make repro` on another machine should say about them.
 
-The study's results are byte-identical only on CPUs of the family that made them (docs/reproducibility.md):
-oneDNN and MKL pick their code and blocking by the CPU. So the committed results carry a record of their
-machine, provenance.json, written by `python scripts/provenance.py` when results are committed and never by
-a stage: a stage output naming the machine would differ on every machine, even where the results do not.
+The study's results were checked byte-identical on two CPU families, not on every CPU (docs/reproducibility.md),
+and they change with the pinned libraries. So the committed results carry a record of the machine and the
+libraries that made them, provenance.json, written by `python scripts/provenance.py` when results are committed
+and never by a stage: a stage output naming the machine would differ on every machine, even where the
+results do not.
 """
 
 import json
@@ -107,11 +108,9 @@ def changed_files(repo: Path, paths: list[str]) -> list[str]:
 
 def _cpu_verdict(recorded: CpuFamily, here: CpuFamily) -> str:
     same = same_family(recorded, here)
-    if same is False:
-        return "another CPU family, where other last digits are expected"
     if same is None:
         return "the same vendor and family (the record has no model number)"
-    return "the same CPU family, where results repeat: a parameter, the code or a library changed them"
+    return "the same CPU family" if same else "another CPU family"
 
 
 def _library_changes(recorded: dict[str, str], here: dict[str, str]) -> str:
@@ -127,10 +126,10 @@ def committed_results_notice(changed: list[str], recorded: Provenance, here: Pro
         return None
     named = ", ".join(changed[:NOTICE_EXAMPLES]) + (f" and {len(changed) - NOTICE_EXAMPLES} more"
                                                      if len(changed) > NOTICE_EXAMPLES else "")
-    return (f"committed results changed ({named}): they were made on {recorded.cpu.describe()}, this is "
+    return (f"committed results changed ({named}): made on {recorded.cpu.describe()}, this is "
             f"{here.cpu.describe()}, {_cpu_verdict(recorded.cpu, here.cpu)}"
-            f"{_library_changes(recorded.libraries, here.libraries)}; `foodcnn diff HEAD workspace` tests "
-            f"whether the change is evidence (docs/reproducibility.md)")
+            f"{_library_changes(recorded.libraries, here.libraries)}; `foodcnn diff HEAD workspace` tests whether "
+            f"the change is evidence, docs/reproducibility.md says what to expect")
 
 
 def notice_after_repro(repo: Path) -> str | None:
