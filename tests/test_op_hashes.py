@@ -1,13 +1,15 @@
-"""Every operation of a training run computes the same bits on an Intel Xeon and an AMD EPYC.
+"""The operations of a training run compute the recorded bits on their CPU family, and MKL's do on every vendor.
 
 Each check runs bench/op_hashes.py in a new process (the libraries read the CPU settings when they load), with
 the project's settings, none set by hand:
 - against the hashes it printed on an AMD EPYC of family 25 model 17 (Zen 4), the family of the AMD EPYC
   reference run; elsewhere it skips, saying how to check another family;
 - with MKL sent down the code it runs on Intel CPUs. MKL is linked into torch and asks one function whether
-  the CPU is Intel's; a preloaded library answering yes makes an AMD EPYC run what a Xeon runs (it turned
-  the study's first grid run into the Xeon's committed files, byte for byte: bench/RESULTS.md). Under the
-  project's settings no hash may change; under MKL_CBWR=AVX2,STRICT, the setting before, the products did.
+  the CPU is Intel's; a preloaded library answering yes makes an AMD EPYC run MKL's code for a Xeon (it turned
+  the study's first BasicCNN grid run into the Xeon's committed files, byte for byte: bench/RESULTS.md). Under
+  the project's settings no hash may change; under MKL_CBWR=AVX2,STRICT, the setting before, products did.
+oneDNN's convolutions are not covered by the second check: on a real Xeon some of them compute other bits
+(bench/RESULTS.md), which is why the first check stays with its family.
 """
 
 import ctypes
