@@ -2,13 +2,13 @@
 
 PyTorch's own kernels, oneDNN (convolutions) and MKL (the linear layers, and the augmentation's affine grid
 and exp) each pick their code by the CPU. Code of another vector width sums in another order, so PyTorch and
-oneDNN are capped at their AVX2 code. MKL also picks by vendor: its AVX2 branch is for Intel CPUs only, and an AMD EPYC asked for
-it ran MKL's own choice, which alone made its BasicCNN runs differ from the Xeon's; its COMPATIBLE branch
-computed the same bits on both. Some oneDNN convolutions of ResidualCNN and MobileNetV2 still compute other
-bits on another CPU family (bench/RESULTS.md, "Which operations compute other bits"). Each library reads
-its variable once, when it first runs, so these must be set before torch is imported: foodcnn/__init__.py
-applies them, and every stage imports foodcnn first. They are defaults: a variable already set in the
-environment wins.
+oneDNN are capped at their AVX2 code. MKL also picks by vendor: its AVX2 branch is for Intel CPUs only, and an
+AMD EPYC asked for it ran MKL's own choice, which alone made its BasicCNN runs differ from the Xeon's; its
+COMPATIBLE branch computed the same bits on both. Some oneDNN convolutions of ResidualCNN and MobileNetV2
+still compute other bits on another CPU family (bench/RESULTS.md, "Which operations compute other bits"). Each
+library reads its variable once, when it first runs, so these must be set before torch is imported:
+foodcnn/__init__.py applies them, and every stage imports foodcnn first. They are defaults: a variable already
+set in the environment wins.
 
 None of the three libraries stops on a value it does not know: each silently runs its fastest code, which
 changes results. So every stage checks them (check_cpu_numerics, from foodcnn.cli.run) before it starts.
