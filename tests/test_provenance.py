@@ -1,6 +1,7 @@
 """The record of the machine that made the committed results, and the line `make repro` ends with when they change."""
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -127,3 +128,9 @@ def test_after_repro_an_unchanged_study_says_nothing_and_a_changed_one_names_the
     assert line.startswith("committed results changed (metrics/test.json): made on Intel(R) Xeon(R) Processor "
                            "(GenuineIntel family 6), this is ")
     assert line.endswith("docs/reproducibility.md says what to expect")
+
+
+def test_a_copy_outside_git_says_nothing(study):
+    (study / "metrics/test.json").write_text("other digits\n")
+    shutil.rmtree(study / ".git")
+    assert notice_after_repro(study) is None

@@ -1,10 +1,10 @@
 """Which machine made the committed results, and what `make repro` on another machine should say about them.
 
-The study's results were checked byte-identical on two CPU families, not on every CPU (docs/reproducibility.md),
-and they change with the pinned libraries. So the committed results carry a record of the machine and the
-libraries that made them, provenance.json, written by `python scripts/provenance.py` when results are committed
-and never by a stage: a stage output naming the machine would differ on every machine, even where the
-results do not.
+The study's results are byte-identical on CPUs of the family that made them, not on every CPU
+(docs/reproducibility.md), and they change with the pinned libraries. So the committed results carry a record
+of the machine and the libraries that made them, provenance.json, written by `python scripts/provenance.py`
+when results are committed and never by a stage: a stage output naming the machine would differ on every
+machine, even where the results do not.
 """
 
 import json
@@ -133,8 +133,12 @@ def committed_results_notice(changed: list[str], recorded: Provenance, here: Pro
 
 
 def notice_after_repro(repo: Path) -> str | None:
-    """committed_results_notice for the project at repo as it stands, against its provenance.json."""
-    changed = changed_files(repo, committed_result_paths(repo))
+    """committed_results_notice for the project at repo as it stands, against its provenance.json; None outside
+    a git work tree (a copy without history has no committed results to compare)."""
+    try:
+        changed = changed_files(repo, committed_result_paths(repo))
+    except (OSError, subprocess.CalledProcessError):
+        return None
     if not changed:
         return None
     recorded = Provenance.from_json((repo / PROVENANCE).read_text())
