@@ -20,6 +20,8 @@
                  requirements-remote-test.txt and openssh-server, like tests/test_remotes.py
  10. startup     each stage's start-up: a new process importing its entry point, what it pays before its
                  first useful work (--startup-project: another checkout, to compare)
+ 11. numerics    one training epoch of each of the default study's runs with the CPU settings capped (as the
+                 study runs), with each library's own choice, and with convolutions outside oneDNN
 
 GPU sections (run with --only; on a CPU they run too, at the sizes given, which is how they are tested):
   gpu-profile     where the time of training.fit's steps goes (torch.profiler): the operators taking the
@@ -43,14 +45,14 @@ from pathlib import Path
 
 import torch
 
-from figures import (diff, duplicates, finetune, gpu_parallel, gpu_profile, gpu_protocol, gpu_throughput, parallel,
-                     peer, remote, repro, startup, throughput, verify)
+from figures import (diff, duplicates, finetune, gpu_parallel, gpu_profile, gpu_protocol, gpu_throughput, numerics,
+                     parallel, peer, remote, repro, startup, throughput, verify)
 from foodcnn import params as study_params
 from foodcnn.devices import pick_device
 from harness import REPO, machine
 
 CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates", "diff", "verify", "peer", "remote",
-                "startup")
+                "startup", "numerics")
 GPU_SECTIONS = ("gpu-profile", "gpu-throughput", "gpu-parallel", "gpu-protocol")
 
 
@@ -122,6 +124,8 @@ def measure(args: argparse.Namespace, settings: study_params.Params) -> None:
         remote.measure(args.remote_cache, args.keep)
     if "startup" in sections:
         startup.measure(args.repeats, args.startup_project)
+    if "numerics" in sections:
+        numerics.measure(args.repeats)
     if "gpu-profile" in sections:
         gpu_profile.measure(args.gpu_profile_model, args.gpu_size, args.gpu_batch, args.gpu_images, rows=20)
     if "gpu-throughput" in sections:

@@ -33,10 +33,10 @@ def test_importing_foodcnn_sets_the_portable_settings_before_torch_runs():
 
 
 def test_a_variable_set_by_the_user_wins():
-    environment = {**_clean_environment(), "ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE"}
+    environment = {**_clean_environment(), "ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "AUTO"}
     shown = _python("import foodcnn, os, torch; print(os.environ['MKL_CBWR'], os.environ['ONEDNN_MAX_CPU_ISA'],"
                     " torch.backends.cpu.get_cpu_capability())", environment)
-    assert shown == "COMPATIBLE AVX2 DEFAULT"
+    assert shown == "AUTO AVX2 DEFAULT"
 
 
 @pytest.mark.parametrize(("name", "value", "valid"), [
@@ -55,13 +55,13 @@ def test_an_unknown_cpu_setting_is_one_line_naming_it_and_the_valid_values(name,
 def test_the_portable_values_in_any_spelling_their_library_reads_warn_of_nothing():
     assert check_cpu_numerics({}) is None
     assert check_cpu_numerics(PORTABLE_CPU_SETTINGS) is None
-    assert check_cpu_numerics({"ONEDNN_MAX_CPU_ISA": "avx2", "MKL_CBWR": "BRANCH=AVX2,STRICT"}) is None
+    assert check_cpu_numerics({"ONEDNN_MAX_CPU_ISA": "avx2", "MKL_CBWR": "BRANCH=COMPATIBLE,STRICT"}) is None
 
 
 def test_another_valid_value_warns_that_results_will_differ():
     warning = check_cpu_numerics({"ATEN_CPU_CAPABILITY": "avx512", "MKL_CBWR": "AVX2"})
     assert warning == ("ATEN_CPU_CAPABILITY=avx512, MKL_CBWR=AVX2 instead of the portable ATEN_CPU_CAPABILITY=avx2, "
-                       "MKL_CBWR=AVX2,STRICT: results will not match the committed ones")
+                       "MKL_CBWR=COMPATIBLE,STRICT: results will not match the committed ones")
 
 
 def test_a_stage_stops_on_an_unknown_value_and_warns_once_on_another_valid_one(tmp_path):

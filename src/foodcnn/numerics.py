@@ -1,11 +1,14 @@
-"""CPU arithmetic that is the same on every x86-64 CPU with AVX2, so a result in git is what a clone computes.
+"""CPU settings that keep results from following the CPU where that was measured to work (docs/reproducibility.md).
 
-PyTorch's own kernels, oneDNN (convolutions) and MKL (linear layers) each pick their code by the CPU's
-instruction set, and code of another vector width sums in another order: the same seed trained other
-weights on an AMD EPYC (AVX2) than on an AVX-512 Xeon. Capping all three at AVX2 gives every x86-64 CPU
-with AVX2 the same instructions in the same order. Each library reads its variable once, when it first
-runs, so these must be set before torch is imported: foodcnn/__init__.py applies them, and every stage
-imports foodcnn first. They are defaults: a variable already set in the environment wins.
+PyTorch's own kernels, oneDNN (convolutions) and MKL (the linear layers, and the augmentation's affine grid
+and exp) each pick their code by the CPU. Code of another vector width sums in another order, so PyTorch and
+oneDNN are capped at their AVX2 code. MKL also picks by vendor: its AVX2 branch is for Intel CPUs only, and an
+AMD EPYC asked for it ran MKL's own choice, which alone made its BasicCNN runs differ from the Xeon's; its
+COMPATIBLE branch computed the same bits on both. Some oneDNN convolutions of ResidualCNN and MobileNetV2
+still compute other bits on another CPU family (bench/RESULTS.md, "Which operations compute other bits"). Each
+library reads its variable once, when it first runs, so these must be set before torch is imported:
+foodcnn/__init__.py applies them, and every stage imports foodcnn first. They are defaults: a variable already
+set in the environment wins.
 
 None of the three libraries stops on a value it does not know: each silently runs its fastest code, which
 changes results. So every stage checks them (check_cpu_numerics, from foodcnn.cli.run) before it starts.
@@ -19,7 +22,7 @@ from foodcnn.errors import FoodCnnError
 PORTABLE_CPU_SETTINGS = {
     "ATEN_CPU_CAPABILITY": "avx2",  # PyTorch's vectorised kernels (else AVX-512 where the CPU has it)
     "ONEDNN_MAX_CPU_ISA": "AVX2",  # oneDNN convolutions (else AVX-512 and AMX)
-    "MKL_CBWR": "AVX2,STRICT",  # MKL's conditional numerical reproducibility: its AVX2 code, also on AMD
+    "MKL_CBWR": "COMPATIBLE,STRICT",  # MKL's conditional numerical reproducibility: one code for every vendor
 }
 
 
