@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from foodcnn import cli, experiment, params
+from foodcnn import cli, experiment, params, provenance
 from foodcnn.errors import FoodCnnError
 from foodcnn.repro import reproduce
 from foodcnn.schedule import default_jobs, usable_cores
@@ -52,6 +52,9 @@ def repro(arguments: argparse.Namespace) -> None:
         raise FoodCnnError(f"--jobs must be at least 1 (got {jobs})")
     ran = reproduce(jobs, arguments.targets)
     print("Use `dvc push` to send your updates to remote storage." if ran else "Data and pipelines are up to date.")
+    notice = provenance.notice_after_repro(Path.cwd()) if ran else None
+    if notice:  # on another machine the committed results may change: say so, and how to tell if it matters
+        print(notice)
 
 
 def diff(arguments: argparse.Namespace) -> None:
