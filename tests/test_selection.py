@@ -80,10 +80,10 @@ def test_the_study_comparisons_choose_every_best_on_validation():
     validation = {"basic": scores(0.5), "residual": scores(0.55), "basic_dropout": scores(0.52),
                   "residual_dropout": scores(0.6), "mobilenet_A": scores(0.3), "mobilenet_B": scores(0.2)}
     pairs = [(c.a, c.b) for c in study_comparisons(params, validation)]
-    assert pairs == [("residual", "basic"), ("basic_dropout", "basic"), ("residual_dropout", "residual"),
-                     ("mobilenet_B", "mobilenet_A"), ("mobilenet_A", "residual_dropout")]
+    assert pairs == [("basic", "residual"), ("basic", "basic_dropout"), ("residual", "residual_dropout"),
+                     ("mobilenet_A", "mobilenet_B"), ("residual_dropout", "mobilenet_A")]  # baseline first
     validation["basic"] = scores(0.7)
-    assert study_comparisons(params, validation)[-1].b == "basic"
+    assert study_comparisons(params, validation)[-1].a == "basic"
 
 
 def save_history(path: Path, val_accuracies: list[float]) -> None:

@@ -31,7 +31,8 @@ def parser() -> argparse.ArgumentParser:
     output.add_argument("--md", action="store_true", help="a Markdown table (the default)")
     output.add_argument("--json", action="store_true", help="JSON, for scripts")
     diff.add_argument("-o", "--output", type=Path, metavar="FILE.png", help="also draw a forest plot there")
-    diff.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of the test images")
+    diff.add_argument("--resamples", type=int, default=1000,
+                      help=f"bootstrap resamples of the test images (at most {params.MAX_RESAMPLES})")
     diff.add_argument("--seed", type=int, default=0, help="seed of the bootstrap draws")
     return command
 
@@ -55,8 +56,9 @@ def diff(arguments: argparse.Namespace) -> None:
     names = arguments.revisions or ["HEAD"]
     if len(names) == 1:
         names = [*names, WORKSPACE]
-    if arguments.resamples < 1:
-        raise FoodCnnError(f"--resamples must be at least 1 (got {arguments.resamples})")
+    if not 1 <= arguments.resamples <= params.MAX_RESAMPLES:
+        raise FoodCnnError(f"--resamples must be from 1 to {params.MAX_RESAMPLES} (got {arguments.resamples}): more "
+                           f"would not move the intervals, and each resample takes memory")
     try:
         repo = Repo()
     except NotDvcRepoError as error:

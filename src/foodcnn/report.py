@@ -138,23 +138,69 @@ def p_value(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def comparison_table(results: StudyResults, labels: dict[str, str]) -> str:
-    """The paired comparisons: accuracy difference a - b in points, its interval and McNemar's p-value."""
+def interval_points(low: float, high: float) -> str:
+    return f"[{100 * low:+.1f}, {100 * high:+.1f}]"
+
+
+def trained_models_table(results: StudyResults, labels: dict[str, str]) -> str:
+    """The comparisons as verdicts on these trained models: the test images vary, the seeds are as trained."""
     rows = []
     for comparison in results.comparisons.values():
-        low, high = comparison["difference_ci95"]
+        models = comparison["trained_models"]
         rows.append([comparison["comparison"], labels[comparison["a"]], labels[comparison["b"]],
-                     f"{100 * comparison['difference']:+.1f}", f"[{100 * low:+.1f}, {100 * high:+.1f}]",
-                     p_value(comparison["p_value"])])
-    header = ["Comparison", "A", "B", "Test acc A - B (points)", "95 % interval", "p (McNemar, exact)"]
+                     f"{100 * comparison['accuracy']['difference']:+.1f}", interval_points(*models["accuracy_ci95"]),
+                     f"{p_value(models['p_value'])} ({models['test']})", p_value(models["p_holm"]), models["verdict"]])
+    header = ["Comparison", "A", "B", "Test acc B - A (points)", "95 % interval (test images)", "p", "p Holm",
+              "Verdict on these trained models"]
     return markdown_table(header, rows)
 
 
-COMPARISON_NOTE = (
-    "Both models of a comparison are scored on the same test images: the interval is a paired bootstrap of "
-    "the accuracy difference (the same resamples for both), and p is McNemar's exact test on the images "
-    "exactly one of the two classifies correctly (with several seeds, the largest p over seeds). An interval "
-    "that contains 0, or p above 0.05, means this test set cannot tell the two models apart."
+def procedures_table(results: StudyResults, labels: dict[str, str]) -> str:
+    """The comparisons as verdicts on the training procedures: seeds and test images vary."""
+    rows = []
+    for comparison in results.comparisons.values():
+        procedures = comparison["procedures"]
+        seeds = " / ".join(map(str, comparison["seeds"]))
+        if "p_value" in procedures:
+            rows.append([comparison["comparison"], labels[comparison["a"]], labels[comparison["b"]], seeds,
+                         interval_points(*procedures["accuracy_ci95"]), p_value(procedures["p_value"]),
+                         p_value(procedures["p_holm"]), procedures["verdict"]])
+        else:
+            rows.append([comparison["comparison"], labels[comparison["a"]], labels[comparison["b"]], seeds,
+                         "–", "–", "–", procedures["verdict"]])
+    header = ["Comparison", "A", "B", "Seeds A / B", "95 % interval (seeds and test images)", "p", "p Holm",
+              "Verdict on the procedures"]
+    return markdown_table(header, rows)
+
+
+def comparisons_section(results: StudyResults, labels: dict[str, str]) -> str:
+    """Both kinds of verdict, each in its own table and said as what it is."""
+    comparisons = list(results.comparisons.values())
+    blocks = ["### These trained models (only the test images vary)", trained_models_table(results, labels),
+              TRAINED_MODELS_NOTE, "### The training procedures (seeds and test images vary)"]
+    if comparisons and all("seeds_needed" in comparison["procedures"] for comparison in comparisons):
+        needed = comparisons[0]["procedures"]["seeds_needed"]
+        blocks.append(f"No verdict about the training procedures: they need {needed} trained models (seeds) per "
+                      f"side, and this run has {' / '.join(map(str, comparisons[0]['seeds']))}. Every verdict above "
+                      f"is about single trained models: another seed, or the same seed on another CPU, can move "
+                      f"these networks' test accuracy by several points and turn a verdict around.")
+    else:
+        blocks += [procedures_table(results, labels), PROCEDURES_NOTE]
+    return "\n\n".join(blocks)
+
+
+TRAINED_MODELS_NOTE = (
+    "B minus A on the same test images; with several seeds, the means over seeds. The interval is a paired "
+    "bootstrap of the test images; p is McNemar's exact test on the images exactly one of the two models "
+    "classifies correctly (one model per side), else the bootstrap's; p Holm adjusts it for the comparisons above "
+    "and the verdict reads it. These verdicts are about these trained models only: would they differ on other "
+    "images? Not about what training the same way with another seed would give."
+)
+PROCEDURES_NOTE = (
+    "Whether training the same way again, with other seeds, would keep the difference: the interval counts the "
+    "spread between seeds and the test images (Student t, Welch-Satterthwaite degrees of freedom); p Holm adjusts "
+    "p for the comparisons above, and a verdict needs at least 3 seeds per side (docs/comparing.md: how this was "
+    "calibrated)."
 )
 
 
@@ -183,9 +229,8 @@ def build_report(params: Params, results: StudyResults) -> str:
         scratch_table(params, results),
         "## Transfer learning with MobileNetV2 (test set)",
         transfer_table(params, results),
-        "## Paired comparisons (test set)",
-        comparison_table(results, study_labels(params)),
-        COMPARISON_NOTE,
+        "## Comparisons (test set)",
+        comparisons_section(results, study_labels(params)),
         "## Grid search (validation set)",
         grid_table(params, results),
         "## Dropout retrains of the grid winners (validation set)",

@@ -69,7 +69,8 @@ def select_winners(
 
 @dataclass(frozen=True)
 class Comparison:
-    """A paired question on the test set: is model `a` better than model `b` (study keys)?
+    """A question on the test set: is model `b` better than model `a` (study keys)? As in `foodcnn diff`, `a` is
+    the baseline and a difference is B minus A.
 
     `key` names the question, not its answer: it stays the same whichever models the validation set picks.
     """
@@ -142,18 +143,18 @@ def study_comparisons(params: Params, validation: dict[str, dict]) -> list[Compa
     validation metrics), never on the test set."""
     comparisons = []
     if {"basic", "residual"} <= set(params.grid.model):
-        comparisons.append(Comparison("residual_vs_basic", "ResidualCNN vs BasicCNN (grid winners)", "residual",
-                                      "basic"))
+        comparisons.append(Comparison("residual_vs_basic", "ResidualCNN vs BasicCNN (grid winners)", "basic",
+                                      "residual"))
     for model in params.grid.model:
         comparisons.append(Comparison(f"{model}_dropout_vs_{model}",
                                       f"{MODEL_TITLES[model]}: with vs without dropout (p chosen on validation)",
-                                      dropout_role(model), model))
+                                      model, dropout_role(model)))
     _, cases = scratch_and_transfer(params)
     labels = study_labels(params)
     for case in cases[1:]:
         comparisons.append(Comparison(f"{case}_vs_{cases[0]}", f"Fine-tune {labels[case]} vs {labels[cases[0]]}",
-                                      case, cases[0]))
+                                      cases[0], case))
     best_scratch, best_transfer = best_models(params, validation)
-    comparisons.append(Comparison("transfer_vs_scratch", "Best transfer vs best from scratch", best_transfer,
-                                  best_scratch))
+    comparisons.append(Comparison("transfer_vs_scratch", "Best transfer vs best from scratch", best_scratch,
+                                  best_transfer))
     return comparisons
