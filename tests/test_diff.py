@@ -286,6 +286,23 @@ def test_a_revision_whose_results_are_not_in_the_dvc_cache_is_compared_from_git(
     assert "| +35.4 [" in out and "| B better (these models) | unavailable |" in out
 
 
+def test_a_fresh_clone_without_a_remote_compares_a_prediction_edited_by_hand(history, tmp_path):
+    clone = tmp_path / "clone"
+    run(tmp_path, "git", "clone", "-q", str(history), str(clone))  # results/ lives in the DVC cache: not here
+    predictions = clone / "plots/predictions/basic.csv"
+    lines = predictions.read_text().splitlines()
+    wrong = next(number for number, line in enumerate(lines[1:], 1) if line.split(",")[3] != line.split(",")[4])
+    fields = lines[wrong].split(",")
+    lines[wrong] = ",".join([*fields[:4], fields[3], *fields[5:]])  # one wrong prediction made right
+    predictions.write_text("\n".join(lines) + "\n")
+    status, out, err = diff(clone, "HEAD", "workspace")
+    assert status == 0, err
+    assert out.startswith("> The workspace has outputs changed after their stage ran (`dvc status`: evaluate)")
+    assert "- A's results/selection.json not in the DVC cache" in out and "- B's results/selection.json" in out
+    assert f"| basic | {100 * BASE_ACCURACY:.1f} | {100 * BASE_ACCURACY + 100 / 99:.1f} | +1.0 [" in out
+    assert "| no evidence either way | unavailable |" in out
+
+
 def test_an_experiment_name_and_the_workspace_resolve(history):
     status, out, err = diff(history, "--json", "main", "lucky", "workspace")
     assert status == 0, err
@@ -314,7 +331,7 @@ def test_a_stale_workspace_is_said_and_still_compared(history):
     finally:
         params.write_text("fixed: 0\nlr: 0.001\n")
     assert status == 0, err
-    assert out.startswith("> The workspace has results older than its code or params (`dvc status`: evaluate)")
+    assert out.startswith("> The workspace has results older than their code, params or inputs (`dvc status`: evaluate)")
     assert f"| basic | {100 * BASE_ACCURACY:.1f} | {100 * BASE_ACCURACY:.1f} |" in out
 
 

@@ -51,7 +51,7 @@ def diff(arguments: argparse.Namespace) -> None:
 
     from foodcnn.diff import render
     from foodcnn.diff.compare import compare
-    from foodcnn.diff.revisions import WORKSPACE, read_side, stale_stages
+    from foodcnn.diff.revisions import WORKSPACE, read_side, workspace_changes
 
     names = arguments.revisions or ["HEAD"]
     if len(names) == 1:
@@ -65,9 +65,11 @@ def diff(arguments: argparse.Namespace) -> None:
         raise FoodCnnError("not inside a DVC project: run `foodcnn diff` in the project's folder") from error
     with repo:
         sides = [read_side(repo, name) for name in names]
-        stale = stale_stages(repo) if WORKSPACE in names else []
-    warnings = [f"The workspace has results older than its code or params (`dvc status`: {', '.join(stale)}): "
-                f"run `dvc repro` to compare what they would give; compared as they are."] if stale else []
+        stale, edited = workspace_changes(repo) if WORKSPACE in names else ([], [])
+    warnings = [f"The workspace has results older than their code, params or inputs (`dvc status`: "
+                f"{', '.join(stale)}): run `dvc repro` to compare what they would give; compared as they are."] if stale else []
+    warnings += [f"The workspace has outputs changed after their stage ran (`dvc status`: {', '.join(edited)}): "
+                 f"compared as they are."] if edited else []
     comparisons = [compare(sides[0], side, arguments.resamples, arguments.seed) for side in sides[1:]]
     sys.stdout.write(render.as_json(comparisons, warnings) if arguments.json else render.markdown(comparisons, warnings))
     if arguments.output:

@@ -163,6 +163,23 @@ def read_roles(repo: Repo, name: str, commit: str | None) -> Side:
     return Side(name, commit, roles, tuple(path for path in (missing_selection, missing_results) if path))
 
 
-def stale_stages(repo: Repo) -> list[str]:
-    """The stages `dvc status` lists as changed in the workspace."""
-    return sorted(repo.status())
+MISSING = {"deleted", "not in cache"}  # what `dvc status` says of files a clone has not pulled: absent, not stale
+
+
+def changed(statuses: dict) -> bool:
+    """Whether any entry of a `dvc status` mapping (path -> status, or params file -> {param: status}) is a change,
+    not only a file that is not here."""
+    return any(isinstance(status, dict) or status not in MISSING for status in statuses.values())
+
+
+def workspace_changes(repo: Repo) -> tuple[list[str], list[str]]:
+    """The stages whose code, params or inputs changed since dvc.lock (stale), and those whose outputs changed
+    after their run (edited); a clone that has not pulled its DVC-cached files has neither."""
+    stale, edited = [], []
+    for stage, changes in sorted(repo.status().items()):
+        entries = [change for change in changes if isinstance(change, dict)]
+        if len(entries) < len(changes) or any(changed(entry.get("changed deps", {})) for entry in entries):
+            stale.append(stage)  # also 'changed command' and 'always changed'
+        elif any(changed(entry.get("changed outs", {})) for entry in entries):
+            edited.append(stage)
+    return stale, edited
