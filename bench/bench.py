@@ -20,6 +20,9 @@
                  requirements-remote-test.txt and openssh-server, like tests/test_remotes.py
  10. startup     each stage's start-up: a new process importing its entry point, what it pays before its
                  first useful work (--startup-project: another checkout, to compare)
+ 11. calibration how often each kind of comparison verdict says "better" on simulated comparisons with a known
+                 truth (test images, seed spread, seeds per side), and why the procedure verdict is a t interval
+                 that needs 3 seeds: the tables of docs/comparing.md
 
 GPU sections (run with --only; on a CPU they run too, at the sizes given, which is how they are tested):
   gpu-profile     where the time of training.fit's steps goes (torch.profiler): the operators taking the
@@ -43,14 +46,14 @@ from pathlib import Path
 
 import torch
 
-from figures import (diff, duplicates, finetune, gpu_parallel, gpu_profile, gpu_protocol, gpu_throughput, parallel,
-                     peer, remote, repro, startup, throughput, verify)
+from figures import (calibration, diff, duplicates, finetune, gpu_parallel, gpu_profile, gpu_protocol, gpu_throughput,
+                     parallel, peer, remote, repro, startup, throughput, verify)
 from foodcnn import params as study_params
 from foodcnn.devices import pick_device
 from harness import REPO, machine
 
 CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates", "diff", "verify", "peer", "remote",
-                "startup")
+                "startup", "calibration")
 GPU_SECTIONS = ("gpu-profile", "gpu-throughput", "gpu-parallel", "gpu-protocol")
 
 
@@ -73,6 +76,10 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--diff-images", type=int, default=2750, help="test images of the diff figure")
     parser.add_argument("--diff-seeds", type=int, default=3, help="training seeds per role of the diff figure")
     parser.add_argument("--diff-resamples", type=int, default=1000, help="bootstrap resamples of the diff figure")
+    parser.add_argument("--calibration-simulations", type=int, default=1000,
+                        help="simulated comparisons per row of the calibration figure")
+    parser.add_argument("--calibration-resamples", type=int, default=200,
+                        help="bootstrap resamples per simulated comparison of the calibration figure")
     parser.add_argument("--verify-project", type=Path, default=REPO,
                         help="the project whose DVC cache the verify figure re-hashes (only read)")
     parser.add_argument("--startup-project", type=Path, default=REPO,
@@ -122,6 +129,8 @@ def measure(args: argparse.Namespace, settings: study_params.Params) -> None:
         remote.measure(args.remote_cache, args.keep)
     if "startup" in sections:
         startup.measure(args.repeats, args.startup_project)
+    if "calibration" in sections:
+        calibration.measure(args.calibration_simulations, args.calibration_resamples)
     if "gpu-profile" in sections:
         gpu_profile.measure(args.gpu_profile_model, args.gpu_size, args.gpu_batch, args.gpu_images, rows=20)
     if "gpu-throughput" in sections:

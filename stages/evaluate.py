@@ -7,9 +7,8 @@ from foodcnn.checkpoint import load_checkpoint
 from foodcnn.data.tensors import load_image_set
 from foodcnn.devices import compute_device
 from foodcnn.evaluation import per_class_metrics, prediction_rows, predict_logits
-from foodcnn.io import read_json, write_json, write_table
-from foodcnn.layout import (COMPARISON_METRICS, COMPARISONS, SELECTION, TEST_METRICS, TEST_RESULTS, require,
-                            test_outputs)
+from foodcnn.io import write_json, write_table
+from foodcnn.layout import COMPARISON_METRICS, COMPARISONS, TEST_METRICS, TEST_RESULTS, test_outputs
 from foodcnn.comparison import Scored, add_verdicts, compare_scored
 from foodcnn.roles import study_labels
 from foodcnn.selection import study_comparisons, study_models
@@ -36,10 +35,9 @@ def headline_metrics(results: dict[str, dict], comparisons: dict[str, dict]) -> 
 
 def main() -> None:
     settings = params.load()
-    require(SELECTION)
     test = load_image_set("test")
     device = compute_device(settings.threads)
-    models = study_models(settings, read_json(SELECTION))
+    models = study_models(settings)
     # Every model is loaded and run before any file is written, so a missing checkpoint leaves the last results.
     predictions, tables = {}, {}
     for role, study_model in models.items():

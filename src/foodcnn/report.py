@@ -58,16 +58,17 @@ def describe_run(params: Params, split: dict) -> str:
         source = f"images from the folder {data.folder.path}"
     else:
         source = "synthetic sample images (not food photos)"
-    seeds = params.train.seeds
+    seeds, grid_seeds = params.train.seeds, params.grid.seeds
     return "\n".join([
         f"- Data: {source}, {len(split['classes'])} classes, "
         f"{counts['train']} / {counts['val']} / {counts['test']} train / val / test images",
         f"- Image size: {params.data.image_size} x {params.data.image_size} ({params.data.resize})",
         f"- From-scratch models: {params.train.epochs} epochs; MobileNetV2: {params.finetune.epochs} epochs, "
         f"weights {weights_label(params.finetune.weights)}",
-        f"- Training seeds: {', '.join(map(str, seeds))} "
-        + ("(one run per configuration)" if len(seeds) == 1 else
-           f"({len(seeds)} runs per configuration; numbers are means ± std over seeds)"),
+        f"- Grid seeds: {', '.join(map(str, grid_seeds))}; the study's models (each grid winner trained again, "
+        f"the dropout retrains, the fine-tunes) train at the seeds {', '.join(map(str, seeds))} "
+        + ("(one trained model each: every comparison's verdict is about single trained models)" if len(seeds) == 1
+           else f"({len(seeds)} trained models each; numbers are means ± std over seeds)"),
         "- Every choice (grid winner, dropout p, the best models compared) is made on validation accuracy; "
         "test numbers are reported only.",
         f"- Test numbers carry a 95 % percentile-bootstrap interval in brackets: {params.evaluate.bootstrap_resamples} "
@@ -76,16 +77,17 @@ def describe_run(params: Params, split: dict) -> str:
 
 
 def scratch_table(params: Params, results: StudyResults) -> str:
-    """The study's first table: the best configuration per model, without and with dropout."""
+    """The study's first table: the best configuration per model, without and with dropout, as trained at the
+    study's seeds (the grid's own numbers are in the grid table)."""
     seeds = len(params.train.seeds)
     rows = []
     for model in params.grid.model:
         winner = next(row for row in results.grid if row["model"] == model and row["selected"] == "True")
         with_dropout = dropout_role(model)
-        dropout_validation = results.validation[with_dropout]
+        validation, dropout_validation = results.validation[model], results.validation[with_dropout]
         rows.append([
             MODEL_TITLES[model], f"lr {float(winner['lr']):g}, batch {winner['batch_size']}",
-            with_std(winner["val_accuracy"], winner["val_accuracy_std"], seeds),
+            with_std(validation["val_accuracy"], validation["val_accuracy_std"], seeds),
             estimate(results.test[model], "accuracy"), estimate(results.test[model], "macro_f1"),
             f"{results.test[with_dropout]['dropout_p']:g}",
             with_std(dropout_validation["val_accuracy"], dropout_validation["val_accuracy_std"], seeds),
@@ -124,7 +126,7 @@ def dropout_table(params: Params, results: StudyResults) -> str:
 
 
 def grid_table(params: Params, results: StudyResults) -> str:
-    seeds = len(params.train.seeds)
+    seeds = len(params.grid.seeds)
     rows = [
         [MODEL_TITLES[row["model"]], f"{float(row['lr']):g}", row["batch_size"], row["best_epoch"],
          with_std(row["val_accuracy"], row["val_accuracy_std"], seeds), f"{float(row['val_loss']):.3f}",

@@ -49,15 +49,14 @@ def grid_configs(grid: GridParams) -> dict[str, list[dict]]:
     }
 
 
-def select_winners(
-    grid: GridParams, seeds: tuple[int, ...], metrics: dict[str, dict]
-) -> tuple[dict[str, dict], list[dict]]:
-    """The winner per model (mean validation accuracy over seeds) and the table of all grid configurations,
+def select_winners(grid: GridParams, metrics: dict[str, dict]) -> tuple[dict[str, dict], list[dict]]:
+    """The winner per model (mean validation accuracy over grid.seeds) and the table of all grid configurations,
     given each run's metrics by run name."""
     winners = {}
     table = []
     for model, configs in grid_configs(grid).items():
-        summaries = {c["config"]: over_seeds([metrics[run_name(c["config"], seed)] for seed in seeds]) for c in configs}
+        summaries = {c["config"]: over_seeds([metrics[run_name(c["config"], seed)] for seed in grid.seeds])
+                     for c in configs}
         best = best_by_validation(summaries)
         for config in configs:
             row = {"model": model, **config, **summaries[config["config"]], "selected": config["config"] == best}
@@ -104,9 +103,10 @@ def dropout_retrains(params: Params) -> dict[str, dict[float, StudyModel]]:
             for model in params.grid.model}
 
 
-def study_models(params: Params, winners: dict[str, dict]) -> dict[str, StudyModel]:
-    """The study's models by role: each grid winner ('basic'), its dropout retrain at the p with the best
-    validation accuracy ('basic_dropout'), and each fine-tune case ('mobilenet_A').
+def study_models(params: Params) -> dict[str, StudyModel]:
+    """The study's models by role, each trained once per train.seeds: each grid winner's configuration trained
+    again ('basic'), its dropout retrain at the p with the best validation accuracy ('basic_dropout'), and each
+    fine-tune case ('mobilenet_A').
 
     Roles, not run names, key every test-set metric and file, so the files a run writes are the same whatever
     the seeds, the p values or the winners: a workspace switched to another experiment keeps none of them.
@@ -115,7 +115,7 @@ def study_models(params: Params, winners: dict[str, dict]) -> dict[str, StudyMod
     retrains = dropout_retrains(params)
     models = {}
     for model in params.grid.model:
-        models[model] = configuration("grid", winners[model]["config"], seeds)
+        models[model] = configuration("winner", config_name(model, 0.0, 0, winner=True), seeds)
         best = best_by_validation({p: retrain.validation for p, retrain in retrains[model].items()})
         models[dropout_role(model)] = replace(retrains[model][best], dropout=best)
     for case in params.finetune.cases:

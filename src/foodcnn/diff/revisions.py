@@ -13,7 +13,7 @@ from dvc.repo import Repo
 from dvc.scm import RevError, resolve_rev
 
 from foodcnn.errors import FoodCnnError
-from foodcnn.layout import PREDICTIONS_DIR, SELECTION, SPLIT_REPORT, TEST_RESULTS
+from foodcnn.layout import PREDICTIONS_DIR, SELECTION, SPLIT_REPORT, TEST_METRICS, TEST_RESULTS
 
 WORKSPACE = "workspace"  # as `dvc exp show` names it
 PARAMS = "params.yaml"
@@ -153,7 +153,8 @@ def read_roles(repo: Repo, name: str, commit: str | None) -> Side:
     classes = frozenset(split["classes"]) if split and "classes" in split else None
     found = {path.rsplit("/", 1)[-1].removesuffix(".csv"): path
              for path in files.filesystem.find(PREDICTIONS_DIR.as_posix()) if path.endswith(".csv")}
-    study_order = list(test_results or {})  # evaluate writes the roles in the report's order
+    # evaluate writes the roles in the report's order, in results/ and in metrics/ (git) alike
+    study_order = list(test_results or files.first_json((TEST_METRICS,))[0] or {})
     roles = {}
     for role in sorted(found, key=lambda name: (study_order.index(name) if name in study_order else 99, name)):
         paths, actual, predicted = read_predictions(files.read(found[role]), f"{where}: {found[role]}", classes)
