@@ -1,8 +1,9 @@
 """The verdicts' error rates, measured on simulated comparisons with a known truth (foodcnn.calibration): with
-enough seeds the procedure verdict says "better" for equal procedures about 5 % of the time however much seeds
-vary, its power grows with seeds, and a verdict on trained models is no verdict on their procedures.
+enough seeds the procedure verdict says "better" for equal procedures at most 5 % of the time however much seeds
+vary (and not much less), its power grows with seeds, and a verdict on trained models is no verdict on their
+procedures.
 
-Fixed seeds, so each rate is one number; the bounds are 3 Monte Carlo standard errors around the rate claimed.
+Fixed seeds, so each rate is one number; the bounds allow 3 Monte Carlo standard errors beyond the rate claimed.
 """
 
 from math import sqrt
@@ -18,20 +19,21 @@ def monte_carlo_error(rate: float, simulations: int) -> float:
 
 
 @pytest.mark.parametrize("seed_sd", [0.01, 0.02])
-def test_procedures_equal_on_average_get_a_false_better_5_percent_of_the_time(seed_sd):
-    # Another architecture gets other images right (interaction), with the same accuracy over all images.
+def test_procedures_equal_on_average_get_a_false_better_at_most_5_percent_of_the_time(seed_sd):
+    # Another architecture gets other images right (interaction), with the same accuracy over all images. The
+    # test is a little conservative by design (4.1-4.2 % here): Welch's degrees of freedom, and a variance never
+    # below the models' per-image luck.
     simulations = 8000
     rates = procedure_rates(Scenario(images=99, seed_sd=seed_sd, seeds=3, interaction=1.0), simulations, seed=1)
-    assert abs(rates.either - 0.05) <= monte_carlo_error(0.05, simulations)
-    assert abs(rates.coverage - 0.95) <= monte_carlo_error(0.95, simulations)
+    assert 0.035 <= rates.either <= 0.05 + monte_carlo_error(0.05, simulations)
+    assert rates.coverage >= 0.95 - monte_carlo_error(0.95, simulations)
 
 
 @pytest.mark.parametrize("images", [99, 500])
 def test_the_same_procedure_twice_gets_a_false_better_at_most_5_percent_of_the_time(images):
-    # Welch's degrees of freedom make the test a little conservative here (3.5-4 %), never liberal.
     simulations = 4000
     rates = procedure_rates(Scenario(images=images, seed_sd=0.02, seeds=3), simulations, seed=2)
-    assert 0.025 <= rates.either <= 0.05 + monte_carlo_error(0.05, simulations)
+    assert 0.03 <= rates.either <= 0.05 + monte_carlo_error(0.05, simulations)  # 3.4 and 4.0 %
 
 
 def test_power_grows_with_seeds():

@@ -35,14 +35,28 @@ def test_identical_sides_without_any_spread_differ_by_zero_for_certain():
 
 def test_without_an_image_term_the_test_is_welchs_t_test_on_the_models_accuracies():
     rng = np.random.default_rng(2)
-    a, b = table(rng, 3, 50, 0.5), table(rng, 5, 50, 0.7)
+    # Models whose accuracies differ by seed far beyond their per-image luck, every image independent.
+    a = rng.random((3, 50)) < np.array([[0.3], [0.5], [0.6]])
+    b = rng.random((5, 50)) < np.array([[0.6], [0.9], [0.7], [0.5], [0.8]])
     test = procedure_test(a, b, paired=True)
     moments_a, moments_b = side_moments(a), side_moments(b)
     spread = (moments_b.per_image - moments_a.per_image).var(ddof=1) - moments_a.noise / 3 - moments_b.noise / 5
-    assert spread < 0  # independent draws: the per-image differences are all noise, so the image term is 0
+    assert spread < 0  # independent draws: the per-image differences are all luck, so the image term is 0
     welch = stats.ttest_ind(b.mean(1), a.mean(1), equal_var=False)
     assert p_values(test) == pytest.approx(welch.pvalue)
     assert test.difference == pytest.approx(b.mean() - a.mean())
+
+
+def test_seeds_of_equal_accuracy_do_not_make_a_difference_certain():
+    # Three models per side, each right on one image of 11, other images by seed: every accuracy 1/11 on A's
+    # side and 2/11 on B's, so the accuracies alone vary by nothing; the models' per-image luck still does.
+    a = np.eye(11, dtype=bool)[:3]
+    b = np.eye(11, dtype=bool)[3:6] | np.eye(11, dtype=bool)[6:9]
+    test = procedure_test(a, b, paired=True)
+    assert test.difference == pytest.approx(1 / 11)
+    assert side_moments(a).seed_variance == pytest.approx(0, abs=1e-12) == side_moments(b).seed_variance
+    assert test.variance == pytest.approx(side_moments(a).noise / 33 + side_moments(b).noise / 33)
+    assert p_values(test) > 0.05
 
 
 def test_p_is_005_at_the_ends_of_the_interval():

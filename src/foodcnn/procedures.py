@@ -11,10 +11,11 @@ difference of the two sides' mean accuracies (B minus A) then has the variance
   + var(per-image difference of the sides) / images   the test images: what other images would give, less that
                                                    luck, already counted in the line above
 
-each estimated by moments (the residual mean square of the seeds x images table estimates the noise). The
-interval is a Student t interval with Welch-Satterthwaite's degrees of freedom, so that few seeds give a wide
-interval, not a falsely sure one. With MIN_SEEDS per side the false "better" rate stays at 5 % or below, where
-a two-level bootstrap (seeds, then images) gave up to 13.5 %: docs/comparing.md, bench figure 11.
+each estimated by moments (the residual mean square of the seeds x images table estimates the noise), and
+never below the part the models' per-image luck alone gives. The interval is a Student t interval with
+Welch-Satterthwaite's degrees of freedom, so that few seeds give a wide interval, not a falsely sure one. With
+MIN_SEEDS per side the false "better" rate stays at 5 % or a little below, where a two-level bootstrap (seeds,
+then images) gave 11 % on 2,750 images: docs/comparing.md, bench figure 11.
 
 Arrays may carry leading dimensions (many simulated comparisons at once): the last two are seeds x images.
 """
@@ -25,7 +26,8 @@ import numpy as np
 
 CONFIDENCE = 0.95
 # The fewest trained models per side for a verdict about procedures: with two, the seed variance rests on one
-# difference per side and a t quantile near 4.3 leaves 16 % power at +5 points on 500 images (figure 11).
+# difference per side, and a t quantile near 4.3 leaves 12 % power at +5 points on 500 images, against 33 %
+# with three (bench figure 11).
 MIN_SEEDS = 3
 
 
@@ -80,6 +82,13 @@ def procedure_test(correct_a: np.ndarray, correct_b: np.ndarray, paired: bool) -
     variance = sum(term for term, _ in terms)
     with np.errstate(divide="ignore", invalid="ignore"):
         freedom = variance**2 / sum(term**2 / dof for term, dof in terms)
+    # Each model's own per-image luck alone makes the difference vary this much, whatever the seeds and images
+    # do; a few seeds of equal accuracy (likely on a small test set) would otherwise make it certain.
+    luck = a.noise / (seeds_a * correct_a.shape[-1]) + b.noise / (seeds_b * correct_b.shape[-1])
+    floored = variance < luck
+    variance = np.where(floored, luck, variance)
+    freedom = np.where(floored, (seeds_a - 1) * (correct_a.shape[-1] - 1) + (seeds_b - 1) * (correct_b.shape[-1] - 1),
+                       freedom)
     return ProcedureTest(b.accuracy - a.accuracy, variance, np.where(variance > 0, freedom, np.nan))
 
 

@@ -140,8 +140,13 @@ def p_value(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def points(share: float) -> str:
+    """A signed difference in percentage points; a rounded zero is +0.0, never -0.0."""
+    return f"{round(100 * share, 1) + 0.0:+.1f}"
+
+
 def interval_points(low: float, high: float) -> str:
-    return f"[{100 * low:+.1f}, {100 * high:+.1f}]"
+    return f"[{points(low)}, {points(high)}]"
 
 
 def trained_models_table(results: StudyResults, labels: dict[str, str]) -> str:
@@ -150,7 +155,7 @@ def trained_models_table(results: StudyResults, labels: dict[str, str]) -> str:
     for comparison in results.comparisons.values():
         models = comparison["trained_models"]
         rows.append([comparison["comparison"], labels[comparison["a"]], labels[comparison["b"]],
-                     f"{100 * comparison['accuracy']['difference']:+.1f}", interval_points(*models["accuracy_ci95"]),
+                     points(comparison["accuracy"]["difference"]), interval_points(*models["accuracy_ci95"]),
                      f"{p_value(models['p_value'])} ({models['test']})", p_value(models["p_holm"]), models["verdict"]])
     header = ["Comparison", "A", "B", "Test acc B - A (points)", "95 % interval (test images)", "p", "p Holm",
               "Verdict on these trained models"]

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from foodcnn.procedures import MIN_SEEDS
+from foodcnn.report import points  # the report's way of writing a difference, so that both read alike
 
 ALPHA_PERCENT = 95
 SEEDS_HINT = "`dvc exp run -S 'train.seeds=[43,44,45]'`"
@@ -15,7 +16,7 @@ SEEDS_HINT = "`dvc exp run -S 'train.seeds=[43,44,45]'`"
 
 def interval(values: list[float]) -> str:
     low, high = values
-    return f"[{100 * low:+.1f}, {100 * high:+.1f}]"
+    return f"[{points(low)}, {points(high)}]"
 
 
 def p_text(p_value: float) -> str:
@@ -66,8 +67,8 @@ def trained_models_table(roles: dict) -> list[str]:
         changed = "unavailable" if result["changed"] is None else result["changed"]
         lines.append(
             f"| {role} | {100 * accuracy['a']:.1f} | {100 * accuracy['b']:.1f} | "
-            f"{100 * accuracy['difference']:+.1f} {interval(models['accuracy_ci95'])} | "
-            f"{100 * f1['difference']:+.1f} {interval(models['macro_f1_ci95'])} | {models['test']} | "
+            f"{points(accuracy['difference'])} {interval(models['accuracy_ci95'])} | "
+            f"{points(f1['difference'])} {interval(models['macro_f1_ci95'])} | {models['test']} | "
             f"{p_text(models['p_value'])} | {p_text(models['p_holm'])} | {models['verdict']} | {changed} |")
     return lines
 
@@ -79,7 +80,7 @@ def procedures_table(roles: dict) -> list[str]:
     for role, result in roles.items():
         procedures, (seeds_a, seeds_b) = result["procedures"], result["seeds"]
         if "p_value" in procedures:
-            lines.append(f"| {role} | {seeds_a} | {seeds_b} | {100 * result['accuracy']['difference']:+.1f} "
+            lines.append(f"| {role} | {seeds_a} | {seeds_b} | {points(result['accuracy']['difference'])} "
                          f"{interval(procedures['accuracy_ci95'])} | {p_text(procedures['p_value'])} | "
                          f"{p_text(procedures['p_holm'])} | {procedures['verdict']} |")
         else:
