@@ -37,9 +37,9 @@ def test_resamples_come_in_bounded_chunks_that_do_not_change_the_draws(monkeypat
     assert [len(chunk) for chunk in chunks] == [7] * 14 + [2]
     assert torch.equal(torch.cat(chunks), whole)
     labels, predicted = noisy_predictions(5, count=50)
-    assert torch.equal(over_resamples(lambda draws: accuracies(labels, predicted.view(1, -1), draws),
-                                      Resampling(50, 100, seed=3)),
-                       accuracies(labels, predicted.view(1, -1), whole))
+    accuracy, total = over_resamples([lambda draws: accuracies(labels, predicted.view(1, -1), draws),
+                                      lambda draws: draws.sum(1)], Resampling(50, 100, seed=3))
+    assert torch.equal(accuracy, accuracies(labels, predicted.view(1, -1), whole)) and (total == 50).all()
 
 
 def test_a_million_resamples_of_2750_images_hold_16_mb_of_draws_at_a_time():

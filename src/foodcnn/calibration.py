@@ -11,15 +11,16 @@ new seeds, so the test images vary as well as the seeds.
 """
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 import torch
 
-from foodcnn.comparison import Scored, accuracy_of, resampled_difference, trained_models_p_value, verdict
+from foodcnn.comparison import Scored, accuracy_of, trained_models_p_value, verdict
 from foodcnn.procedures import MIN_SEEDS, intervals, p_values, procedure_test
-from foodcnn.statistics import Resampling
+from foodcnn.statistics import Resampling, over_resamples
 
 CENTRE = math.log(0.6 / 0.4)  # logit of the average image's accuracy
 SPREAD = 1.5  # standard deviation of the images' logits
@@ -101,14 +102,19 @@ def trained_models_verdicts(correct_a: np.ndarray, correct_b: np.ndarray, resamp
     for number, (table_a, table_b) in enumerate(zip(correct_a, correct_b)):
         a, b = scored(table_a), scored(table_b)
         observed = float(table_b.mean() - table_a.mean())
-        resampled = (resampled_difference(accuracy_of, a, b, *[Resampling(len(a.labels), resamples, number)] * 2)
-                     if len(a.seeds) > 1 else torch.zeros(0))  # McNemar's test needs no resamples
+        resampled = torch.zeros(0)  # McNemar's test, for one model per side, needs no resamples
+        if len(a.seeds) > 1:
+            accuracy_a, accuracy_b = over_resamples([lambda draws: accuracy_of(a, draws),
+                                                     lambda draws: accuracy_of(b, draws)],
+                                                    Resampling(len(a.labels), resamples, number))
+            resampled = accuracy_b - accuracy_a
         _, p_value = trained_models_p_value(a, b, True, observed, resampled)
         verdicts.append(verdict("trained_models", observed, p_value, NAMES))
     return verdicts
 
 
-def batches(scenario: Scenario, simulations: int, seed: int, size: int = 500):
+def batches(scenario: Scenario, simulations: int, seed: int, size: int = 500
+            ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The simulated comparisons drawn from `seed`, `size` at a time: the same ones for every kind of verdict."""
     rng = np.random.default_rng(seed)
     for start in range(0, simulations, size):

@@ -44,15 +44,25 @@ def significant(p_value: float) -> float:
     return float(f"{p_value:.3g}")
 
 
-def resampled_difference(metric: Callable[[Scored, torch.Tensor], torch.Tensor], a: Scored, b: Scored,
-                         resampling_a: Resampling, resampling_b: Resampling) -> torch.Tensor:
-    """B's metric minus A's in every resample."""
-    return (over_resamples(lambda draws: metric(b, draws), resampling_b)
-            - over_resamples(lambda draws: metric(a, draws), resampling_a))
-
-
 def accuracy_of(side: Scored, draws: torch.Tensor) -> torch.Tensor:
     return accuracies(side.labels, side.predictions, draws)
+
+
+def resampled_differences(a: Scored, b: Scored, paired: bool, num_classes: int, resamples: int, seed: int
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """B minus A in every resample of the test images, accuracy and macro-F1: one pass over the draws for both
+    sides when they are paired, one per side otherwise."""
+    def of(side: Scored) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+        return [lambda draws: accuracy_of(side, draws),
+                lambda draws: macro_f1s(side.labels, side.predictions, draws, num_classes)]
+
+    resampling_a = Resampling(len(a.labels), resamples, seed)
+    if paired:
+        accuracy_a, f1_a, accuracy_b, f1_b = over_resamples([*of(a), *of(b)], resampling_a)
+    else:
+        accuracy_a, f1_a = over_resamples(of(a), resampling_a)
+        accuracy_b, f1_b = over_resamples(of(b), Resampling(len(b.labels), resamples, seed + 1))
+    return accuracy_b - accuracy_a, f1_b - f1_a
 
 
 def trained_models_p_value(a: Scored, b: Scored, paired: bool, observed: float, resampled: torch.Tensor
@@ -69,11 +79,7 @@ def trained_models(a: Scored, b: Scored, paired: bool, num_classes: int, observe
                    seed: int) -> dict:
     """Intervals over test images of the accuracy and macro-F1 differences, and the p-value of the accuracy's
     (`observed`)."""
-    resampling_a = Resampling(len(a.labels), resamples, seed)
-    resampling_b = resampling_a if paired else Resampling(len(b.labels), resamples, seed + 1)
-    accuracy = resampled_difference(accuracy_of, a, b, resampling_a, resampling_b)
-    macro_f1 = resampled_difference(lambda side, draws: macro_f1s(side.labels, side.predictions, draws, num_classes),
-                                    a, b, resampling_a, resampling_b)
+    accuracy, macro_f1 = resampled_differences(a, b, paired, num_classes, resamples, seed)
     test, p_value = trained_models_p_value(a, b, paired, observed, accuracy)
     return {"accuracy_ci95": list(percentile_interval(accuracy)), "macro_f1_ci95": list(percentile_interval(macro_f1)),
             "test": test, "p_value": significant(p_value)}

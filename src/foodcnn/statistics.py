@@ -8,7 +8,7 @@ counts are integers far below float32's 2**24. Resamples are drawn a chunk at a 
 whatever their number (params.MAX_RESAMPLES bounds the values kept, 8 bytes per resample and metric).
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from math import comb
 
@@ -42,9 +42,14 @@ class Resampling:
             yield torch.zeros(size, self.count).scatter_add_(1, indices, torch.ones(size, self.count))
 
 
-def over_resamples(metric: Callable[[torch.Tensor], torch.Tensor], resampling: Resampling) -> torch.Tensor:
-    """A metric of every resample, one value per resample."""
-    return torch.cat([metric(draws) for draws in resampling.chunks()])
+def over_resamples(metrics: Sequence[Callable[[torch.Tensor], torch.Tensor]], resampling: Resampling
+                   ) -> list[torch.Tensor]:
+    """Each metric of every resample, one value per resample: one pass over the draws for all of them."""
+    values: list[list[torch.Tensor]] = [[] for _ in metrics]
+    for draws in resampling.chunks():
+        for value, metric in zip(values, metrics):
+            value.append(metric(draws))
+    return [torch.cat(value) for value in values]
 
 
 def each_once(count: int) -> torch.Tensor:
@@ -92,12 +97,13 @@ def summary_with_intervals(
         "accuracy": lambda chosen, draws: accuracies(labels, chosen, draws),
         "macro_f1": lambda chosen, draws: macro_f1s(labels, chosen, draws, num_classes),
     }
+    resampled = over_resamples([lambda draws, metric=metric: metric(predictions, draws) for metric in metrics.values()],
+                               resampling)
     result = {}
-    for name, metric in metrics.items():
+    for (name, metric), values in zip(metrics.items(), resampled):
         per_seed = torch.cat([metric(row.view(1, -1), each_once(len(labels))) for row in predictions])
         result[name] = round(per_seed.mean().item(), 4)
-        resampled = over_resamples(lambda draws: metric(predictions, draws), resampling)
-        result[f"{name}_ci95"] = list(percentile_interval(resampled))
+        result[f"{name}_ci95"] = list(percentile_interval(values))
         if len(per_seed) > 1:
             result[f"{name}_std"] = round(per_seed.std().item(), 4)
     return result
