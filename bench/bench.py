@@ -22,6 +22,9 @@
                  first useful work (--startup-project: another checkout, to compare)
  11. numerics    one training epoch of each of the default study's runs with the CPU settings capped (as the
                  study runs), with each library's own choice, and with convolutions outside oneDNN
+ 12. calibration how often each kind of comparison verdict says "better" on simulated comparisons with a known
+                 truth (test images, seed spread, seeds per side), and why the procedure verdict is a t interval
+                 that needs 3 seeds: the tables of docs/comparing.md
 
 GPU sections (run with --only; on a CPU they run too, at the sizes given, which is how they are tested):
   gpu-profile     where the time of training.fit's steps goes (torch.profiler): the operators taking the
@@ -45,14 +48,14 @@ from pathlib import Path
 
 import torch
 
-from figures import (diff, duplicates, finetune, gpu_parallel, gpu_profile, gpu_protocol, gpu_throughput, numerics,
-                     parallel, peer, remote, repro, startup, throughput, verify)
+from figures import (calibration, diff, duplicates, finetune, gpu_parallel, gpu_profile, gpu_protocol, gpu_throughput,
+                     numerics, parallel, peer, remote, repro, startup, throughput, verify)
 from foodcnn import params as study_params
 from foodcnn.devices import pick_device
 from harness import REPO, machine
 
 CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates", "diff", "verify", "peer", "remote",
-                "startup", "numerics")
+                "startup", "numerics", "calibration")
 GPU_SECTIONS = ("gpu-profile", "gpu-throughput", "gpu-parallel", "gpu-protocol")
 
 
@@ -75,6 +78,10 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--diff-images", type=int, default=2750, help="test images of the diff figure")
     parser.add_argument("--diff-seeds", type=int, default=3, help="training seeds per role of the diff figure")
     parser.add_argument("--diff-resamples", type=int, default=1000, help="bootstrap resamples of the diff figure")
+    parser.add_argument("--calibration-simulations", type=int, default=1000,
+                        help="simulated comparisons per row of the calibration figure")
+    parser.add_argument("--calibration-resamples", type=int, default=200,
+                        help="bootstrap resamples per simulated comparison of the calibration figure")
     parser.add_argument("--verify-project", type=Path, default=REPO,
                         help="the project whose DVC cache the verify figure re-hashes (only read)")
     parser.add_argument("--startup-project", type=Path, default=REPO,
@@ -126,6 +133,8 @@ def measure(args: argparse.Namespace, settings: study_params.Params) -> None:
         startup.measure(args.repeats, args.startup_project)
     if "numerics" in sections:
         numerics.measure(args.repeats)
+    if "calibration" in sections:
+        calibration.measure(args.calibration_simulations, args.calibration_resamples)
     if "gpu-profile" in sections:
         gpu_profile.measure(args.gpu_profile_model, args.gpu_size, args.gpu_batch, args.gpu_images, rows=20)
     if "gpu-throughput" in sections:

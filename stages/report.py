@@ -4,8 +4,8 @@ from foodcnn import cli, params
 from foodcnn.data.tensors import load_image_set
 from foodcnn.figures import report_figures
 from foodcnn.io import atomic_text, fresh_dir, read_json, read_table
-from foodcnn.layout import (COMPARISONS, GRID_TABLE, REPORTS, SELECTION, SPLIT_REPORT, TEST_RESULTS, prepared,
-                            require, test_outputs)
+from foodcnn.layout import (COMPARISONS, GRID_TABLE, REPORTS, SPLIT_REPORT, TEST_RESULTS, prepared, require,
+                            test_outputs)
 from foodcnn.report import StudyResults, build_report
 from foodcnn.selection import dropout_retrains, study_models
 
@@ -13,11 +13,11 @@ from foodcnn.selection import dropout_retrains, study_models
 def main() -> None:
     settings = params.load()
     # Every input is read or checked before reports/ is touched, so a missing one leaves the last report.
-    require(SPLIT_REPORT, GRID_TABLE, SELECTION, TEST_RESULTS, COMPARISONS, prepared("test"))
+    require(SPLIT_REPORT, GRID_TABLE, TEST_RESULTS, COMPARISONS, prepared("test"))
     test = read_json(TEST_RESULTS)
     split = read_json(SPLIT_REPORT)
     classes = tuple(sorted(split["classes"]))
-    models = study_models(settings, read_json(SELECTION))
+    models = study_models(settings)
     require(*(test_outputs(role)[0] for role in models))
     validation = {role: model.validation for role, model in models.items()}
     dropout = {model: {p: retrain.validation for p, retrain in retrains.items()}

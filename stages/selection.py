@@ -1,4 +1,4 @@
-"""Stage selection: the best grid configuration per model, by mean validation accuracy over the seeds."""
+"""Stage selection: the best grid configuration per model, by mean validation accuracy over grid.seeds."""
 
 from foodcnn import cli, params
 from foodcnn.io import write_json, write_table
@@ -9,9 +9,10 @@ from foodcnn.selection import grid_configs, run_summary, select_winners
 
 def main() -> None:
     settings = params.load()
-    grid, seeds = settings.grid, settings.train.seeds
-    names = [run_name(c["config"], seed) for configs in grid_configs(grid).values() for c in configs for seed in seeds]
-    winners, table = select_winners(grid, seeds, {name: run_summary(RunFiles.of("grid", name)) for name in names})
+    grid = settings.grid
+    names = [run_name(c["config"], seed) for configs in grid_configs(grid).values() for c in configs
+             for seed in grid.seeds]
+    winners, table = select_winners(grid, {name: run_summary(RunFiles.of("grid", name)) for name in names})
     write_json(SELECTION, winners)
     write_table(GRID_TABLE, table)
     for model, winner in winners.items():

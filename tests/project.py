@@ -13,8 +13,8 @@ from tests.conftest import REPO
 
 TINY = {
     "data": {"sample": {"images_per_class": 6, "image_size": 16}, "image_size": 16},
-    "train": {"epochs": 1},
-    "grid": {"lr": [0.01, 0.001], "batch_size": [8]},
+    "train": {"epochs": 1, "seeds": [42]},  # one trained model per role: the tests that need more add them
+    "grid": {"lr": [0.01, 0.001], "batch_size": [8], "seeds": [42]},
     "dropout": {"p": [0.5]},
     "finetune": {"epochs": 1, "batch_size": 8},
 }

@@ -1,19 +1,16 @@
-"""`foodcnn diff`: verdicts on planted differences, paired and unpaired test sets, seeds, revisions, bad input."""
+"""`foodcnn diff`'s comparisons: verdicts on planted differences, paired and unpaired test sets, seeds, bad input."""
 
-import json
 import random
-import sys
-from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from scipy.stats import binomtest
 
-from foodcnn.diff.compare import compare, holm, same_test_images
+from foodcnn.diff import render
+from foodcnn.diff.compare import compare, pairing
 from foodcnn.diff.revisions import RoleRun, Side, read_predictions
+from foodcnn.errors import FoodCnnError
 from foodcnn.statistics import mcnemar_exact
-from tests.project import attempt, dvc, git, run
 
 CLASSES = [f"class_{i}" for i in range(11)]
 
@@ -57,21 +54,22 @@ def test_a_large_planted_improvement_is_b_better():
     result = compare(side("a", basic=role_run(images, {42: base})),
                      side("b", basic=role_run(images, {42: with_changes(base, images, right=30, wrong=0)})))
     row = result["roles"]["basic"]
-    assert row["paired"] and row["verdict"] == "B better" and row["p_value"] < 0.01
+    models = row["trained_models"]
+    assert row["paired"] and models["verdict"] == "B better (these models)" and models["p_value"] < 0.01
     assert row["accuracy"]["difference"] == pytest.approx(30 / 99, abs=1e-4)
-    low, high = row["accuracy"]["difference_ci95"]
+    low, high = models["accuracy_ci95"]
     assert 0 < low < 30 / 99 < high
     reverse = compare(side("b", basic=role_run(images, {42: with_changes(base, images, 30, 0)})),
                       side("a", basic=role_run(images, {42: base})))
-    assert reverse["roles"]["basic"]["verdict"] == "A better"
+    assert reverse["roles"]["basic"]["trained_models"]["verdict"] == "A better (these models)"
 
 
 def test_identical_predictions_differ_by_nothing_with_p_one():
     images = image_list()
     run_ = role_run(images, {42: predictions(images, 0.5, seed=1)})
     row = compare(side("a", basic=run_), side("b", basic=run_))["roles"]["basic"]
-    assert row["accuracy"]["difference"] == 0 and row["accuracy"]["difference_ci95"] == [0.0, 0.0]
-    assert row["p_value"] == 1.0 and row["verdict"] == "no evidence either way"
+    assert row["accuracy"]["difference"] == 0 and row["trained_models"]["accuracy_ci95"] == [0.0, 0.0]
+    assert row["trained_models"]["p_value"] == 1.0 and row["trained_models"]["verdict"] == "no evidence either way"
 
 
 def test_a_small_change_on_99_images_is_no_evidence():
@@ -81,8 +79,8 @@ def test_a_small_change_on_99_images_is_no_evidence():
     row = compare(side("a", basic=role_run(images, {42: base})),
                   side("b", basic=role_run(images, {42: changed})))["roles"]["basic"]
     assert row["accuracy"]["difference"] == pytest.approx(4 / 99, abs=1e-4)
-    assert row["verdict"] == "no evidence either way" and row["p_value"] > 0.05
-    assert row["accuracy"]["difference_ci95"][0] < 0 < row["accuracy"]["difference_ci95"][1]
+    assert row["trained_models"]["verdict"] == "no evidence either way" and row["trained_models"]["p_value"] > 0.05
+    assert row["trained_models"]["accuracy_ci95"][0] < 0 < row["trained_models"]["accuracy_ci95"][1]
 
 
 @pytest.mark.parametrize("only_a, only_b", [(0, 0), (3, 9), (12, 2), (0, 7), (25, 40)])
@@ -94,24 +92,17 @@ def test_mcnemar_agrees_with_a_binomial_test_on_the_discordant_pairs(only_a, onl
     assert mcnemar_exact(correct_a, correct_b) == pytest.approx(expected)
 
 
-def test_holm_adjusts_step_down_and_keeps_the_order():
-    assert holm([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
-    assert holm([]) == []
-
-
 def test_different_test_images_are_never_paired():
     images, other = image_list(), image_list(prefix="resplit/")
     base = predictions(images, 0.5, seed=3)
     result = compare(side("a", basic=role_run(images, {42: base})),
                      side("b", basic=role_run(other, {42: base})))
     row = result["roles"]["basic"]
-    assert not row["paired"] and row["test_images"] == [99, 99]
-    assert row["accuracy"]["difference"] == 0 and row["p_value"] == 1.0
-    assert all("p_value" not in seed_row for seed_row in row["seeds"])  # McNemar needs the same images
-    shuffled = list(reversed(images))  # the same images in another order are the same test set
-    assert same_test_images(role_run(images, {42: base}), role_run(shuffled, {42: list(reversed(base))}))
+    assert not row["paired"] and row["test_images"] == [99, 99] and row["left_out"] == [0, 0]
+    assert row["accuracy"]["difference"] == 0 and row["trained_models"]["p_value"] == 1.0
+    assert row["trained_models"]["test"] == "bootstrap"  # McNemar needs the same images
     relabelled = [(path, CLASSES[0]) for path, _ in images]
-    assert not same_test_images(role_run(images, {42: base}), role_run(relabelled, {42: base}))
+    assert pairing(role_run(images, {42: base}), role_run(relabelled, {42: base})) is None
 
 
 def test_pairing_follows_the_image_paths_not_the_row_order():
@@ -119,22 +110,38 @@ def test_pairing_follows_the_image_paths_not_the_row_order():
     base = predictions(images, 0.5, seed=4)
     reordered = role_run(list(reversed(images)), {42: list(reversed(base))})
     row = compare(side("a", basic=role_run(images, {42: base})), side("b", basic=reordered))["roles"]["basic"]
-    assert row["paired"] and row["accuracy"]["difference"] == 0 and row["p_value"] == 1.0
+    assert row["paired"] and row["accuracy"]["difference"] == 0 and row["trained_models"]["p_value"] == 1.0
 
 
-def test_several_seeds_give_per_seed_rows_and_the_chance_a_b_run_wins():
+def test_a_missing_row_leaves_its_image_out_of_the_pairing_not_the_role():
+    images = image_list()
+    base = predictions(images, 0.4, seed=9)
+    better = with_changes(base, images, right=12, wrong=0)
+    result = compare(side("a", basic=role_run(images[1:], {42: base[1:]})),
+                     side("b", basic=role_run(images, {42: better})))
+    row = result["roles"]["basic"]
+    assert row["paired"] and row["test_images"] == [98, 99] and row["left_out"] == [0, 1]
+    fixed = sum(b != a and b == actual for a, b, (_, actual) in zip(base[1:], better[1:], images[1:]))
+    assert row["trained_models"]["test"] == "McNemar exact"  # on the 98 shared images, of which `fixed` B fixed
+    assert row["trained_models"]["p_value"] == pytest.approx(2 / 2**fixed, rel=1e-3) and fixed >= 11
+    assert "basic: paired on the 98 test images both sides scored; left out 0 of A's 98 and 1 of B's 99." in (
+        render.markdown([result], []))
+
+
+def test_several_seeds_give_each_models_accuracy_and_a_procedure_verdict():
     images = image_list()
     a_runs = {seed: predictions(images, 0.4, seed=seed) for seed in (42, 43, 44)}
-    b_runs = {seed: with_changes(a_runs[seed], images, right=5 + seed - 42, wrong=0) for seed in (42, 43, 44)}
-    row = compare(side("a", basic=role_run(images, a_runs)), side("b", basic=role_run(images, b_runs)))["roles"]["basic"]
-    assert [(r["seed_a"], r["seed_b"]) for r in row["seeds"]] == [(42, 42), (43, 43), (44, 44)]
-    assert [r["difference"] for r in row["seeds"]] == pytest.approx([5 / 99, 6 / 99, 7 / 99], abs=1e-4)
-    assert row["accuracy"]["difference"] == pytest.approx(6 / 99, abs=1e-4)  # the pooled one: mean over seeds
-    assert row["p_value"] == max(r["p_value"] for r in row["seeds"]) and row["seed_variance"]
-    accuracy_a = [sum(p == a for p, (_, a) in zip(run_, images)) for run_ in a_runs.values()]
-    accuracy_b = [sum(p == a for p, (_, a) in zip(run_, images)) for run_ in b_runs.values()]
-    wins = sum((b > a) + 0.5 * (b == a) for a in accuracy_a for b in accuracy_b) / 9
-    assert row["p_b_beats_a"] == pytest.approx(wins, abs=1e-4)
+    b_runs = {seed: with_changes(a_runs[seed], images, right=20 + seed - 42, wrong=0) for seed in (42, 43, 44)}
+    result = compare(side("a", basic=role_run(images, a_runs)), side("b", basic=role_run(images, b_runs)))
+    row = result["roles"]["basic"]
+    accuracy_a = {seed: sum(p == a for p, (_, a) in zip(run_, images)) / 99 for seed, run_ in a_runs.items()}
+    assert row["seed_accuracy"]["a"] == pytest.approx(accuracy_a, abs=1e-4) and row["seeds"] == [3, 3]
+    assert row["accuracy"]["difference"] == pytest.approx(21 / 99, abs=1e-4)  # the mean over seeds
+    assert row["trained_models"]["test"] == "bootstrap"
+    assert row["procedures"]["verdict"] == "B better (procedure)"
+    text = render.markdown([result], [])
+    assert "| basic | 3 | 3 | +21.2 [" in text and "| B better (procedure) |" in text
+    assert "| basic | 42: " in text  # each model's accuracy
 
 
 def test_holm_adjusted_p_values_decide_the_verdicts_of_several_roles():
@@ -146,9 +153,11 @@ def test_holm_adjusted_p_values_decide_the_verdicts_of_several_roles():
              mobilenet_A=role_run(images, {42: with_changes(base, images, 6, 0)}))
     roles = compare(a, b)["roles"]
     # 6 images fixed, none broken: p = 2 / 2**6 alone, but twice that as the second smallest of three.
-    assert roles["residual"]["p_value"] == pytest.approx(2 / 64, abs=1e-3)
-    assert roles["residual"]["p_holm"] == roles["mobilenet_A"]["p_holm"] == pytest.approx(4 / 64, abs=1e-3)
-    assert roles["residual"]["verdict"] == "no evidence either way" and roles["basic"]["verdict"] == "B better"
+    assert roles["residual"]["trained_models"]["p_value"] == pytest.approx(2 / 64, abs=1e-3)
+    assert roles["residual"]["trained_models"]["p_holm"] == roles["mobilenet_A"]["trained_models"]["p_holm"] == (
+        pytest.approx(4 / 64, abs=1e-3))
+    assert roles["residual"]["trained_models"]["verdict"] == "no evidence either way"
+    assert roles["basic"]["trained_models"]["verdict"] == "B better (these models)"
 
 
 def test_a_row_says_what_changed_and_roles_on_one_side_are_listed():
@@ -168,148 +177,10 @@ def test_a_predictions_file_reads_into_paths_classes_and_seeds():
         read_predictions("image,path\n0,a.jpg\n", "x.csv")
 
 
-HISTORY_IMAGES = image_list()
-HISTORY_BASE = predictions(HISTORY_IMAGES, 0.4, seed=7)
-BASE_ACCURACY = sum(p == a for p, (_, a) in zip(HISTORY_BASE, HISTORY_IMAGES)) / 99
-
-
-def plant(project: Path, selection: str) -> None:
-    """The evaluate stage of `history`: each run's predictions, and the grid winner as `selection` holds it."""
-    (project / "plant.py").write_text(
-        "import json, os, yaml\n"
-        f"images = {json.dumps(HISTORY_IMAGES)}\nbase = {json.dumps(HISTORY_BASE)}\n"
-        "params = yaml.safe_load(open('params.yaml'))\n"
-        "rows = ['seed,image,path,actual,predicted,confidence']\n"
-        "fixed = 0\n"
-        "for i, ((path, actual), predicted) in enumerate(zip(images, base)):\n"
-        "    if predicted != actual and fixed < params['fixed']:\n"
-        "        predicted, fixed = actual, fixed + 1\n"
-        "    rows.append(f'42,{i},{path},{actual},{predicted},0.5')\n"
-        "os.makedirs('plots/predictions', exist_ok=True)\n"
-        "open('plots/predictions/basic.csv', 'w').write('\\n'.join(rows) + '\\n')\n"
-        f"os.makedirs(os.path.dirname('{selection}'), exist_ok=True)\n"
-        "winner = {'config': 'basic', 'lr': params['lr'], 'batch_size': 32, 'val_accuracy': 0.5}\n"
-        f"json.dump({{'basic': winner}}, open('{selection}', 'w'))\n")
-    # The selection in the DVC cache, as results/ holds it now, or a metrics file in git, as metrics/ held it.
-    kept = (f"      - {selection}\n" if selection.startswith("results/") else
-            f"    metrics:\n      - {selection}:\n          cache: false\n")
-    (project / "dvc.yaml").write_text(
-        "stages:\n  evaluate:\n    cmd: python plant.py\n    deps: [plant.py]\n    params: [fixed, lr]\n"
-        "    outs:\n      - plots/predictions:\n          cache: false\n" + kept)
-
-
-@pytest.fixture(scope="module")
-def history(tmp_path_factory) -> Path:
-    """A git + DVC repository: main (tag 'before') at BASE_ACCURACY, branch 'better' with 35 more test images
-    right and its grid winner trained at lr 0.01, not 0.001, branch 'legacy' with main's predictions and a
-    winner at lr 0.1 kept where revisions older than results/ kept it, an experiment 'lucky' with 4 more
-    images right, and a workspace left as main."""
-    project = tmp_path_factory.mktemp("history")
-    run(project, "git", "init", "-q", "--initial-branch=main")
-    dvc(project, "init", "-q")
-    plant(project, "results/selection.json")
-    (project / "params.yaml").write_text("fixed: 0\nlr: 0.001\n")
-    dvc(project, "repro", "-q")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "before")
-    git(project, "tag", "before")
-    git(project, "checkout", "-q", "-b", "better")
-    (project / "params.yaml").write_text("fixed: 35\nlr: 0.01\n")
-    dvc(project, "repro", "-q")
-    git(project, "commit", "-q", "-am", "better")
-    git(project, "checkout", "-q", "-b", "legacy", "main")
-    plant(project, "metrics/selection.json")
-    (project / "params.yaml").write_text("fixed: 0\nlr: 0.1\n")
-    dvc(project, "repro", "-q")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "legacy")
-    git(project, "checkout", "-q", "main")
-    dvc(project, "exp", "run", "-q", "-n", "lucky", "-S", "fixed=4")
-    git(project, "checkout", "-q", "--", ".")  # the experiment leaves its results in the workspace
-    return project
-
-
-def diff(project: Path, *arguments: str) -> tuple[int, str, str]:
-    result = attempt(project, sys.executable, "-m", "foodcnn", "diff", *arguments)
-    return result.returncode, result.stdout, result.stderr
-
-
-def test_diff_between_branches_prints_the_table(history):
-    status, out, err = diff(history, "main", "better")
-    assert status == 0, err
-    assert f"| basic | {100 * BASE_ACCURACY:.1f} | {100 * BASE_ACCURACY + 3500 / 99:.1f} | +35.4" in out
-    assert "| B better | lr 0.001 -> 0.01 |" in out  # the winner's lr, from results/selection.json (DVC cache)
-    assert "A = main (" in out and "B = better (" in out and "seed-to-seed variance is not accounted for" in out
-
-
-def test_a_revision_older_than_results_gives_its_settings_from_metrics(history):
-    status, out, err = diff(history, "legacy", "main")
-    assert status == 0, err
-    assert "| no evidence either way | lr 0.1 -> 0.001 |" in out
-
-
-def test_a_revision_whose_results_are_not_in_the_dvc_cache_says_how_to_fetch_them(history):
-    lock = yaml.safe_load(run(history, "git", "show", "better:dvc.lock"))
-    digest = next(out["md5"] for out in lock["stages"]["evaluate"]["outs"] if out["path"] == "results/selection.json")
-    stored = history / ".dvc/cache/files/md5" / digest[:2] / digest[2:]
-    moved = stored.rename(history / "away")
-    try:
-        status, out, err = diff(history, "main", "better")
-    finally:
-        moved.rename(stored)
-    assert status == 2 and out == "" and err.count("\n") == 1
-    assert err.startswith("error: 'better' (") and "results/selection.json is not in the DVC cache: `dvc pull`" in err
-
-
-def test_an_experiment_name_and_the_workspace_resolve(history):
-    status, out, err = diff(history, "--json", "main", "lucky", "workspace")
-    assert status == 0, err
-    comparisons = json.loads(out)["comparisons"]
-    assert [c["b"]["name"] for c in comparisons] == ["lucky", "workspace"]
-    assert comparisons[0]["b"]["commit"] and comparisons[1]["b"]["commit"] is None
-    assert comparisons[0]["roles"]["basic"]["accuracy"]["difference"] == pytest.approx(4 / 99, abs=1e-4)
-    assert comparisons[0]["roles"]["basic"]["verdict"] == "no evidence either way"
-    assert comparisons[1]["roles"]["basic"]["accuracy"]["difference"] == 0
-    assert run(history, "git", "status", "--porcelain") == ""  # nothing checked out, nothing written
-
-
-def test_no_revision_means_head_against_the_workspace_and_a_forest_plot_is_drawn(history, tmp_path):
-    status, out, err = diff(history, "-o", str(tmp_path / "forest.png"))
-    assert status == 0, err
-    assert "A = HEAD (" in out and "B = workspace" in out and "+0.0" in out
-    assert (tmp_path / "forest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_a_stale_workspace_is_said_and_still_compared(history):
-    params = history / "params.yaml"
-    params.write_text("fixed: 1\nlr: 0.001\n")
-    try:
-        status, out, err = diff(history, "before")
-    finally:
-        params.write_text("fixed: 0\nlr: 0.001\n")
-    assert status == 0, err
-    assert out.startswith("> The workspace has results older than its code or params (`dvc status`: evaluate)")
-    assert f"| basic | {100 * BASE_ACCURACY:.1f} | {100 * BASE_ACCURACY:.1f} |" in out
-
-
-@pytest.mark.parametrize("arguments, message", [
-    (("no-such-branch",), "error: unknown revision or experiment 'no-such-branch': not a branch, tag, commit"),
-    (("main", "--resamples", "0"), "error: --resamples must be at least 1 (got 0)"),
-])
-def test_bad_input_is_one_line_and_exit_two(history, arguments, message):
-    status, out, err = diff(history, *arguments)
-    assert status == 2 and out == ""
-    assert err.startswith(message) and err.count("\n") == 1
-
-
-def test_a_revision_without_predictions_files_is_one_line(history):
-    git(history, "checkout", "-q", "--orphan", "empty")
-    try:
-        git(history, "rm", "-rq", "--cached", ".")
-        git(history, "commit", "-q", "--allow-empty", "-m", "before the feature")
-        git(history, "checkout", "-q", "-f", "main")
-        status, out, err = diff(history, "empty", "main")
-    finally:
-        git(history, "checkout", "-q", "-f", "main")
-    assert status == 2 and err.count("\n") == 1
-    assert "'empty' (" in err and "has no plots/predictions/: it predates per-image predictions" in err
+def test_an_unknown_class_is_named_with_its_file_and_line():
+    text = "seed,image,path,actual,predicted,confidence\n42,0,a/1.jpg,a,b,0.5\n42,1,b/2.jpg,b,pizzza,0.9\n"
+    with pytest.raises(FoodCnnError, match=r"^x.csv, line 3: unknown class 'pizzza' in column predicted \(the test "
+                                           r"set's classes: a, b\)$"):
+        read_predictions(text, "x.csv")
+    with pytest.raises(FoodCnnError, match="line 2: unknown class 'a' in column actual"):
+        read_predictions(text.replace(",pizzza,", ",b,"), "x.csv", frozenset({"b", "c"}))

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from foodcnn import layout, params
-from foodcnn.runs import dropout_run, finetune_run, grid_run
+from foodcnn.runs import dropout_run, finetune_run, grid_run, winner_run
 from tests.conftest import REPO
 from tests.project import attempt, copy_project
 
@@ -107,12 +107,15 @@ def expected_outputs(settings: params.Params) -> dict[str, set[Path]]:
         "report": {layout.REPORTS},
     }
     winners = {model: {"lr": 0.01, "batch_size": 32} for model in settings.grid.model}
-    for seed in settings.train.seeds:
+    for seed in settings.grid.seeds:
         for model in settings.grid.model:
             for lr in settings.grid.lr:
                 for batch_size in settings.grid.batch_size:
                     outputs[f"train@{model}-{lr:g}-{batch_size}-{seed}"] = run_outputs(
                         grid_run(settings, model, lr, batch_size, seed))
+    for seed in settings.train.seeds:
+        for model in settings.grid.model:
+            outputs[f"winner@{model}-{seed}"] = run_outputs(winner_run(settings, model, seed, winners))
             for p in settings.dropout:
                 outputs[f"dropout@{model}-{p:g}-{seed}"] = run_outputs(dropout_run(settings, model, p, seed, winners))
         for case in settings.finetune.cases:

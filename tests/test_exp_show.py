@@ -17,7 +17,7 @@ COMPARISONS = ["residual_vs_basic", "basic_dropout_vs_basic", "residual_dropout_
                "mobilenet_B_vs_mobilenet_A", "transfer_vs_scratch"]
 # Every metric column, in order: numbers only, the test accuracies first (metrics/test.json, then comparisons.json).
 METRICS = [*ROLES, *(f"macro_f1.{role}" for role in ROLES),
-           *(f"{key}.{name}" for key in COMPARISONS for name in ("difference", "p_value"))]
+           *(f"{key}.{name}" for key in COMPARISONS for name in ("difference", "p_trained_models"))]
 ROW_COLUMNS = ["Experiment", "rev", "typ", "Created", "parent"]  # what --csv shows before the metrics
 # The --drop of docs/experiments.md: the deps that are pipeline outputs (their hashes change with any result),
 # not the code, the photo folder or the weights a user edits.

@@ -29,7 +29,8 @@ def test_the_repository_params_are_valid():
     assert params.lr is None
     assert params.finetune.cases == {"A": 0, "B": 2}
     assert params.finetune.lr == 0.0005 and params.finetune.batch_size == 32
-    assert params.train.seeds == (42,) and params.evaluate.bootstrap_resamples == 1000
+    assert params.train.seeds == (43, 44, 45) and params.grid.seeds == (42,)
+    assert params.evaluate.bootstrap_resamples == 1000
 
 
 def test_the_default_sources_are_the_sample_the_studys_food101_classes_and_a_folder_that_exists():
@@ -88,6 +89,8 @@ def test_a_numeric_top_level_lr_overrides_the_winner():
     ("train.seeds", 42, "train.seeds must be a non-empty list"),
     ("train.seeds", [1, 1], "train.seeds must be a list of distinct values \\(1 is repeated\\), got \\[1, 1\\]"),
     ("train.seeds", [1, -1], "train.seeds must be a list of integers >= 0"),
+    ("grid.seeds", [], "grid.seeds must be a non-empty list"),
+    ("grid.seeds", [7, "8"], "grid.seeds must be a list of integers >= 0"),
     ("grid.model", ["basic", "basic"], "grid.model must be a list of distinct values \\('basic' is repeated\\)"),
     ("grid.lr", [0.01, 0.1, 0.010], "grid.lr must be a list of distinct values \\(0.01 is repeated\\)"),
     ("grid.batch_size", [32, 32], "grid.batch_size must be a list of distinct values"),
@@ -96,6 +99,7 @@ def test_a_numeric_top_level_lr_overrides_the_winner():
                                 "bytes: 3 MB at 1024\\), got 100000"),
     ("data.sample.image_size", 4096, "data.sample.image_size must be at most 1024"),
     ("evaluate.bootstrap_resamples", 10, "evaluate.bootstrap_resamples must be an integer >= 100"),
+    ("evaluate.bootstrap_resamples", 10**8, "evaluate.bootstrap_resamples must be at most 1000000 \\(beyond it"),
     ("train.precision", "fp16", "train.precision must be one of auto, fp32, bf16, got 'fp16'"),
     ("train.channels_last", "yes", "train.channels_last must be auto, true or false, got 'yes'"),
     ("train.channels_last", 1, "train.channels_last must be auto, true or false, got 1"),

@@ -47,13 +47,18 @@ def test_repro_writes_every_metric_and_plot_file(project):
     assert list(comparisons) == ["residual_vs_basic", "basic_dropout_vs_basic", "residual_dropout_vs_residual",
                                  "mobilenet_B_vs_mobilenet_A", "transfer_vs_scratch"]
     assert [(c["a"], c["b"]) for c in comparisons.values()][:4] == [
-        ("residual", "basic"), ("basic_dropout", "basic"), ("residual_dropout", "residual"),
-        ("mobilenet_B", "mobilenet_A")]
+        ("basic", "residual"), ("basic", "basic_dropout"), ("residual", "residual_dropout"),
+        ("mobilenet_A", "mobilenet_B")]
     for comparison in comparisons.values():
-        low, high = comparison["difference_ci95"]
-        assert low <= comparison["difference"] <= high and 0.0 <= comparison["p_value"] <= 1.0
+        low, high = comparison["trained_models"]["accuracy_ci95"]
+        assert low <= comparison["accuracy"]["difference"] <= high
+        assert 0.0 <= comparison["trained_models"]["p_value"] <= comparison["trained_models"]["p_holm"] <= 1.0
+        assert comparison["procedures"]["seeds_needed"] == 3  # one seed per configuration: no procedure verdict
+    assert comparisons["residual_vs_basic"]["procedures"]["verdict"] == (
+        "none: needs 3 seeds per side (BasicCNN has 1, ResidualCNN 1)")
     assert json.loads((project / "metrics/comparisons.json").read_text()) == {
-        key: {"difference": comparison["difference"], "p_value": comparison["p_value"]}
+        key: {"difference": comparison["accuracy"]["difference"],
+              "p_trained_models": comparison["trained_models"]["p_value"]}
         for key, comparison in comparisons.items()}
     selection = json.loads((project / "results/selection.json").read_text())
     assert set(selection) == {"basic", "residual"}
@@ -70,7 +75,8 @@ def test_repro_writes_every_metric_and_plot_file(project):
     assert split[0] == "path,label,split" and len(split) == 1 + 66
     report = (project / "reports/report.md").read_text()
     assert "synthetic sample images" in report and "none (random init)" in report
-    assert "## Paired comparisons (test set)" in report and "p (McNemar, exact)" in report
+    assert "## Comparisons (test set)" in report and "| Verdict on these trained models |" in report
+    assert "No verdict about the training procedures: they need 3 trained models (seeds) per side" in report
     links = re.findall(r"\]\((figures/[^)]+)\)", report)
     for link in links:
         assert (project / "reports" / link).is_file()
@@ -315,17 +321,18 @@ def test_exp_run_with_a_top_level_lr_retrains_the_final_models(project):
 
 
 @pytest.mark.slow
-def test_two_training_seeds_train_each_configuration_twice_and_report_mean_and_std(project, tmp_path):
+def test_two_training_seeds_train_each_study_model_twice_and_report_mean_and_std(project, tmp_path):
     output = dvc(project, "exp", "run", "-S", "train.seeds=[42,7]", "-S", "grid.lr=[0.01]", "-S", "grid.model=[basic]")
-    assert {"train@basic-0.01-8-7", "dropout@basic-0.5-7", "finetune@A-7", "finetune@B-7"} <= stages_run(output)
-    assert not stages_run(output) & {"train@basic-0.01-8-42", "finetune@A-42", "finetune@B-42"}
+    assert {"winner@basic-7", "dropout@basic-0.5-7", "finetune@A-7", "finetune@B-7"} <= stages_run(output)
+    # The grid keeps grid.seeds: train.seeds are the study's models' seeds.
+    assert not stages_run(output) & {"train@basic-0.01-8-42", "train@basic-0.01-8-7", "finetune@A-42", "finetune@B-42"}
     test_results = json.loads((project / "results/test.json").read_text())
     assert set(test_results) == {"basic", "basic_dropout", "mobilenet_A", "mobilenet_B"}
     assert all("accuracy_std" in values for values in test_results.values())
     seeds = [line.split(",")[0] for line in (project / "plots/predictions/basic.csv").read_text().splitlines()[1:]]
     assert seeds == ["42"] * 11 + ["7"] * 11
     report = (project / "reports/report.md").read_text()
-    assert "2 runs per configuration" in report and " ± " in report
+    assert "(2 trained models each; numbers are means ± std over seeds)" in report and " ± " in report
 
 
 DATA_STAGES = {"images", "split", "prepare"}

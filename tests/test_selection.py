@@ -27,11 +27,11 @@ def test_ties_go_to_the_lower_loss_then_the_name():
 
 
 def test_select_winners_per_model_and_table_of_all_configurations():
-    grid = GridParams(model=("basic", "residual"), lr=(0.1, 0.001), batch_size=(32,))
+    grid = GridParams(model=("basic", "residual"), lr=(0.1, 0.001), batch_size=(32,), seeds=(1,))
     accuracy = {("basic", 0.1): 0.1, ("basic", 0.001): 0.6, ("residual", 0.1): 0.4, ("residual", 0.001): 0.3}
     metrics = {run_name(config_name(m, lr, 32), 1): {"val_accuracy": a, "val_loss": 1.0, "best_epoch": 2}
                for (m, lr), a in accuracy.items()}
-    winners, table = select_winners(grid, (1,), metrics)
+    winners, table = select_winners(grid, metrics)
     assert winners == {
         "basic": {"config": "basic_lr0.001_bs32", "lr": 0.001, "batch_size": 32, "val_accuracy": 0.6},
         "residual": {"config": "residual_lr0.1_bs32", "lr": 0.1, "batch_size": 32, "val_accuracy": 0.4},
@@ -41,12 +41,12 @@ def test_select_winners_per_model_and_table_of_all_configurations():
 
 
 def test_with_several_seeds_the_mean_validation_accuracy_selects():
-    grid = GridParams(model=("basic",), lr=(0.1, 0.01), batch_size=(32,))
+    grid = GridParams(model=("basic",), lr=(0.1, 0.01), batch_size=(32,), seeds=(1, 2))
     # lr 0.1 has the single best run, lr 0.01 the better mean.
     runs = {(0.1, 1): 0.9, (0.1, 2): 0.1, (0.01, 1): 0.6, (0.01, 2): 0.6}
     metrics = {run_name(config_name("basic", lr, 32), seed): {"val_accuracy": a, "val_loss": 1.0, "best_epoch": seed}
                for (lr, seed), a in runs.items()}
-    winners, table = select_winners(grid, (1, 2), metrics)
+    winners, table = select_winners(grid, metrics)
     assert winners["basic"]["config"] == "basic_lr0.01_bs32" and winners["basic"]["val_accuracy"] == 0.6
     assert table[0]["val_accuracy"] == 0.5 and table[0]["val_accuracy_std"] == pytest.approx(0.5657, abs=1e-4)
     assert table[0]["best_epoch"] == "1 / 2"
@@ -80,10 +80,10 @@ def test_the_study_comparisons_choose_every_best_on_validation():
     validation = {"basic": scores(0.5), "residual": scores(0.55), "basic_dropout": scores(0.52),
                   "residual_dropout": scores(0.6), "mobilenet_A": scores(0.3), "mobilenet_B": scores(0.2)}
     pairs = [(c.a, c.b) for c in study_comparisons(params, validation)]
-    assert pairs == [("residual", "basic"), ("basic_dropout", "basic"), ("residual_dropout", "residual"),
-                     ("mobilenet_B", "mobilenet_A"), ("mobilenet_A", "residual_dropout")]
+    assert pairs == [("basic", "residual"), ("basic", "basic_dropout"), ("residual", "residual_dropout"),
+                     ("mobilenet_A", "mobilenet_B"), ("residual_dropout", "mobilenet_A")]  # baseline first
     validation["basic"] = scores(0.7)
-    assert study_comparisons(params, validation)[-1].b == "basic"
+    assert study_comparisons(params, validation)[-1].a == "basic"
 
 
 def save_history(path: Path, val_accuracies: list[float]) -> None:
@@ -98,7 +98,7 @@ def trained(tmp_path, monkeypatch) -> Params:
     monkeypatch.chdir(tmp_path)
     params = load(REPO / "params.yaml")
     params = replace(params, train=replace(params.train, seeds=(1, 2)),
-                     grid=GridParams(model=("basic", "residual"), lr=(0.01,), batch_size=(32,)))
+                     grid=GridParams(model=("basic", "residual"), lr=(0.01,), batch_size=(32,), seeds=(7,)))
     # BasicCNN: p 0.3 is the better mean; ResidualCNN: p 0.5, although p 0.3 has the single best run.
     accuracy = {("basic", 0.3): (0.5, 0.5), ("basic", 0.5): (0.4, 0.4),
                 ("residual", 0.3): (0.9, 0.1), ("residual", 0.5): (0.6, 0.6)}
@@ -106,19 +106,20 @@ def trained(tmp_path, monkeypatch) -> Params:
         for seed, value in zip((1, 2), per_seed):
             save_history(RunFiles.of("dropout", run_name(config_name(model, 0.0, 0, dropout=p), seed)).history,
                          [value / 2, value])
-    for config in ("basic_lr0.01_bs32", "residual_lr0.01_bs32", "mobilenet_A", "mobilenet_B"):
-        group = "finetune" if config.startswith("mobilenet") else "grid"
+    for config in ("basic_winner", "residual_winner", "mobilenet_A", "mobilenet_B"):
+        group = "finetune" if config.startswith("mobilenet") else "winner"
         for seed in (1, 2):
             save_history(RunFiles.of(group, run_name(config, seed)).history, [0.3])
     return params
 
 
 def test_study_models_are_keyed_by_role_with_the_dropout_p_chosen_on_mean_validation_accuracy(trained):
-    winners = {model: {"config": f"{model}_lr0.01_bs32"} for model in ("basic", "residual")}
-    models = study_models(trained, winners)
+    models = study_models(trained)
     assert list(models) == ["basic", "basic_dropout", "residual", "residual_dropout", "mobilenet_A", "mobilenet_B"]
     assert models["basic_dropout"].dropout == 0.3 and models["residual_dropout"].dropout == 0.5
     assert [run.history.name for run in models["residual_dropout"].runs] == [
         "residual_dropout0.5_seed1.tsv", "residual_dropout0.5_seed2.tsv"]
     assert models["residual_dropout"].validation["val_accuracy"] == 0.6
-    assert models["basic"].dropout == 0.0 and models["basic"].runs[0].model.name == "basic_lr0.01_bs32_seed1.pt"
+    # The grid winner's role is its configuration trained again at train.seeds, not the grid's run (seed 7).
+    assert models["basic"].dropout == 0.0 and models["basic"].runs[0].model.as_posix() == (
+        "models/winner/basic_winner_seed1.pt")

@@ -10,7 +10,7 @@ import yaml
 from foodcnn.errors import FoodCnnError
 from foodcnn.layout import SELECTION, require
 from foodcnn.params import load
-from foodcnn.runs import dropout_run, finetune_run, grid_run
+from foodcnn.runs import dropout_run, finetune_run, grid_run, winner_run
 from tests.conftest import REPO
 from tests.project import attempt, copy_project, git, run
 
@@ -22,14 +22,19 @@ WINNERS = {"basic": {"lr": 0.01, "batch_size": 32}}
     (("nope", 0.01, 32, 42), "--model must be one of basic, residual, got 'nope'"),
     (("basic", 0.0, 32, 42), "--lr must be a number in (0, 10) (one of grid.lr), got 0.0"),
     (("basic", 0.01, 0, 42), "--batch-size must be an integer >= 1 (one of grid.batch_size), got 0"),
-    (("basic", 0.01, 32, -1), "--seed must be an integer >= 0 (one of train.seeds), got -1"),
+    (("basic", 0.01, 32, -1), "--seed must be an integer >= 0 (one of grid.seeds), got -1"),
 ])
 def test_a_grid_run_checks_its_arguments_by_the_rules_of_params_yaml(arguments, message):
     with pytest.raises(FoodCnnError, match=message.replace("(", r"\(").replace(")", r"\)")):
         grid_run(PARAMS, *arguments)
 
 
-def test_dropout_and_finetune_runs_check_their_arguments():
+def test_winner_dropout_and_finetune_runs_check_their_arguments():
+    assert winner_run(PARAMS, "basic", 43, WINNERS).files.model.as_posix() == "models/winner/basic_winner_seed43.pt"
+    with pytest.raises(FoodCnnError, match=r"--seed must be an integer >= 0 \(one of train.seeds\), got -1"):
+        winner_run(PARAMS, "basic", -1, WINNERS)
+    with pytest.raises(FoodCnnError, match="no winner for 'residual': run `dvc repro selection` first"):
+        winner_run(PARAMS, "residual", 43, WINNERS)
     with pytest.raises(FoodCnnError, match="--p must be a number in"):
         dropout_run(PARAMS, "basic", 1.5, 42, WINNERS)
     with pytest.raises(FoodCnnError, match="no winner for 'residual': run `dvc repro selection` first"):
@@ -49,7 +54,9 @@ def test_a_missing_input_names_the_stage_to_run_first(tmp_path, monkeypatch):
 @pytest.mark.parametrize(("script", "arguments", "message"), [
     ("train.py", ["--model", "nope", "--lr", "0.01", "--batch-size", "32", "--seed", "42"], "--model must be"),
     ("prepare.py", [], "error: data/raw is missing: run `dvc repro images` first"),
-    ("evaluate.py", [], "error: results/selection.json is missing: run `dvc repro selection` first"),
+    ("winner.py", ["--model", "basic", "--seed", "43"],
+     "error: results/selection.json is missing: run `dvc repro selection` first"),
+    ("evaluate.py", [], "error: data/prepared/test.pt is missing: run `dvc repro prepare` first"),
 ])
 def test_a_stage_run_too_early_or_with_bad_arguments_says_why_in_one_line(tmp_path, script, arguments, message):
     (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())

@@ -2,10 +2,15 @@ import pytest
 import torch
 from sklearn.metrics import f1_score
 
+from foodcnn import statistics
 from foodcnn.statistics import (
-    accuracies, each_once, macro_f1s, mcnemar_exact, paired_comparison, percentile_interval, resample_draws,
-    summary_with_intervals,
+    Resampling, accuracies, bootstrap_p_value, each_once, holm, macro_f1s, mcnemar_exact, over_resamples,
+    percentile_interval, summary_with_intervals,
 )
+
+
+def resample_draws(count: int, resamples: int, seed: int) -> torch.Tensor:
+    return torch.cat(list(Resampling(count, resamples, seed).chunks()))
 
 
 def noisy_predictions(
@@ -23,6 +28,23 @@ def test_resamples_repeat_with_the_seed_and_draw_every_image_count_times():
     assert torch.equal(first, first.round()) and (first == 0).any()  # whole draws, some images never drawn
     assert torch.equal(first, resample_draws(50, 100, seed=3))
     assert not torch.equal(first, resample_draws(50, 100, seed=4))
+
+
+def test_resamples_come_in_bounded_chunks_that_do_not_change_the_draws(monkeypatch):
+    whole = resample_draws(50, 100, seed=3)
+    monkeypatch.setattr(statistics, "CHUNK_CELLS", 7 * 50)
+    chunks = list(Resampling(50, 100, seed=3).chunks())
+    assert [len(chunk) for chunk in chunks] == [7] * 14 + [2]
+    assert torch.equal(torch.cat(chunks), whole)
+    labels, predicted = noisy_predictions(5, count=50)
+    accuracy, total = over_resamples([lambda draws: accuracies(labels, predicted.view(1, -1), draws),
+                                      lambda draws: draws.sum(1)], Resampling(50, 100, seed=3))
+    assert torch.equal(accuracy, accuracies(labels, predicted.view(1, -1), whole)) and (total == 50).all()
+
+
+def test_a_million_resamples_of_2750_images_hold_16_mb_of_draws_at_a_time():
+    first = next(Resampling(2750, 10**6, seed=0).chunks())  # 11 GB at once
+    assert first.numel() * first.element_size() <= 16 * 2**20 and len(first) == statistics.CHUNK_CELLS // 2750
 
 
 def test_metrics_of_the_identity_resample_agree_with_scikit_learn():
@@ -48,7 +70,7 @@ def test_several_seeds_are_averaged():
     labels = torch.tensor([0, 1, 1, 0])
     predictions = torch.tensor([[0, 1, 1, 0], [0, 1, 0, 1]])  # accuracy 1.0 and 0.5
     assert accuracies(labels, predictions, each_once(4)).item() == 0.75
-    summary = summary_with_intervals(labels, predictions, 2, resample_draws(4, 200, seed=0))
+    summary = summary_with_intervals(labels, predictions, 2, Resampling(4, 200, seed=0))
     assert summary["accuracy"] == 0.75
     assert summary["accuracy_std"] == pytest.approx(torch.tensor([1.0, 0.5]).std().item(), abs=1e-4)
 
@@ -59,13 +81,12 @@ def test_percentile_interval_of_known_values():
 
 def test_intervals_contain_the_estimate_and_repeat_with_the_seed():
     labels, predicted = noisy_predictions(1)
-    draws = resample_draws(200, 500, seed=7)
-    summary = summary_with_intervals(labels, predicted.view(1, -1), 5, draws)
+    summary = summary_with_intervals(labels, predicted.view(1, -1), 5, Resampling(200, 500, seed=7))
     for metric in ("accuracy", "macro_f1"):
         low, high = summary[f"{metric}_ci95"]
         assert 0.0 <= low < summary[metric] < high <= 1.0
     assert "accuracy_std" not in summary
-    assert summary == summary_with_intervals(labels, predicted.view(1, -1), 5, resample_draws(200, 500, seed=7))
+    assert summary == summary_with_intervals(labels, predicted.view(1, -1), 5, Resampling(200, 500, seed=7))
     # Roughly the normal-approximation half-width of a proportion near 0.68 on 200 images: 1.96 * 0.033.
     width = summary["accuracy_ci95"][1] - summary["accuracy_ci95"][0]
     assert 0.09 < width < 0.17
@@ -82,31 +103,12 @@ def test_mcnemar_exact_against_hand_computed_binomial_tails():
     assert mcnemar_exact(correct("10"), correct("01")) == 1.0
 
 
-def test_identical_predictions_differ_by_zero_with_p_one():
-    labels, predicted = noisy_predictions(2)
-    rows = predicted.view(1, -1)
-    result = paired_comparison(labels, rows, rows, resample_draws(200, 300, seed=0))
-    assert result == {"difference": 0.0, "difference_ci95": [0.0, 0.0], "p_value": 1.0, "p_value_per_seed": [1.0]}
+def test_bootstrap_p_value_counts_resamples_as_far_from_the_observed_as_zero_is():
+    resampled = torch.tensor([0.0, 0.1, 0.2, 0.3, 0.4])  # shifted by -0.2: -0.2, -0.1, 0, 0.1, 0.2
+    assert bootstrap_p_value(0.2, resampled) == pytest.approx((2 + 1) / 6)
+    assert bootstrap_p_value(0.0, torch.zeros(9)) == 1.0
 
 
-def test_a_clearly_better_model_has_a_positive_interval_and_a_small_p():
-    labels, weak = noisy_predictions(3, keep=0.3)
-    strong = torch.where(torch.arange(200) % 10 == 0, weak, labels)  # right on 90 % of the images
-    result = paired_comparison(labels, strong.view(1, -1), weak.view(1, -1), resample_draws(200, 500, seed=0))
-    expected = (strong == labels).double().mean() - (weak == labels).double().mean()
-    assert result["difference"] == pytest.approx(expected.item(), abs=1e-4)
-    low, high = result["difference_ci95"]
-    assert 0 < low < result["difference"] < high
-    assert result["p_value"] < 1e-6
-    swapped = paired_comparison(labels, weak.view(1, -1), strong.view(1, -1), resample_draws(200, 500, seed=0))
-    assert swapped["difference"] == -result["difference"] and swapped["p_value"] == result["p_value"]
-
-
-def test_with_several_seeds_the_least_significant_p_is_reported():
-    labels = torch.zeros(10, dtype=torch.int64)
-    a = torch.stack([torch.zeros(10, dtype=torch.int64), torch.tensor([0] * 6 + [1] * 4)])
-    b = torch.ones(2, 10, dtype=torch.int64)
-    result = paired_comparison(labels, a, b, resample_draws(10, 200, seed=0))
-    assert result["p_value_per_seed"] == [round(2 / 2**10, 4), round(2 / 2**6, 4)]
-    assert result["p_value"] == round(2 / 2**6, 4)
-    assert result["difference"] == 0.8
+def test_holm_adjusts_step_down_and_keeps_the_order():
+    assert holm([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert holm([]) == []

@@ -22,7 +22,7 @@ from harness import NUM_CLASSES, REPO
 # The protocol's phases in dvc.yaml's order: the stages run one after the other, or (None) the phase's
 # training runs side by side. backbone (finetune.weights as a file) goes with the data: the fine-tunes read it.
 PHASES = [("data", ["images", "split", "prepare", "backbone"]), ("grid+finetune", None),
-          ("selection", ["selection"]), ("dropout", None), ("evaluate+report", ["evaluate", "report"])]
+          ("selection", ["selection"]), ("winner+dropout", None), ("evaluate+report", ["evaluate", "report"])]
 
 
 def protocol_runs(settings: study_params.Params, phase: str) -> list[tuple[str, list[str]]]:
@@ -32,11 +32,14 @@ def protocol_runs(settings: study_params.Params, phase: str) -> list[tuple[str, 
         runs = [(f"train_{m}_lr{lr:g}_bs{bs}_seed{seed}",
                  ["stages/train.py", "--model", m, "--lr", f"{lr:g}", "--batch-size", str(bs), "--seed", str(seed)])
                 for m in settings.grid.model for lr in settings.grid.lr for bs in settings.grid.batch_size
-                for seed in seeds]
+                for seed in settings.grid.seeds]
         return runs + [(f"finetune_{case}_seed{seed}", ["stages/finetune.py", "--case", case, "--seed", str(seed)])
                        for case in settings.finetune.cases for seed in seeds]
-    return [(f"dropout_{m}_p{p:g}_seed{seed}", ["stages/dropout.py", "--model", m, "--p", f"{p:g}", "--seed", str(seed)])
-            for m in settings.grid.model for p in settings.dropout for seed in seeds]
+    winners = [(f"winner_{m}_seed{seed}", ["stages/winner.py", "--model", m, "--seed", str(seed)])
+               for m in settings.grid.model for seed in seeds]
+    return winners + [(f"dropout_{m}_p{p:g}_seed{seed}",
+                       ["stages/dropout.py", "--model", m, "--p", f"{p:g}", "--seed", str(seed)])
+                      for m in settings.grid.model for p in settings.dropout for seed in seeds]
 
 
 def run_stage(project: Path, name: str, argv: list[str]) -> None:

@@ -33,7 +33,8 @@ def parser() -> argparse.ArgumentParser:
     output.add_argument("--md", action="store_true", help="a Markdown table (the default)")
     output.add_argument("--json", action="store_true", help="JSON, for scripts")
     diff.add_argument("-o", "--output", type=Path, metavar="FILE.png", help="also draw a forest plot there")
-    diff.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of the test images")
+    diff.add_argument("--resamples", type=int, default=1000,
+                      help=f"bootstrap resamples of the test images (at most {params.MAX_RESAMPLES})")
     diff.add_argument("--seed", type=int, default=0, help="seed of the bootstrap draws")
     exp = verbs.add_parser("exp", help="dvc exp run, with the experiment's params checked first")
     exp_verbs = exp.add_subparsers(dest="exp_verb", required=True)
@@ -63,22 +64,25 @@ def diff(arguments: argparse.Namespace) -> None:
 
     from foodcnn.diff import render
     from foodcnn.diff.compare import compare
-    from foodcnn.diff.revisions import WORKSPACE, read_side, stale_stages
+    from foodcnn.diff.revisions import WORKSPACE, read_side, workspace_changes
 
     names = arguments.revisions or ["HEAD"]
     if len(names) == 1:
         names = [*names, WORKSPACE]
-    if arguments.resamples < 1:
-        raise FoodCnnError(f"--resamples must be at least 1 (got {arguments.resamples})")
+    if not 1 <= arguments.resamples <= params.MAX_RESAMPLES:
+        raise FoodCnnError(f"--resamples must be from 1 to {params.MAX_RESAMPLES} (got {arguments.resamples}): more "
+                           f"would not move the intervals, and each resample takes memory")
     try:
         repo = Repo()
     except NotDvcRepoError as error:
         raise FoodCnnError("not inside a DVC project: run `foodcnn diff` in the project's folder") from error
     with repo:
         sides = [read_side(repo, name) for name in names]
-        stale = stale_stages(repo) if WORKSPACE in names else []
-    warnings = [f"The workspace has results older than its code or params (`dvc status`: {', '.join(stale)}): "
-                f"run `dvc repro` to compare what they would give; compared as they are."] if stale else []
+        stale, edited = workspace_changes(repo) if WORKSPACE in names else ([], [])
+    warnings = [f"The workspace has results older than their code, params or inputs (`dvc status`: "
+                f"{', '.join(stale)}): run `dvc repro` to compare what they would give; compared as they are."] if stale else []
+    warnings += [f"The workspace has outputs changed after their stage ran (`dvc status`: {', '.join(edited)}): "
+                 f"compared as they are."] if edited else []
     comparisons = [compare(sides[0], side, arguments.resamples, arguments.seed) for side in sides[1:]]
     sys.stdout.write(render.as_json(comparisons, warnings) if arguments.json else render.markdown(comparisons, warnings))
     if arguments.output:

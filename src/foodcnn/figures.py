@@ -48,7 +48,7 @@ def accuracy_figure(test: dict[str, dict], classes: tuple[str, ...], labels: dic
 def grid_histories(settings: Params, model: str, lr: float) -> dict[str, list[dict]]:
     """The curves of a model's grid runs at one learning rate: every batch size and seed, by run name."""
     runs = [run_name(config_name(model, lr, batch_size), seed)
-            for batch_size in settings.grid.batch_size for seed in settings.train.seeds]
+            for batch_size in settings.grid.batch_size for seed in settings.grid.seeds]
     return {run: read_table(RunFiles.of("grid", run).history, delimiter="\t") for run in runs}
 
 

@@ -33,7 +33,7 @@ HISTORY_DIR = Path("plots/history")
 WEIGHTS_DIR = Path("weights")
 BACKBONE = MODELS_DIR / "backbone.pt"  # finetune.weights resolved: the state dict every fine-tune starts from
 # A run's group is the folder of its files, named after the step; the stage that trains it, per group.
-GROUP_STAGES = {"grid": "train", "dropout": "dropout", "finetune": "finetune"}
+GROUP_STAGES = {"grid": "train", "winner": "winner", "dropout": "dropout", "finetune": "finetune"}
 
 # The stage that writes each input a later stage reads, so a stage run too early says what to run first.
 WRITTEN_BY = {

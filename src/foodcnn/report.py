@@ -58,16 +58,17 @@ def describe_run(params: Params, split: dict) -> str:
         source = f"images from the folder {data.folder.path}"
     else:
         source = "synthetic sample images (not food photos)"
-    seeds = params.train.seeds
+    seeds, grid_seeds = params.train.seeds, params.grid.seeds
     return "\n".join([
         f"- Data: {source}, {len(split['classes'])} classes, "
         f"{counts['train']} / {counts['val']} / {counts['test']} train / val / test images",
         f"- Image size: {params.data.image_size} x {params.data.image_size} ({params.data.resize})",
         f"- From-scratch models: {params.train.epochs} epochs; MobileNetV2: {params.finetune.epochs} epochs, "
         f"weights {weights_label(params.finetune.weights)}",
-        f"- Training seeds: {', '.join(map(str, seeds))} "
-        + ("(one run per configuration)" if len(seeds) == 1 else
-           f"({len(seeds)} runs per configuration; numbers are means ± std over seeds)"),
+        f"- Grid seeds: {', '.join(map(str, grid_seeds))}; the study's models (each grid winner trained again, "
+        f"the dropout retrains, the fine-tunes) train at the seeds {', '.join(map(str, seeds))} "
+        + ("(one trained model each: every comparison's verdict is about single trained models)" if len(seeds) == 1
+           else f"({len(seeds)} trained models each; numbers are means ± std over seeds)"),
         "- Every choice (grid winner, dropout p, the best models compared) is made on validation accuracy; "
         "test numbers are reported only.",
         f"- Test numbers carry a 95 % percentile-bootstrap interval in brackets: {params.evaluate.bootstrap_resamples} "
@@ -76,16 +77,17 @@ def describe_run(params: Params, split: dict) -> str:
 
 
 def scratch_table(params: Params, results: StudyResults) -> str:
-    """The study's first table: the best configuration per model, without and with dropout."""
+    """The study's first table: the best configuration per model, without and with dropout, as trained at the
+    study's seeds (the grid's own numbers are in the grid table)."""
     seeds = len(params.train.seeds)
     rows = []
     for model in params.grid.model:
         winner = next(row for row in results.grid if row["model"] == model and row["selected"] == "True")
         with_dropout = dropout_role(model)
-        dropout_validation = results.validation[with_dropout]
+        validation, dropout_validation = results.validation[model], results.validation[with_dropout]
         rows.append([
             MODEL_TITLES[model], f"lr {float(winner['lr']):g}, batch {winner['batch_size']}",
-            with_std(winner["val_accuracy"], winner["val_accuracy_std"], seeds),
+            with_std(validation["val_accuracy"], validation["val_accuracy_std"], seeds),
             estimate(results.test[model], "accuracy"), estimate(results.test[model], "macro_f1"),
             f"{results.test[with_dropout]['dropout_p']:g}",
             with_std(dropout_validation["val_accuracy"], dropout_validation["val_accuracy_std"], seeds),
@@ -124,7 +126,7 @@ def dropout_table(params: Params, results: StudyResults) -> str:
 
 
 def grid_table(params: Params, results: StudyResults) -> str:
-    seeds = len(params.train.seeds)
+    seeds = len(params.grid.seeds)
     rows = [
         [MODEL_TITLES[row["model"]], f"{float(row['lr']):g}", row["batch_size"], row["best_epoch"],
          with_std(row["val_accuracy"], row["val_accuracy_std"], seeds), f"{float(row['val_loss']):.3f}",
@@ -138,23 +140,74 @@ def p_value(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def comparison_table(results: StudyResults, labels: dict[str, str]) -> str:
-    """The paired comparisons: accuracy difference a - b in points, its interval and McNemar's p-value."""
+def points(share: float) -> str:
+    """A signed difference in percentage points; a rounded zero is +0.0, never -0.0."""
+    return f"{round(100 * share, 1) + 0.0:+.1f}"
+
+
+def interval_points(low: float, high: float) -> str:
+    return f"[{points(low)}, {points(high)}]"
+
+
+def trained_models_table(results: StudyResults, labels: dict[str, str]) -> str:
+    """The comparisons as verdicts on these trained models: the test images vary, the seeds are as trained."""
     rows = []
     for comparison in results.comparisons.values():
-        low, high = comparison["difference_ci95"]
+        models = comparison["trained_models"]
         rows.append([comparison["comparison"], labels[comparison["a"]], labels[comparison["b"]],
-                     f"{100 * comparison['difference']:+.1f}", f"[{100 * low:+.1f}, {100 * high:+.1f}]",
-                     p_value(comparison["p_value"])])
-    header = ["Comparison", "A", "B", "Test acc A - B (points)", "95 % interval", "p (McNemar, exact)"]
+                     points(comparison["accuracy"]["difference"]), interval_points(*models["accuracy_ci95"]),
+                     f"{p_value(models['p_value'])} ({models['test']})", p_value(models["p_holm"]), models["verdict"]])
+    header = ["Comparison", "A", "B", "Test acc B - A (points)", "95 % interval (test images)", "p", "p Holm",
+              "Verdict on these trained models"]
     return markdown_table(header, rows)
 
 
-COMPARISON_NOTE = (
-    "Both models of a comparison are scored on the same test images: the interval is a paired bootstrap of "
-    "the accuracy difference (the same resamples for both), and p is McNemar's exact test on the images "
-    "exactly one of the two classifies correctly (with several seeds, the largest p over seeds). An interval "
-    "that contains 0, or p above 0.05, means this test set cannot tell the two models apart."
+def procedures_table(results: StudyResults, labels: dict[str, str]) -> str:
+    """The comparisons as verdicts on the training procedures: seeds and test images vary."""
+    rows = []
+    for comparison in results.comparisons.values():
+        procedures = comparison["procedures"]
+        seeds = " / ".join(map(str, comparison["seeds"]))
+        if "p_value" in procedures:
+            rows.append([comparison["comparison"], labels[comparison["a"]], labels[comparison["b"]], seeds,
+                         interval_points(*procedures["accuracy_ci95"]), p_value(procedures["p_value"]),
+                         p_value(procedures["p_holm"]), procedures["verdict"]])
+        else:
+            rows.append([comparison["comparison"], labels[comparison["a"]], labels[comparison["b"]], seeds,
+                         "–", "–", "–", procedures["verdict"]])
+    header = ["Comparison", "A", "B", "Seeds A / B", "95 % interval (seeds and test images)", "p", "p Holm",
+              "Verdict on the procedures"]
+    return markdown_table(header, rows)
+
+
+def comparisons_section(results: StudyResults, labels: dict[str, str]) -> str:
+    """Both kinds of verdict, each in its own table and said as what it is."""
+    comparisons = list(results.comparisons.values())
+    blocks = ["### These trained models (only the test images vary)", trained_models_table(results, labels),
+              TRAINED_MODELS_NOTE, "### The training procedures (seeds and test images vary)"]
+    if comparisons and all("seeds_needed" in comparison["procedures"] for comparison in comparisons):
+        needed = comparisons[0]["procedures"]["seeds_needed"]
+        blocks.append(f"No verdict about the training procedures: they need {needed} trained models (seeds) per "
+                      f"side, and this run has {' / '.join(map(str, comparisons[0]['seeds']))}. Every verdict above "
+                      f"is about single trained models: another seed, or the same seed on another CPU, can move "
+                      f"these networks' test accuracy by several points and turn a verdict around.")
+    else:
+        blocks += [procedures_table(results, labels), PROCEDURES_NOTE]
+    return "\n\n".join(blocks)
+
+
+TRAINED_MODELS_NOTE = (
+    "B minus A on the same test images; with several seeds, the means over seeds. The interval is a paired "
+    "bootstrap of the test images; p is McNemar's exact test on the images exactly one of the two models "
+    "classifies correctly (one model per side), else the bootstrap's; p Holm adjusts it for the comparisons above "
+    "and the verdict reads it. These verdicts are about these trained models only: would they differ on other "
+    "images? Not about what training the same way with another seed would give."
+)
+PROCEDURES_NOTE = (
+    "Whether training the same way again, with other seeds, would keep the difference: the interval counts the "
+    "spread between seeds and the test images (Student t, Welch-Satterthwaite degrees of freedom); p Holm adjusts "
+    "p for the comparisons above, and a verdict needs at least 3 seeds per side (docs/comparing.md: how this was "
+    "calibrated)."
 )
 
 
@@ -183,9 +236,8 @@ def build_report(params: Params, results: StudyResults) -> str:
         scratch_table(params, results),
         "## Transfer learning with MobileNetV2 (test set)",
         transfer_table(params, results),
-        "## Paired comparisons (test set)",
-        comparison_table(results, study_labels(params)),
-        COMPARISON_NOTE,
+        "## Comparisons (test set)",
+        comparisons_section(results, study_labels(params)),
         "## Grid search (validation set)",
         grid_table(params, results),
         "## Dropout retrains of the grid winners (validation set)",

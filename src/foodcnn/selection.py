@@ -49,15 +49,14 @@ def grid_configs(grid: GridParams) -> dict[str, list[dict]]:
     }
 
 
-def select_winners(
-    grid: GridParams, seeds: tuple[int, ...], metrics: dict[str, dict]
-) -> tuple[dict[str, dict], list[dict]]:
-    """The winner per model (mean validation accuracy over seeds) and the table of all grid configurations,
+def select_winners(grid: GridParams, metrics: dict[str, dict]) -> tuple[dict[str, dict], list[dict]]:
+    """The winner per model (mean validation accuracy over grid.seeds) and the table of all grid configurations,
     given each run's metrics by run name."""
     winners = {}
     table = []
     for model, configs in grid_configs(grid).items():
-        summaries = {c["config"]: over_seeds([metrics[run_name(c["config"], seed)] for seed in seeds]) for c in configs}
+        summaries = {c["config"]: over_seeds([metrics[run_name(c["config"], seed)] for seed in grid.seeds])
+                     for c in configs}
         best = best_by_validation(summaries)
         for config in configs:
             row = {"model": model, **config, **summaries[config["config"]], "selected": config["config"] == best}
@@ -69,7 +68,8 @@ def select_winners(
 
 @dataclass(frozen=True)
 class Comparison:
-    """A paired question on the test set: is model `a` better than model `b` (study keys)?
+    """A question on the test set: is model `b` better than model `a` (study keys)? As in `foodcnn diff`, `a` is
+    the baseline and a difference is B minus A.
 
     `key` names the question, not its answer: it stays the same whichever models the validation set picks.
     """
@@ -103,9 +103,10 @@ def dropout_retrains(params: Params) -> dict[str, dict[float, StudyModel]]:
             for model in params.grid.model}
 
 
-def study_models(params: Params, winners: dict[str, dict]) -> dict[str, StudyModel]:
-    """The study's models by role: each grid winner ('basic'), its dropout retrain at the p with the best
-    validation accuracy ('basic_dropout'), and each fine-tune case ('mobilenet_A').
+def study_models(params: Params) -> dict[str, StudyModel]:
+    """The study's models by role, each trained once per train.seeds: each grid winner's configuration trained
+    again ('basic'), its dropout retrain at the p with the best validation accuracy ('basic_dropout'), and each
+    fine-tune case ('mobilenet_A').
 
     Roles, not run names, key every test-set metric and file, so the files a run writes are the same whatever
     the seeds, the p values or the winners: a workspace switched to another experiment keeps none of them.
@@ -114,7 +115,7 @@ def study_models(params: Params, winners: dict[str, dict]) -> dict[str, StudyMod
     retrains = dropout_retrains(params)
     models = {}
     for model in params.grid.model:
-        models[model] = configuration("grid", winners[model]["config"], seeds)
+        models[model] = configuration("winner", config_name(model, 0.0, 0, winner=True), seeds)
         best = best_by_validation({p: retrain.validation for p, retrain in retrains[model].items()})
         models[dropout_role(model)] = replace(retrains[model][best], dropout=best)
     for case in params.finetune.cases:
@@ -142,18 +143,18 @@ def study_comparisons(params: Params, validation: dict[str, dict]) -> list[Compa
     validation metrics), never on the test set."""
     comparisons = []
     if {"basic", "residual"} <= set(params.grid.model):
-        comparisons.append(Comparison("residual_vs_basic", "ResidualCNN vs BasicCNN (grid winners)", "residual",
-                                      "basic"))
+        comparisons.append(Comparison("residual_vs_basic", "ResidualCNN vs BasicCNN (grid winners)", "basic",
+                                      "residual"))
     for model in params.grid.model:
         comparisons.append(Comparison(f"{model}_dropout_vs_{model}",
                                       f"{MODEL_TITLES[model]}: with vs without dropout (p chosen on validation)",
-                                      dropout_role(model), model))
+                                      model, dropout_role(model)))
     _, cases = scratch_and_transfer(params)
     labels = study_labels(params)
     for case in cases[1:]:
         comparisons.append(Comparison(f"{case}_vs_{cases[0]}", f"Fine-tune {labels[case]} vs {labels[cases[0]]}",
-                                      case, cases[0]))
+                                      cases[0], case))
     best_scratch, best_transfer = best_models(params, validation)
-    comparisons.append(Comparison("transfer_vs_scratch", "Best transfer vs best from scratch", best_transfer,
-                                  best_scratch))
+    comparisons.append(Comparison("transfer_vs_scratch", "Best transfer vs best from scratch", best_scratch,
+                                  best_transfer))
     return comparisons

@@ -1,12 +1,15 @@
-"""How far test-set numbers can be trusted: bootstrap intervals over test images and paired comparisons.
+"""How far test-set numbers can be trusted: bootstrap intervals over test images, exact and bootstrap tests.
 
 Predictions come as a (seeds, images) tensor: one row per training seed of the same configuration. A
 number is the mean over seeds; a bootstrap resample draws test images with replacement and applies the
 same draw to every seed and every model, so comparisons stay paired. A resample is held as draw counts (how
 often it draws each image), so a metric of every resample is one matrix product or sum: exact, since the
-counts are integers far below float32's 2**24.
+counts are integers far below float32's 2**24. Resamples are drawn a chunk at a time, so memory stays bounded
+whatever their number (params.MAX_RESAMPLES bounds the values kept, 8 bytes per resample and metric).
 """
 
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from math import comb
 
 import torch
@@ -14,13 +17,39 @@ import torch
 from foodcnn.evaluation import safe_divide
 
 CONFIDENCE = 0.95
+CHUNK_CELLS = 1 << 22  # draw counts held at once: 16 MB of float32
 
 
-def resample_draws(count: int, resamples: int, seed: int) -> torch.Tensor:
-    """(resamples, count): how many times each resample, drawn with replacement, draws each test image; the
-    same seed gives the same draws."""
-    indices = torch.randint(0, count, (resamples, count), generator=torch.Generator().manual_seed(seed))
-    return torch.zeros(resamples, count).scatter_add_(1, indices, torch.ones(resamples, count))
+@dataclass(frozen=True)
+class Resampling:
+    """`resamples` bootstrap resamples of `count` test images, drawn with replacement from `seed`.
+
+    Each pass over `chunks()` draws the same resamples again, so both sides of a paired comparison and every
+    metric see the same draws without all of them being held at once.
+    """
+
+    count: int
+    resamples: int
+    seed: int
+
+    def chunks(self) -> Iterator[torch.Tensor]:
+        """(rows, count) draw counts, rows at a time until `resamples` rows were given."""
+        generator = torch.Generator().manual_seed(self.seed)
+        rows = max(1, CHUNK_CELLS // self.count)
+        for start in range(0, self.resamples, rows):
+            size = min(rows, self.resamples - start)
+            indices = torch.randint(0, self.count, (size, self.count), generator=generator)
+            yield torch.zeros(size, self.count).scatter_add_(1, indices, torch.ones(size, self.count))
+
+
+def over_resamples(metrics: Sequence[Callable[[torch.Tensor], torch.Tensor]], resampling: Resampling
+                   ) -> list[torch.Tensor]:
+    """Each metric of every resample, one value per resample: one pass over the draws for all of them."""
+    values: list[list[torch.Tensor]] = [[] for _ in metrics]
+    for draws in resampling.chunks():
+        for value, metric in zip(values, metrics):
+            value.append(metric(draws))
+    return [torch.cat(value) for value in values]
 
 
 def each_once(count: int) -> torch.Tensor:
@@ -60,7 +89,7 @@ def percentile_interval(values: torch.Tensor) -> tuple[float, float]:
 
 
 def summary_with_intervals(
-    labels: torch.Tensor, predictions: torch.Tensor, num_classes: int, draws: torch.Tensor
+    labels: torch.Tensor, predictions: torch.Tensor, num_classes: int, resampling: Resampling
 ) -> dict:
     """Test accuracy and macro-F1 (means over seeds), each with its 95 % bootstrap interval; with several
     seeds also their standard deviation over seeds."""
@@ -68,11 +97,13 @@ def summary_with_intervals(
         "accuracy": lambda chosen, draws: accuracies(labels, chosen, draws),
         "macro_f1": lambda chosen, draws: macro_f1s(labels, chosen, draws, num_classes),
     }
+    resampled = over_resamples([lambda draws, metric=metric: metric(predictions, draws) for metric in metrics.values()],
+                               resampling)
     result = {}
-    for name, metric in metrics.items():
+    for (name, metric), values in zip(metrics.items(), resampled):
         per_seed = torch.cat([metric(row.view(1, -1), each_once(len(labels))) for row in predictions])
         result[name] = round(per_seed.mean().item(), 4)
-        result[f"{name}_ci95"] = list(percentile_interval(metric(predictions, draws)))
+        result[f"{name}_ci95"] = list(percentile_interval(values))
         if len(per_seed) > 1:
             result[f"{name}_std"] = round(per_seed.std().item(), 4)
     return result
@@ -87,18 +118,17 @@ def mcnemar_exact(correct_a: torch.Tensor, correct_b: torch.Tensor) -> float:
     return min(1.0, 2 * tail / 2**discordant)
 
 
-def paired_comparison(
-    labels: torch.Tensor, predictions_a: torch.Tensor, predictions_b: torch.Tensor, draws: torch.Tensor
-) -> dict:
-    """Accuracy of a minus accuracy of b on the same test images, its 95 % paired-bootstrap interval, and
-    McNemar's exact p-value per seed; `p_value` is the largest of them (the least significant seed)."""
-    everything = each_once(len(labels))
-    difference = accuracies(labels, predictions_a, everything) - accuracies(labels, predictions_b, everything)
-    resampled = accuracies(labels, predictions_a, draws) - accuracies(labels, predictions_b, draws)
-    p_values = [mcnemar_exact(a == labels, b == labels) for a, b in zip(predictions_a, predictions_b)]
-    return {
-        "difference": round(difference.item(), 4),
-        "difference_ci95": list(percentile_interval(resampled)),
-        "p_value": round(max(p_values), 4),
-        "p_value_per_seed": [round(p, 4) for p in p_values],
-    }
+def bootstrap_p_value(observed: float, resampled: torch.Tensor) -> float:
+    """Two-sided p-value of a difference from its bootstrap distribution shifted to the null of no difference."""
+    extreme = int(((resampled - observed).abs() >= abs(observed) - 1e-12).sum())
+    return min(1.0, (extreme + 1) / (len(resampled) + 1))
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the order given."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted, running = [0.0] * len(p_values), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
