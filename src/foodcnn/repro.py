@@ -146,6 +146,7 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
         # they are written now, in the plan's order, where `dvc repro` one stage at a time puts them.
         for stage in order:
             for out in stage.outs:
+                Path(out.fs_path).parent.mkdir(parents=True, exist_ok=True)  # its command would make it anyway
                 out.ignore()
         repo.scm._reset()  # git's ignore rules are read once and cached: re-read, or saving would add the lines again
         restored: set = set()
