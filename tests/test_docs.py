@@ -407,7 +407,7 @@ def test_the_readme_results_table_is_the_committed_metrics_and_report():
     assert set(rows) == set(roles), "one row per study model"
     for role in roles:
         what, accuracy, macro_f1 = rows[role][1:4]
-        assert accuracy == report[role] and accuracy.startswith(f"{100 * metrics[role]:.1f} ["), (role, accuracy)
+        assert accuracy == report[role] and accuracy.startswith(f"{100 * metrics[role]:.1f} "), (role, accuracy)
         assert macro_f1 == f"{100 * metrics['macro_f1'][role]:.1f}", (role, macro_f1)
         model = role.removesuffix("_dropout")
         if role.endswith("_dropout"):
