@@ -1,7 +1,7 @@
 """Figure 11: what the CPU settings cost: one training epoch of each of the default study's runs, per setting.
 
 Each library reads its setting once, when it loads, so every timing is a new process; the settings take turns
-(A B C A B C ...) so that a machine shared with other work slows each of them alike.
+(A B C, B C A, C A B, ...) so that a machine shared with other work slows each of them alike.
 """
 
 import json
@@ -65,8 +65,9 @@ def measure(repeats: int) -> None:
     print(f"   {'run':14} " + " ".join(f"{name:>15}" for name in names) + f"   ratios to {names[0]}")
     for model, batch in RUNS:
         times: dict[str, list[float]] = {name: [] for name in names}
-        for _ in range(repeats):
-            for name in names:
+        for repeat in range(repeats):
+            # Each repeat starts at the next setting, so that none always runs first or after the same one.
+            for name in names[repeat % len(names):] + names[:repeat % len(names)]:
                 times[name].append(epoch_seconds(model, batch, name))
         medians = {name: statistics.median(values) for name, values in times.items()}
         ratios = " ".join(f"{medians[name] / medians[names[0]]:.2f}" for name in names[1:])
