@@ -26,8 +26,8 @@ import numpy as np
 
 CONFIDENCE = 0.95
 # The fewest trained models per side for a verdict about procedures: with two, the seed variance rests on one
-# difference per side, and a t quantile near 4.3 leaves 12 % power at +5 points on 500 images, against 33 %
-# with three (bench figure 11).
+# difference per side, and equal procedures get "better" 6.3 % of the time (500 images, seeds varying by 2
+# points), against 4.5 % with three (bench figure 11).
 MIN_SEEDS = 3
 
 
