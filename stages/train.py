@@ -12,7 +12,7 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--lr", type=float, required=True)
     parser.add_argument("--batch-size", type=int, required=True)
-    parser.add_argument("--seed", type=int, required=True, help="one of train.seeds")
+    parser.add_argument("--seed", type=int, required=True, help="one of grid.seeds")
     args = parser.parse_args()
     settings = params.load()
     config = grid_run(settings, args.model, args.lr, args.batch_size, args.seed)

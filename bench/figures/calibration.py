@@ -1,4 +1,4 @@
-"""Figure 11: how often each kind of verdict says "better", on simulated comparisons with a known truth
+"""Figure 12: how often each kind of verdict says "better", on simulated comparisons with a known truth
 (foodcnn.calibration): test images 99 / 500 / 2,750, seed standard deviation 0 / 1 / 2 accuracy points, 1 / 3 / 5
 trained models per side; with no true difference (false "better"), then with B 5 points better (power). Then why
 the procedure verdict is a t interval and needs 3 seeds: the two-level percentile bootstrap (seeds within each

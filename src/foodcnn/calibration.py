@@ -1,5 +1,5 @@
 """Simulated comparisons with a known truth: how often each kind of verdict says "better" (tests/test_calibration.py
-checks the error rates, bench figure 11 tabulates them for docs/comparing.md).
+checks the error rates, bench figure 12 tabulates them for docs/comparing.md).
 
 A test image has a difficulty, a logit drawn around 60 % accuracy with a spread of 1.5 (some images nearly
 always right, some nearly never); a trained model adds an offset of its own, drawn per seed, whose spread makes

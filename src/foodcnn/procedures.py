@@ -15,7 +15,7 @@ each estimated by moments (the residual mean square of the seeds x images table 
 never below the part the models' per-image luck alone gives. The interval is a Student t interval with
 Welch-Satterthwaite's degrees of freedom, so that few seeds give a wide interval, not a falsely sure one. With
 MIN_SEEDS per side the false "better" rate stays at 5 % or a little below, where a two-level bootstrap (seeds,
-then images) gave 11 % on 2,750 images: docs/comparing.md, bench figure 11.
+then images) gave 11 % on 2,750 images: docs/comparing.md, bench figure 12.
 
 Arrays may carry leading dimensions (many simulated comparisons at once): the last two are seeds x images.
 """
@@ -26,8 +26,8 @@ import numpy as np
 
 CONFIDENCE = 0.95
 # The fewest trained models per side for a verdict about procedures: with two, the seed variance rests on one
-# difference per side, and a t quantile near 4.3 leaves 12 % power at +5 points on 500 images, against 33 %
-# with three (bench figure 11).
+# difference per side, and equal procedures get "better" 6.3 % of the time (500 images, seeds varying by 2
+# points), against 4.5 % with three (bench figure 12).
 MIN_SEEDS = 3
 
 
