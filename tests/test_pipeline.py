@@ -156,7 +156,7 @@ def test_plain_dvc_plots_pages_render_one_chart_per_plot_offline(project, tmp_pa
         assert probe == {"errors": [], "network": []}, command
         assert all("<canvas" in embed for embed in embeds), f"{command}: every container holds a drawn chart"
         charts[command] = (len(embeds), len(plots["data"]))
-    assert charts["dvc plots show"] == (1 + 2 * len(STUDY_KEYS) + 8,) * 2  # grid, per model two, 8 curves
+    assert charts["dvc plots show"] == (1 + 2 * len(STUDY_KEYS) + 10,) * 2  # grid, 2 per model, 10 curves
     assert all(drawn == plots for drawn, plots in charts.values()), f"one chart per plot: {charts}"
 
 
