@@ -87,6 +87,8 @@ def test_entries_that_cannot_be_checked_are_not_named(folders):
     ("python stages/finetune.py --case B --seed 42", {"finetune.epochs": 5, "finetune.lr": 0.0005,
                                                        "finetune.batch_size": 32, "finetune.weights": "none"},
      {"case": "B", "seed": "42", "epochs": 5, "lr": 0.0005, "batch_size": 32, "weights": "none"}),
+    ("python stages/winner.py --model residual --seed 43", {"train.epochs": 8},
+     {"model": "residual", "seed": "43", "epochs": 8}),
     ("python stages/selection.py", {"grid": {"lr": [0.1]}}, {}),
 ])
 def test_what_each_training_stage_claims(command, params, expected):

@@ -5,7 +5,7 @@ An entry pairs a stage's command, dependencies and parameters with the outputs o
 ea58acc could pair new parameters with the old outputs (foodcnn.repro says how), and such an entry hands
 the old outputs to everyone who reuses it, through DVC's own commands too. A training run's checkpoint keeps
 the configuration it was trained with and its history has a row per epoch, so the entries of the train,
-dropout and finetune stages can be checked; other stages' outputs do not say which parameters made them.
+winner, dropout and finetune stages can be checked; other stages' outputs do not say which parameters made them.
 """
 
 import shlex
@@ -22,6 +22,7 @@ from foodcnn.integrity import object_path
 CLAIMS = {
     "stages/train.py": {"--model": "model", "--lr": "lr", "--batch-size": "batch_size", "--seed": "seed",
                         "train.epochs": "epochs"},
+    "stages/winner.py": {"--model": "model", "--seed": "seed", "train.epochs": "epochs"},
     "stages/dropout.py": {"--model": "model", "--p": "dropout", "--seed": "seed", "train.epochs": "epochs",
                           "lr": "lr"},
     "stages/finetune.py": {"--case": "case", "--seed": "seed", "finetune.epochs": "epochs", "finetune.lr": "lr",
