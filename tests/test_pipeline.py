@@ -21,9 +21,11 @@ STUDY_KEYS = {"basic", "residual", "basic_dropout", "residual_dropout", "mobilen
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    """The project run once with tiny params, its results committed."""
+    """The project run once with tiny params, its results committed, without the copied study's curves (its seeds
+    and p values are not the tiny study's)."""
     root = copy_project(tmp_path_factory.mktemp("project"), TINY)
     dvc(root, "repro")
+    run(root, sys.executable, "-m", "foodcnn", "tidy")
     run(root, "git", "add", "-A")
     run(root, "git", "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "repro")
     run(root, "git", "tag", "sequential")
@@ -267,29 +269,43 @@ def test_a_dropout_change_reruns_only_dropout_evaluate_and_report(project):
     assert not stages_run(dvc(project, "repro")) & {"dropout@basic-0.5-42", "dropout@residual-0.5-42"}
 
 
+def foodcnn(project: Path, *arguments: str) -> str:
+    return run(project, sys.executable, "-m", "foodcnn", *arguments)
+
+
 @pytest.mark.slow
-def test_applying_another_experiment_leaves_no_file_of_the_last_one(project):
+def test_applying_the_baseline_after_an_experiment_leaves_no_file_of_it_once_tidied(project):
+    """DVC forgets the files of a stage that dvc.yaml no longer has: after applying the baseline, which lacks the
+    experiment's p, that run's models and curves stay, and evaluate's and report's folder deps hash them."""
     dvc(project, "exp", "run", "-S", "dropout.p=[0.3]")
     assert json.loads((project / "results/test.json").read_text())["basic_dropout"]["dropout_p"] == 0.3
     dvc(project, "exp", "apply", "HEAD")
+    assert run(project, "git", "status", "--porcelain", "--untracked-files=no") == ""
+    assert {"evaluate", "report"} <= set(re.findall(r"^(\S+):\s*$", dvc(project, "status"), re.MULTILINE))
+    leftover = {f"{folder}/{model}_dropout0.3_seed42.{kind}" for model in ("basic", "residual")
+                for folder, kind in (("models/dropout", "pt"), ("plots/history/dropout", "tsv"))}
+    assert set(foodcnn(project, "tidy", "--dry-run").split("would remove ")[1:]) == {f"{p}\n" for p in leftover}
+    assert all((project / path).exists() for path in leftover)
+    assert foodcnn(project, "tidy").splitlines() == [f"removed {path}" for path in sorted(leftover)]
     assert run(project, "git", "status", "--porcelain", "--untracked-files=all") == ""
     assert dvc(project, "status").strip().endswith("Data and pipelines are up to date.")
 
 
 @pytest.mark.slow
-def test_a_run_removed_from_a_grid_list_leaves_its_curves_until_the_one_command_cure(project):
-    """DVC knows no files of a stage that dvc.yaml no longer has: after applying an experiment without a p that
-    the workspace last ran, its learning curves stay, and evaluate's and report's folder deps hash them. No
-    dvc.yaml form avoids it (a dep cannot list the runs a matrix makes); docs/experiments.md gives the cure
-    tested here."""
+def test_tidy_after_applying_an_experiment_keeps_its_own_new_curves(project):
+    """An applied experiment's curves for a p the baseline lacks are untracked in git too, so `git clean` would
+    delete them with the leftovers; `foodcnn tidy` asks dvc.yaml which files the pipeline makes."""
     dvc(project, "exp", "run", "-n", "only-0.3", "-S", "dropout.p=[0.3]")
     dvc(project, "exp", "run", "-S", "dropout.p=[0.4]")
     dvc(project, "exp", "apply", "only-0.3")
     assert run(project, "git", "status", "--porcelain", "plots/history").count("_dropout0.4_seed42.tsv") == 2
     assert {"evaluate", "report"} <= set(re.findall(r"^(\S+):\s*$", dvc(project, "status"), re.MULTILINE))
-    run(project, "git", "clean", "-f", "plots/history", "models")
+    removed = foodcnn(project, "tidy").splitlines()
+    assert len(removed) == 4 and all("_dropout0.4_seed42." in line for line in removed)
+    assert (project / "plots/history/dropout/basic_dropout0.3_seed42.tsv").is_file()
     assert dvc(project, "status").strip().endswith("Data and pipelines are up to date.")
     dvc(project, "exp", "apply", "HEAD")
+    foodcnn(project, "tidy")
     assert run(project, "git", "status", "--porcelain", "--untracked-files=all") == ""
 
 

@@ -1,12 +1,13 @@
 """The `foodcnn` command: `foodcnn repro` runs the pipeline with independent stages side by side; `foodcnn diff
 [A] [B] ...` compares revisions and experiments beside the pipeline; `foodcnn exp run ...` is `dvc exp run`
-with the experiment's params checked before DVC changes the workspace."""
+with the experiment's params checked before DVC changes the workspace; `foodcnn tidy` removes the runs' files
+that no stage makes any more."""
 
 import argparse
 import sys
 from pathlib import Path
 
-from foodcnn import cli, experiment, params, provenance
+from foodcnn import cli, experiment, leftovers, params, provenance
 from foodcnn.errors import FoodCnnError
 from foodcnn.repro import reproduce
 from foodcnn.schedule import default_jobs, usable_cores
@@ -44,7 +45,27 @@ def parser() -> argparse.ArgumentParser:
                     "then run `dvc exp run` with the same arguments. `dvc exp run` alone changes the workspace "
                     "before the params stage runs: a rejected value could first delete the outputs of stages it "
                     "drops.", usage="foodcnn exp run [dvc exp run's arguments]")
+    tidy = verbs.add_parser(
+        "tidy", help="remove the runs' files that no stage of dvc.yaml makes any more",
+        description="Delete the models and learning curves in the runs' folders that no stage of dvc.yaml "
+                    "declares: those of a grid value dropped from params.yaml, or left by `dvc exp apply` of an "
+                    "experiment without a value the workspace last ran. The evaluate and report stages hash "
+                    "these folders, so until then `dvc status` lists them.")
+    tidy.add_argument("-n", "--dry-run", action="store_true", help="list the files, remove nothing")
     return command
+
+
+def tidy(arguments: argparse.Namespace) -> None:
+    root = Path.cwd()
+    if not (root / "dvc.yaml").is_file():
+        raise FoodCnnError("no dvc.yaml here: run `foodcnn tidy` in the project's folder")
+    found = leftovers.leftovers(root)
+    if not arguments.dry_run:
+        leftovers.remove(root, found)
+    for path in found:
+        print(f"{'would remove' if arguments.dry_run else 'removed'} {path}")
+    if not found:
+        print("Nothing to remove: every run's file belongs to a stage of dvc.yaml.")
 
 
 def repro(arguments: argparse.Namespace) -> None:
@@ -95,7 +116,7 @@ def main() -> None:
     if arguments.verb != "exp" and dvc_arguments:
         command.error(f"unrecognized arguments: {' '.join(dvc_arguments)}")
     verbs = {"repro": lambda: repro(arguments), "diff": lambda: diff(arguments),
-             "exp": lambda: experiment.run(dvc_arguments)}
+             "exp": lambda: experiment.run(dvc_arguments), "tidy": lambda: tidy(arguments)}
     cli.run(verbs[arguments.verb])
 
 
