@@ -19,7 +19,9 @@ the everyday flows through both and compares the files.
    commands of other threads reset this one's index]
 4. Once the command ends (or the restore is done): `save(run_cache=...)` and `commit()`.            [as DVC]
 5. `dump(update_pipeline=False)`, in the plan's order whichever command ended first.        [order only]
-And before any command, each output's .gitignore line, in the plan's order (below).
+And before any command, each output's .gitignore line, in the plan's order (below). A stage without outputs
+(the params stage's checks and clean-up) runs before every later stage of the plan, as it does in `dvc repro`'s
+order: no file makes another stage wait for it, so only its place in the plan says it comes first. [order only]
 
 The order of 2 and 3 is the point: deps saved before the restore look unchanged, so restore takes its first
 branch and pairs the new parameters with the old outputs, and step 4 then writes that pairing into the
@@ -121,6 +123,18 @@ def repository_lock(repo) -> Iterator[None]:
         yield
 
 
+def upstream(order: list, graph) -> dict:
+    """Per stage of the plan, the stages it waits for: those whose outputs it reads, and every stage without
+    outputs that comes before it in the plan."""
+    checks: list = []
+    waits = {}
+    for stage in order:
+        waits[stage] = [*graph.successors(stage), *checks]
+        if not stage.outs:
+            checks.append(stage)
+    return waits
+
+
 def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
     """Bring the pipeline (or the targets and what they depend on) up to date as `dvc repro` would, with up to
     `jobs` stage commands at once; returns how many stages ran or came back from the run-cache."""
@@ -185,8 +199,8 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
                             describe(values), path.relative_to(repo.root_dir))
 
         try:
-            finished = run_side_by_side(order, {stage: list(graph.successors(stage)) for stage in order}, start,
-                                        command, finish, lambda stage: stage.dump(update_pipeline=False), jobs)
+            finished = run_side_by_side(order, upstream(order, graph), start, command, finish,
+                                        lambda stage: stage.dump(update_pipeline=False), jobs)
         except DvcException as error:
             raise FoodCnnError(str(error)) from error
     return len(finished)
