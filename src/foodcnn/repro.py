@@ -36,15 +36,21 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from foodcnn.errors import FoodCnnError
 from foodcnn.schedule import Start, run_side_by_side
+
+if TYPE_CHECKING:  # DVC is imported when a command runs, not with this module
+    import networkx
+    from dvc.repo import Repo
+    from dvc.stage import Stage
 
 logger = logging.getLogger("dvc.foodcnn")
 
 
 @contextmanager
-def outputs_set_aside(stage, folder: Path):
+def outputs_set_aside(stage: "Stage", folder: Path) -> Iterator[None]:
     """DVC's `remove_outs` before a run-cache restore, undone unless the block ends well: each output is moved
     into `folder` (on the repository's file system, so a rename) and, when the block raises, whatever the
     restore left in its place goes and the output comes back."""
@@ -72,7 +78,7 @@ def remove(path: Path) -> None:
         path.unlink()
 
 
-def run_cache_entry(stage) -> tuple[Path, dict]:
+def run_cache_entry(stage: "Stage") -> tuple[Path, dict]:
     """The run-cache entry that holds a stage's saved run, as `StageCache.save` names it, and its parameters."""
     import yaml
     from dvc.stage.cache import _get_cache_hash, _get_stage_hash
@@ -105,7 +111,7 @@ def lock_holder(lockfile: Path) -> int | None:
 
 
 @contextmanager
-def repository_lock(repo) -> Iterator[None]:
+def repository_lock(repo: "Repo") -> Iterator[None]:
     """DVC's lock of the repository, as `dvc repro` takes it; held by another run, one line saying which (DVC's
     LockError comes as three chained tracebacks)."""
     from dvc.lock import LockError
@@ -123,11 +129,11 @@ def repository_lock(repo) -> Iterator[None]:
         yield
 
 
-def upstream(order: list, graph) -> dict:
+def upstream(order: list["Stage"], graph: "networkx.DiGraph") -> dict["Stage", list["Stage"]]:
     """Per stage of the plan, the stages it waits for: those whose outputs it reads, and every stage without
     outputs that comes before it in the plan."""
-    checks: list = []
-    waits = {}
+    checks: list["Stage"] = []
+    waits: dict["Stage", list["Stage"]] = {}
     for stage in order:
         waits[stage] = [*graph.successors(stage), *checks]
         if not stage.outs:
@@ -165,7 +171,7 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
         repo.scm._reset()  # git's ignore rules are read once and cached: re-read, or saving would add the lines again
         restored: set = set()
 
-        def start(stage) -> Start:  # steps 1 to 3 but the command
+        def start(stage: "Stage") -> Start:  # steps 1 to 3 but the command
             if not stage.changed():
                 logger.info("Stage '%s' didn't change, skipping", stage.addressing)
                 return Start.SKIP
@@ -179,7 +185,7 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
             restored.add(stage)
             return Start.DONE
 
-        def command(stage) -> None:
+        def command(stage: "Stage") -> None:
             began = time.perf_counter()
             try:
                 cmd_run(stage)
@@ -188,7 +194,7 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
             # Lines of runs side by side interleave: this one says which run ended, and how long it took.
             logger.info("Stage '%s' took %.1f s", stage.addressing, time.perf_counter() - began)
 
-        def finish(stage) -> None:  # step 4
+        def finish(stage: "Stage") -> None:  # step 4
             # Outputs with cache: false (other than metrics and plots) keep a stage out of the run-cache.
             uncached = any(not out.use_cache for out in stage.outs if not (out.is_metric or out.is_plot))
             stage.save(run_cache=not uncached)
