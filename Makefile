@@ -12,7 +12,7 @@ PLOTS_TEMPLATE := web/build/plots.html
 SETUP := $(VENV)/installed $(PLOTS_TEMPLATE)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test plots bench pull push verify diff install-remote lock
+.PHONY: repro test lint plots bench pull push verify diff install-remote lock
 
 # Every package of each environment, dependencies too, is pinned with its hashes in a lock (requirements*.txt,
 # compiled from the direct requirements in requirements*.in by `make lock`), and installed by this one command
@@ -30,6 +30,13 @@ repro: $(SETUP)
 # study's environment, which stays as small as `make repro` needs; sshd comes from apt (.ci/run).
 test: $(SETUP) $(VENV)/test-installed
 	python -m pytest
+
+# ruff (lint and format) and mypy, as configured in pyproject.toml; CI runs it before the tests, and
+# .pre-commit-config.yaml runs the same three commands before each commit.
+lint: $(VENV)/installed $(VENV)/test-installed
+	ruff check .
+	ruff format --check .
+	mypy
 
 $(VENV)/test-installed: requirements-remote-test.txt | $(VENV)/installed
 	$(INSTALL) requirements-remote-test.txt

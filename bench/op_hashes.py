@@ -21,12 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # run without installing the project
 
-from foodcnn import numerics, provenance  # noqa: E402  (first: sets the CPU settings before torch loads)
-
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
+from foodcnn import numerics, provenance  # noqa: E402  (first: sets the CPU settings before torch loads)
 from foodcnn.data.augment import affine_augment, normalize, random_affine_matrices  # noqa: E402
 from foodcnn.models import ModelSpec, build_model  # noqa: E402
 from foodcnn.params import AugmentParams  # noqa: E402

@@ -112,7 +112,7 @@ def main() -> None:
     phases["grid"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    for name, (_, lr, batch_size, model, data) in winners.items():
+    for name, (_, lr, _batch_size, model, data) in winners.items():
         study[name] = (model, data)
         final_lr = lr if params["lr"] == "auto" else params["lr"]
         best = None

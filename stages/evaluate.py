@@ -4,12 +4,12 @@ import torch
 
 from foodcnn import cli, params
 from foodcnn.checkpoint import load_checkpoint
+from foodcnn.comparison import Scored, add_verdicts, compare_scored
 from foodcnn.data.tensors import load_image_set
 from foodcnn.devices import compute_device
-from foodcnn.evaluation import per_class_metrics, prediction_rows, predict_logits
+from foodcnn.evaluation import per_class_metrics, predict_logits, prediction_rows
 from foodcnn.io import write_json, write_table
 from foodcnn.layout import COMPARISON_METRICS, COMPARISONS, TEST_METRICS, TEST_RESULTS, test_outputs
-from foodcnn.comparison import Scored, add_verdicts, compare_scored
 from foodcnn.roles import study_labels
 from foodcnn.selection import study_comparisons, study_models
 from foodcnn.statistics import Resampling, summary_with_intervals
@@ -42,7 +42,7 @@ def main() -> None:
     predictions, tables = {}, {}
     for role, study_model in models.items():
         rows, per_seed = [], []
-        for seed, run in zip(settings.train.seeds, study_model.runs):
+        for seed, run in zip(settings.train.seeds, study_model.runs, strict=True):
             model, classes = load_checkpoint(run.model)
             logits = predict_logits(model.to(device), test.images, device)
             rows += prediction_rows(logits, test.labels, test.paths, classes, seed)

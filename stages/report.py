@@ -4,8 +4,7 @@ from foodcnn import cli, params
 from foodcnn.data.tensors import load_image_set
 from foodcnn.figures import report_figures
 from foodcnn.io import atomic_text, fresh_dir, read_json, read_table
-from foodcnn.layout import (COMPARISONS, GRID_TABLE, REPORTS, SPLIT_REPORT, TEST_RESULTS, prepared, require,
-                            test_outputs)
+from foodcnn.layout import COMPARISONS, GRID_TABLE, REPORTS, SPLIT_REPORT, TEST_RESULTS, prepared, require, test_outputs
 from foodcnn.report import StudyResults, build_report
 from foodcnn.selection import dropout_retrains, study_models
 

@@ -32,7 +32,7 @@ def test_a_saved_checkpoint_loads_as_the_same_network(tmp_path):
     save_checkpoint(tmp_path / "model.pt", network.state_dict(), spec, ("a", "b", "c"), Config())
     model, classes = load_checkpoint(tmp_path / "model.pt")
     assert classes == ("a", "b", "c") and not model.training
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), network.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), network.state_dict().values(), strict=True))
 
 
 @pytest.mark.parametrize("content", ["malicious", "truncated", "empty", "other tensors"])

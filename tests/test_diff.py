@@ -40,7 +40,7 @@ def with_changes(base: list[str], images: list[tuple[str, str]], right: int, wro
 
 
 def role_run(images: list[tuple[str, str]], by_seed: dict[int, list[str]], **settings) -> RoleRun:
-    paths, actual = zip(*images)
+    paths, actual = zip(*images, strict=True)
     return RoleRun(paths, actual, {seed: tuple(predicted) for seed, predicted in by_seed.items()}, settings)
 
 
@@ -121,7 +121,7 @@ def test_a_missing_row_leaves_its_image_out_of_the_pairing_not_the_role():
                      side("b", basic=role_run(images, {42: better})))
     row = result["roles"]["basic"]
     assert row["paired"] and row["test_images"] == [98, 99] and row["left_out"] == [0, 1]
-    fixed = sum(b != a and b == actual for a, b, (_, actual) in zip(base[1:], better[1:], images[1:]))
+    fixed = sum(b != a and b == actual for a, b, (_, actual) in zip(base[1:], better[1:], images[1:], strict=True))
     assert row["trained_models"]["test"] == "McNemar exact"  # on the 98 shared images, of which `fixed` B fixed
     assert row["trained_models"]["p_value"] == pytest.approx(2 / 2**fixed, rel=1e-3) and fixed >= 11
     assert "basic: paired on the 98 test images both sides scored; left out 0 of A's 98 and 1 of B's 99." in (
@@ -134,7 +134,7 @@ def test_several_seeds_give_each_models_accuracy_and_a_procedure_verdict():
     b_runs = {seed: with_changes(a_runs[seed], images, right=20 + seed - 42, wrong=0) for seed in (42, 43, 44)}
     result = compare(side("a", basic=role_run(images, a_runs)), side("b", basic=role_run(images, b_runs)))
     row = result["roles"]["basic"]
-    accuracy_a = {seed: sum(p == a for p, (_, a) in zip(run_, images)) / 99 for seed, run_ in a_runs.items()}
+    accuracy_a = {seed: sum(p == a for p, (_, a) in zip(run_, images, strict=True)) / 99 for seed, run_ in a_runs.items()}
     assert row["seed_accuracy"]["a"] == pytest.approx(accuracy_a, abs=1e-4) and row["seeds"] == [3, 3]
     assert row["accuracy"]["difference"] == pytest.approx(21 / 99, abs=1e-4)  # the mean over seeds
     assert row["trained_models"]["test"] == "bootstrap"

@@ -13,7 +13,7 @@ from tests.test_diff import image_list, predictions
 
 HISTORY_IMAGES = image_list()
 HISTORY_BASE = predictions(HISTORY_IMAGES, 0.4, seed=7)
-BASE_ACCURACY = sum(p == a for p, (_, a) in zip(HISTORY_BASE, HISTORY_IMAGES)) / 99
+BASE_ACCURACY = sum(p == a for p, (_, a) in zip(HISTORY_BASE, HISTORY_IMAGES, strict=True)) / 99
 
 
 def plant(project: Path, selection: str) -> None:

@@ -384,7 +384,7 @@ def report_cells() -> dict[str, str]:
         if cells and cells[0] in ("Model", "Case"):
             header = cells
         elif cells and header and not set(cells[0]) <= {"-"}:
-            tables.setdefault(cells[0], dict(zip(header, cells)))  # the first table naming it: the study tables
+            tables.setdefault(cells[0], dict(zip(header, cells, strict=False)))  # the first table naming it: the study tables
     found = {}
     for role, name in (("basic", "BasicCNN"), ("residual", "ResidualCNN")):
         row = tables[name]

@@ -67,7 +67,7 @@ def test_the_first_metric_columns_are_the_six_test_accuracies_and_every_metric_i
     assert len(header) == len(ROW_COLUMNS) + len(METRICS) + len(params) + len(deps)
     assert len(rows) == 3  # the workspace, the commit and the experiment
     for row in rows:
-        for name, value in zip(header, row):
+        for name, value in zip(header, row, strict=False):
             if name in METRICS:
                 float(value)  # no strings, no lists: DVC would show strings as columns
 

@@ -6,9 +6,9 @@ from torch import nn
 
 from foodcnn.models import ModelSpec, build_model, scratch_model
 from foodcnn.models.basic import BasicCNN
+from foodcnn.models.residual import ResidualBlock, ResidualCNN
 from foodcnn.params import SCRATCH_MODELS, scratch_models
 from foodcnn.roles import model_title
-from foodcnn.models.residual import ResidualBlock, ResidualCNN
 
 CHANNELS = [32, 64, 128, 256, 512]
 
@@ -98,7 +98,7 @@ def test_a_built_model_is_its_registered_class_with_the_same_weights():
     torch.manual_seed(3)
     direct = BasicCNN(11, 0.5)
     assert type(built) is BasicCNN
-    assert all(torch.equal(a, b) for a, b in zip(built.state_dict().values(), direct.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(built.state_dict().values(), direct.state_dict().values(), strict=True))
 
 
 def test_a_new_module_is_a_new_model_by_name(toy_architecture):

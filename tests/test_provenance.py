@@ -8,8 +8,18 @@ from pathlib import Path
 import pytest
 
 from foodcnn import provenance
-from foodcnn.provenance import (PROVENANCE, CpuFamily, Provenance, changed_files, committed_result_paths,
-                                committed_results_notice, notice_after_repro, parse_cpuinfo, same_family, this_cpu)
+from foodcnn.provenance import (
+    PROVENANCE,
+    CpuFamily,
+    Provenance,
+    changed_files,
+    committed_result_paths,
+    committed_results_notice,
+    notice_after_repro,
+    parse_cpuinfo,
+    same_family,
+    this_cpu,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 EPYC = CpuFamily("AuthenticAMD", 25, 17, "AMD EPYC", ("avx2", "fma", "avx512f"))

@@ -115,7 +115,7 @@ def trained(tmp_path, monkeypatch) -> Params:
     accuracy = {("basic", 0.3): (0.5, 0.5), ("basic", 0.5): (0.4, 0.4),
                 ("residual", 0.3): (0.9, 0.1), ("residual", 0.5): (0.6, 0.6)}
     for (model, p), per_seed in accuracy.items():
-        for seed, value in zip((1, 2), per_seed):
+        for seed, value in zip((1, 2), per_seed, strict=True):
             save_history(RunFiles.of("dropout", run_name(config_name(model, 0.0, 0, dropout=p), seed)).history,
                          [value / 2, value])
     for config in ("basic_winner", "residual_winner", "mobilenet_A", "mobilenet_B"):

@@ -4,8 +4,16 @@ from sklearn.metrics import f1_score
 
 from foodcnn import statistics
 from foodcnn.statistics import (
-    Resampling, accuracies, bootstrap_p_value, each_once, holm, macro_f1s, mcnemar_exact, over_resamples,
-    percentile_interval, summary_with_intervals,
+    Resampling,
+    accuracies,
+    bootstrap_p_value,
+    each_once,
+    holm,
+    macro_f1s,
+    mcnemar_exact,
+    over_resamples,
+    percentile_interval,
+    summary_with_intervals,
 )
 
 

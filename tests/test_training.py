@@ -6,10 +6,10 @@ import torch
 from torch import nn
 
 from foodcnn.data.augment import affine_augment, normalize, random_affine_matrices
+from foodcnn.devices import compute_device, pick_device
 from foodcnn.models import ModelSpec, build_model
 from foodcnn.params import AugmentParams
-from foodcnn.devices import compute_device, pick_device
-from foodcnn.training import _take, adam, fit, FitSettings, fits_resident, numerics, plan_epoch, same_device
+from foodcnn.training import FitSettings, _take, adam, fit, fits_resident, numerics, plan_epoch, same_device
 
 CPU = torch.device("cpu")
 CUDA, CUDA_0, CUDA_1 = torch.device("cuda"), torch.device("cuda", 0), torch.device("cuda", 1)

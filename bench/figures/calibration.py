@@ -73,7 +73,7 @@ def method_table(simulations: int, resamples: int) -> list[str]:
         scenario = Scenario(images, 0.02, seeds, interaction=interaction)
         bootstrap = [two_level_bootstrap_better(a, b, resamples, number)
                      for correct_a, correct_b in batches(scenario, simulations, seed=12)
-                     for number, (a, b) in enumerate(zip(correct_a, correct_b))]
+                     for number, (a, b) in enumerate(zip(correct_a, correct_b, strict=True))]
         t_better = []
         for difference in (0.0, POWER_DIFFERENCE):
             shifted = Scenario(images, 0.02, seeds, difference, interaction)

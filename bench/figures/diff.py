@@ -9,13 +9,13 @@ import time
 from pathlib import Path
 
 import torch
+from harness import NUM_CLASSES, commit, timed
 
 from foodcnn.data.sample import CLASS_NAMES
 from foodcnn.diff.compare import compare
 from foodcnn.diff.revisions import RoleRun, Side
 from foodcnn.io import write_table
 from foodcnn.layout import PREDICTIONS_DIR
-from harness import NUM_CLASSES, commit, timed
 
 
 def diff_side(revision: str | None, images: int, seeds: int, accuracy: float, seed: int) -> Side:
@@ -40,7 +40,7 @@ def write_side(project: Path, side: Side) -> None:
         write_table(project / PREDICTIONS_DIR / f"{role}.csv",
                     [{"seed": seed, "image": index, "path": path, "actual": actual, "predicted": guess, "confidence": 0.5}
                      for seed, predicted in run.predicted.items()
-                     for index, (path, actual, guess) in enumerate(zip(run.paths, run.actual, predicted))])
+                     for index, (path, actual, guess) in enumerate(zip(run.paths, run.actual, predicted, strict=True))])
 
 
 def two_revisions(project: Path, a: Side, b: Side) -> None:

@@ -6,6 +6,7 @@ import statistics
 
 import torch
 import torch.nn.functional as F
+from harness import BENCH_LR, NUM_CLASSES, median_ratio, quiet_fit, sample_shaped_set, timed
 from torch import nn
 
 from foodcnn import params as study_params
@@ -14,7 +15,6 @@ from foodcnn.data.tensors import ImageSet
 from foodcnn.devices import pick_device
 from foodcnn.models import ModelSpec, build_model
 from foodcnn.training import FitSettings
-from harness import BENCH_LR, NUM_CLASSES, median_ratio, quiet_fit, sample_shaped_set, timed
 
 
 def frozen_forward(model: nn.Module, images: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -64,10 +64,10 @@ def measure(settings: study_params.Params, repeats: int) -> None:
             fit_settings = FitSettings(epochs, batch_size, settings.finetune.lr, 0, augment)
             pairs = []
             for index in range(repeats + 1):
-                floor = timed(lambda: reference_finetune(copy.deepcopy(initial), train, val, batch_size, epochs,
+                floor = timed(lambda: reference_finetune(copy.deepcopy(initial), train, val, batch_size, epochs,  # noqa: B023 (called before the loop moves on)
                                                          device), device)
                 model = copy.deepcopy(initial)
-                fitted = timed(lambda: quiet_fit(model, train, val, fit_settings, device), device)
+                fitted = timed(lambda: quiet_fit(model, train, val, fit_settings, device), device)  # noqa: B023 (called before the loop moves on)
                 if index:  # the first pair warms up
                     pairs.append((fitted, floor))
             print(f"   {case:4} {blocks:>16} {'on' if augment else 'off':>8} "

@@ -8,8 +8,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from foodcnn.devices import pick_device
 from harness import BENCH
+
+from foodcnn.devices import pick_device
 
 # One warmed-up training run in a process of its own (the harness comes from this folder): it says it is
 # ready, waits for the go file, and prints when its timed epochs started and ended.

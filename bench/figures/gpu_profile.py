@@ -4,13 +4,13 @@ device time, and the share of the wall time the device is busy."""
 import copy
 
 import torch
+from harness import BENCH_LR, NUM_CLASSES, REPO, quiet_fit, random_image_set, timed
 from torch.profiler import ProfilerActivity, profile
 
 from foodcnn import params as study_params
 from foodcnn.devices import pick_device
 from foodcnn.models import ModelSpec, build_model
 from foodcnn.training import FitSettings
-from harness import BENCH_LR, NUM_CLASSES, REPO, quiet_fit, random_image_set, timed
 
 
 def measure(model: str, size: int, batch_size: int, count: int, rows: int) -> None:

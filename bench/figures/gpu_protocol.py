@@ -13,11 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
+from harness import NUM_CLASSES, REPO
 
 from foodcnn import params as study_params
 from foodcnn.devices import pick_device
 from foodcnn.io import read_table
-from harness import NUM_CLASSES, REPO
 
 # The protocol's phases in dvc.yaml's order: the stages run one after the other, or (None) the phase's
 # training runs side by side. backbone (finetune.weights as a file) goes with the data: the fine-tunes read it.

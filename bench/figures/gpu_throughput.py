@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from harness import BENCH_LR, NUM_CLASSES, quiet_fit, random_image_set, timed
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -14,7 +15,6 @@ from foodcnn.data.augment import normalize
 from foodcnn.devices import pick_device
 from foodcnn.models import ModelSpec, build_model
 from foodcnn.training import FitSettings, adam, configure_cudnn, numerics
-from harness import BENCH_LR, NUM_CLASSES, quiet_fit, random_image_set, timed
 
 # Dense bf16 tensor-core peaks from NVIDIA's data sheets, by a part of the device name (first match wins).
 PEAK_BF16_TFLOPS = {"H100 PCIe": 756.0, "H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0}
@@ -87,7 +87,7 @@ def measure(models: list[str], size: int, batch_size: int, count: int, epochs: i
         for augmented in (None, augment):
             settings = FitSettings(epochs, batch_size, BENCH_LR, 0, augmented)
             quiet_fit(copy.deepcopy(initial), train, val, FitSettings(1, batch_size, BENCH_LR, 0, augmented), device)
-            rates.append(count * epochs / timed(lambda: quiet_fit(copy.deepcopy(initial), train, val, settings, device),
+            rates.append(count * epochs / timed(lambda: quiet_fit(copy.deepcopy(initial), train, val, settings, device),  # noqa: B023 (called before the loop moves on)
                                                 device))
         achieved = rates[0] * flops / 1e12
         share = f"{achieved / peak:7.1%}" if peak else f"{'n/a':>7}"

@@ -54,5 +54,5 @@ def measure(repeats: int, epochs: int, model: str) -> None:
     sequential = times[variants[0][0]]
     print(f"\n4. two {model} runs of {epochs} epochs each as separate processes ({cores} cores, median of {repeats})")
     for name, _, _ in variants:
-        ratio = median_ratio(list(zip(times[name], sequential)))
+        ratio = median_ratio(list(zip(times[name], sequential, strict=True)))
         print(f"   {name:36} {statistics.median(times[name]):6.1f} s   ratio to one at a time {ratio:.2f}", flush=True)

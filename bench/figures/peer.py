@@ -5,10 +5,11 @@ import subprocess
 import sys
 import time
 
-from foodcnn import params
-from foodcnn.schedule import default_jobs, usable_cores
 from harness import BENCH, REPO
 from study import fresh_copy, phases, study_environment, timed_repro
+
+from foodcnn import params
+from foodcnn.schedule import default_jobs, usable_cores
 
 
 def measure(keep: bool) -> None:

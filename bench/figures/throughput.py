@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from harness import BENCH_LR, NUM_CLASSES, median_ratio, quiet_fit, sample_shaped_set, timed
 from torch import nn
 
 from foodcnn import params as study_params
@@ -14,7 +15,6 @@ from foodcnn.data.tensors import ImageSet
 from foodcnn.devices import pick_device
 from foodcnn.models import ModelSpec, build_model
 from foodcnn.training import FitSettings
-from harness import BENCH_LR, NUM_CLASSES, median_ratio, quiet_fit, sample_shaped_set, timed
 
 
 def bare_loop(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, batch_size: int, epochs: int) -> None:
@@ -60,12 +60,12 @@ def measure(settings: study_params.Params, repeats: int, epochs: int, models: li
         augmented = FitSettings(epochs, batch_size, BENCH_LR, 0, settings.train.augment)
 
         def run_fit(fit_settings: FitSettings) -> Callable[[], None]:
-            model = copy.deepcopy(initial)
-            return lambda: quiet_fit(model, train, val, fit_settings, device)
+            model = copy.deepcopy(initial)  # noqa: B023 (each run's own copy, made when the loop is at it)
+            return lambda: quiet_fit(model, train, val, fit_settings, device)  # noqa: B023 (called before the loop moves on)
 
         def run_bare() -> Callable[[], None]:
-            model = copy.deepcopy(initial).to(device)
-            return lambda: bare_loop(model, inputs, labels, batch_size, epochs)
+            model = copy.deepcopy(initial).to(device)  # noqa: B023 (each run's own copy, made when the loop is at it)
+            return lambda: bare_loop(model, inputs, labels, batch_size, epochs)  # noqa: B023 (called before the loop moves on)
 
         for warm_up in (run_bare(), run_fit(plain), run_fit(augmented)):
             warm_up()

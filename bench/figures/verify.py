@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 import torch
+from harness import median_ratio, timed
 
 from foodcnn import integrity
-from harness import median_ratio, timed
 
 
 def measure(repeats: int, project: Path) -> None:
@@ -23,7 +23,7 @@ def measure(repeats: int, project: Path) -> None:
     for index in range(repeats + 1):
         folder = Path(tempfile.mkdtemp(prefix="foodcnn-bench-copy-"))
         try:
-            copy_time = timed(lambda: [shutil.copyfile(path, folder / f"{path.parent.name}{path.name}")
+            copy_time = timed(lambda: [shutil.copyfile(path, folder / f"{path.parent.name}{path.name}")  # noqa: B023 (called before the loop moves on)
                                        for path in objects], cpu)
         finally:
             shutil.rmtree(folder, ignore_errors=True)

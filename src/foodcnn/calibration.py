@@ -13,7 +13,7 @@ new seeds, so the test images vary as well as the seeds.
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 
 import numpy as np
 import torch
@@ -99,13 +99,12 @@ def scored(correct: np.ndarray) -> Scored:
 def trained_models_verdicts(correct_a: np.ndarray, correct_b: np.ndarray, resamples: int) -> list[str]:
     """The verdict on these trained models of each simulated comparison, as comparison.trained_models gives it."""
     verdicts = []
-    for number, (table_a, table_b) in enumerate(zip(correct_a, correct_b)):
+    for number, (table_a, table_b) in enumerate(zip(correct_a, correct_b, strict=True)):
         a, b = scored(table_a), scored(table_b)
         observed = float(table_b.mean() - table_a.mean())
         resampled = torch.zeros(0)  # McNemar's test, for one model per side, needs no resamples
         if len(a.seeds) > 1:
-            accuracy_a, accuracy_b = over_resamples([lambda draws: accuracy_of(a, draws),
-                                                     lambda draws: accuracy_of(b, draws)],
+            accuracy_a, accuracy_b = over_resamples([partial(accuracy_of, a), partial(accuracy_of, b)],
                                                     Resampling(len(a.labels), resamples, number))
             resampled = accuracy_b - accuracy_a
         _, p_value = trained_models_p_value(a, b, True, observed, resampled)
@@ -143,5 +142,5 @@ def procedure_rates(scenario: Scenario, simulations: int, seed: int) -> Rates:
         test = procedure_test(correct_a, correct_b, paired=True)
         low, high = intervals(test)
         covered += int(((low <= scenario.difference) & (scenario.difference <= high)).sum())
-        verdicts += [verdict("procedures", float(d), float(p), NAMES) for d, p in zip(test.difference, p_values(test))]
+        verdicts += [verdict("procedures", float(d), float(p), NAMES) for d, p in zip(test.difference, p_values(test), strict=True)]
     return rates(verdicts, "procedures", covered / simulations)

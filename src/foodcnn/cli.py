@@ -8,7 +8,6 @@ from collections.abc import Callable
 from foodcnn.errors import FoodCnnError
 from foodcnn.numerics import check_cpu_numerics
 
-
 # The modules whose warnings a user of the project's commands sees: its own, and the entry point being run.
 OWN_MODULES = r"(foodcnn|__main__)(\.|$)"
 

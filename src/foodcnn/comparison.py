@@ -19,8 +19,17 @@ from dataclasses import dataclass
 import torch
 
 from foodcnn.procedures import MIN_SEEDS, intervals, p_values, procedure_test
-from foodcnn.statistics import (Resampling, accuracies, bootstrap_p_value, each_once, holm, macro_f1s, mcnemar_exact,
-                                over_resamples, percentile_interval)
+from foodcnn.statistics import (
+    Resampling,
+    accuracies,
+    bootstrap_p_value,
+    each_once,
+    holm,
+    macro_f1s,
+    mcnemar_exact,
+    over_resamples,
+    percentile_interval,
+)
 
 SIGNIFICANCE = 0.05
 KINDS = {"trained_models": "these models", "procedures": "procedure"}  # each verdict says which kind it is
@@ -98,7 +107,7 @@ def procedures(a: Scored, b: Scored, paired: bool) -> dict:
 
 def seed_accuracy(side: Scored) -> dict[int, float]:
     """Each trained model's test accuracy, by seed."""
-    return dict(zip(side.seeds, (round(value, 4) for value in side.correct.double().mean(1).tolist())))
+    return dict(zip(side.seeds, (round(value, 4) for value in side.correct.double().mean(1).tolist()), strict=True))
 
 
 def point_values(side: Scored, num_classes: int) -> tuple[float, float]:
@@ -113,7 +122,7 @@ def compare_scored(a: Scored, b: Scored, paired: bool, num_classes: int, resampl
     sides scored the same images in the same order. Verdicts come with `add_verdicts`, over all comparisons."""
     values_a, values_b = point_values(a, num_classes), point_values(b, num_classes)
     values = {name: {"a": round(value_a, 4), "b": round(value_b, 4), "difference": round(value_b - value_a, 4)}
-              for name, value_a, value_b in zip(("accuracy", "macro_f1"), values_a, values_b)}
+              for name, value_a, value_b in zip(("accuracy", "macro_f1"), values_a, values_b, strict=True)}
     observed = values_b[0] - values_a[0]
     return {"paired": paired, "seeds": [len(a.seeds), len(b.seeds)], **values,
             "trained_models": trained_models(a, b, paired, num_classes, observed, resamples, seed),
@@ -137,11 +146,11 @@ def add_verdicts(results: list[dict], names: list[tuple[str, str]]) -> None:
     """Holm-adjusted p-values and verdicts of both kinds, each over the comparisons that have one; `names`: each
     comparison's (A, B) as its verdict names them."""
     for kind in KINDS:
-        tested = [(result, name) for result, name in zip(results, names) if "p_value" in result[kind]]
+        tested = [(result, name) for result, name in zip(results, names, strict=True) if "p_value" in result[kind]]
         adjusted = holm([result[kind]["p_value"] for result, _ in tested])
-        for (result, name), p_holm in zip(tested, adjusted):
+        for (result, name), p_holm in zip(tested, adjusted, strict=True):
             result[kind]["p_holm"] = significant(p_holm)
             result[kind]["verdict"] = verdict(kind, result["accuracy"]["difference"], p_holm, name)
-    for result, name in zip(results, names):
+    for result, name in zip(results, names, strict=True):
         if "seeds_needed" in result["procedures"]:
             result["procedures"]["verdict"] = too_few_seeds(result["seeds"], name)

@@ -6,7 +6,6 @@ from torch import nn
 
 from foodcnn.data.augment import normalize
 
-
 INFERENCE_BATCH_SIZE = 256
 
 
@@ -73,7 +72,7 @@ def prediction_rows(
         {"seed": seed, "image": index, "path": path, "actual": classes[actual], "predicted": classes[guess],
          "confidence": round(probability, 4)}
         for index, (path, actual, guess, probability) in enumerate(
-            zip(paths, labels.tolist(), predicted.tolist(), confidence.tolist()))
+            zip(paths, labels.tolist(), predicted.tolist(), confidence.tolist(), strict=True))
     ]
 
 

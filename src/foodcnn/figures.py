@@ -10,8 +10,14 @@ from foodcnn.evaluation import confusion_from_rows
 from foodcnn.io import read_table
 from foodcnn.layout import FIGURES, RAW_DIR, REPORTS, RunFiles, test_outputs
 from foodcnn.params import Params
-from foodcnn.plots import (confusion_figure, image_pairs_figure, interval_figure, learning_curves,
-                           misclassified_figure, save_figure)
+from foodcnn.plots import (
+    confusion_figure,
+    image_pairs_figure,
+    interval_figure,
+    learning_curves,
+    misclassified_figure,
+    save_figure,
+)
 from foodcnn.roles import model_title, study_labels
 from foodcnn.runs import config_name, run_name
 from foodcnn.selection import best_models
@@ -120,5 +126,5 @@ def report_figures(settings: Params, test: dict[str, dict], classes: tuple[str, 
     return [accuracy_figure(test, classes, labels), *curve_figures(settings),
             *confusion_figures(test, classes, seeds, labels),
             *(misclassified_figure_of(kind, role, labels[role], seeds[0], images)
-              for kind, role in zip(("best_scratch", "best_transfer"), best_models(settings, validation))),
+              for kind, role in zip(("best_scratch", "best_transfer"), best_models(settings, validation), strict=True)),
             duplicate_figure(duplicates)]

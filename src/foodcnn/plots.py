@@ -8,9 +8,9 @@ import matplotlib
 matplotlib.use("Agg")  # files only: stages run without a display
 
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
 import numpy  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from foodcnn.io import atomic_path  # noqa: E402
@@ -55,8 +55,8 @@ def learning_curves(panels: dict[str, dict[str, list[dict]]], title: str) -> plt
     dashed, one line colour per run of the panel's histories (run name -> rows)."""
     figure, axes = plt.subplots(len(panels), 2, figsize=(11, 4 * len(panels)), squeeze=False,
                                 gridspec_kw={"hspace": 0.35})
-    for (panel, histories), (loss_axis, accuracy_axis) in zip(panels.items(), axes):
-        for (name, rows), colour in zip(histories.items(), cast(tuple, cast(ListedColormap, plt.cm.tab10).colors) * 3):
+    for (panel, histories), (loss_axis, accuracy_axis) in zip(panels.items(), axes, strict=True):
+        for (name, rows), colour in zip(histories.items(), cast(tuple, cast(ListedColormap, plt.cm.tab10).colors) * 3, strict=False):
             epochs = [int(row["epoch"]) for row in rows]
             for axis, metric in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
                 axis.plot(epochs, [float(row[f"train_{metric}"]) for row in rows], color=colour,
@@ -110,7 +110,7 @@ def misclassified_figure(images: torch.Tensor, captions: list[str], title: str, 
     figure, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 2.7 * rows), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
-    for axis, image, caption in zip(axes.flat, images, captions):
+    for axis, image, caption in zip(axes.flat, images, captions, strict=False):
         axis.imshow(image.permute(1, 2, 0).numpy(), interpolation="nearest")
         axis.set_title(caption, fontsize=7)
     if not len(images):
@@ -125,8 +125,8 @@ def interval_figure(
     """Each model's test accuracy as a point with its 95 % interval as a bar, and the chance level."""
     figure, axis = plt.subplots(figsize=(7, 0.45 * len(labels) + 1.2))
     positions = range(len(labels))[::-1]
-    lows = [value - low for value, (low, _) in zip(values, intervals)]
-    highs = [high - value for value, (_, high) in zip(values, intervals)]
+    lows = [value - low for value, (low, _) in zip(values, intervals, strict=True)]
+    highs = [high - value for value, (_, high) in zip(values, intervals, strict=True)]
     axis.errorbar([100 * v for v in values], list(positions), xerr=[[100 * v for v in lows], [100 * v for v in highs]],
                   fmt="o", color="tab:blue", ecolor="tab:gray", capsize=3)
     axis.axvline(100 * chance, color="tab:red", linestyle=":", label=f"chance ({100 * chance:.1f} %)")
@@ -152,9 +152,9 @@ def image_pairs_figure(pairs: list[tuple[Image.Image, Image.Image]], captions: l
                                 layout="constrained")
     for axis in axes.flat:
         axis.axis("off")
-    for index, (images, texts) in enumerate(zip(pairs, captions)):
+    for index, (images, texts) in enumerate(zip(pairs, captions, strict=False)):
         row, column = divmod(index, pairs_per_row)
-        for offset, (image, text) in enumerate(zip(images, texts)):
+        for offset, (image, text) in enumerate(zip(images, texts, strict=False)):
             axis = axes[row, 2 * column + offset]
             axis.imshow(image, interpolation="nearest")
             axis.set_title(text, fontsize=6)

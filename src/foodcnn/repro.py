@@ -132,8 +132,8 @@ def repository_lock(repo: "Repo") -> Iterator[None]:
 def upstream(order: list["Stage"], graph: "networkx.DiGraph") -> dict["Stage", list["Stage"]]:
     """Per stage of the plan, the stages it waits for: those whose outputs it reads, and every stage without
     outputs that comes before it in the plan."""
-    checks: list["Stage"] = []
-    waits: dict["Stage", list["Stage"]] = {}
+    checks: list[Stage] = []
+    waits: dict[Stage, list[Stage]] = {}
     for stage in order:
         waits[stage] = [*graph.successors(stage), *checks]
         if not stage.outs:

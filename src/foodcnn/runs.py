@@ -6,6 +6,7 @@ from foodcnn.errors import ParamsError
 from foodcnn.layout import SELECTION, RunFiles
 from foodcnn.params import MOBILENET, RANDOM_INIT, SCRATCH_MODELS, Params
 
+
 @dataclass(frozen=True)
 class RunConfig:
     """One training run. Its name, and so its file names and report rows, derive from it."""

@@ -48,7 +48,7 @@ def over_resamples(metrics: Sequence[Callable[[torch.Tensor], torch.Tensor]], re
     """Each metric of every resample, one value per resample: one pass over the draws for all of them."""
     values: list[list[torch.Tensor]] = [[] for _ in metrics]
     for draws in resampling.chunks():
-        for value, metric in zip(values, metrics):
+        for value, metric in zip(values, metrics, strict=True):
             value.append(metric(draws))
     return [torch.cat(value) for value in values]
 
@@ -100,7 +100,7 @@ def summary_with_intervals(
     }
     resampled = over_resamples([partial(metric, predictions) for metric in metrics.values()], resampling)
     result: dict[str, float | list[float]] = {}
-    for (name, metric), values in zip(metrics.items(), resampled):
+    for (name, metric), values in zip(metrics.items(), resampled, strict=True):
         per_seed = torch.cat([metric(row.view(1, -1), each_once(len(labels))) for row in predictions])
         result[name] = round(per_seed.mean().item(), 4)
         result[f"{name}_ci95"] = list(percentile_interval(values))

@@ -15,8 +15,8 @@ from foodcnn.diff.revisions import RoleRun, Side
 
 def shared_images(a: RoleRun, b: RoleRun) -> tuple[str, ...]:
     """The paths both scored with the same class, in A's order."""
-    classes_b = dict(zip(b.paths, b.actual))
-    return tuple(path for path, actual in zip(a.paths, a.actual) if classes_b.get(path) == actual)
+    classes_b = dict(zip(b.paths, b.actual, strict=True))
+    return tuple(path for path, actual in zip(a.paths, a.actual, strict=True) if classes_b.get(path) == actual)
 
 
 def pairing(a: RoleRun, b: RoleRun) -> tuple[str, ...] | None:

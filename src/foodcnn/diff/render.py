@@ -146,7 +146,7 @@ def forest_plot(comparisons: list[dict], path: Path) -> None:
             lows = [100 * result[kind]["accuracy_ci95"][0] for _, result in rows]
             highs = [100 * result[kind]["accuracy_ci95"][1] for _, result in rows]
             axes.errorbar(centres, positions, fmt=marker, capsize=3,
-                          xerr=[[c - low for c, low in zip(centres, lows)], [h - c for c, h in zip(centres, highs)]],
+                          xerr=[[c - low for c, low in zip(centres, lows, strict=True)], [h - c for c, h in zip(centres, highs, strict=True)]],
                           label=f"{side_label(comparison['b'])} − {side_label(comparison['a'])}: {words}")
     axes.axvline(0, color="grey", linestyle="--", linewidth=1)
     axes.set_yticks(range(len(roles)), roles)

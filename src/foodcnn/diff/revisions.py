@@ -73,7 +73,7 @@ def read_predictions(text: str, source: str, classes: frozenset[str] | None = No
     images = [tuple(rows[index][:2] for index in sorted(rows)) for rows in by_seed.values()]
     if any(seed_images != images[0] for seed_images in images):
         raise FoodCnnError(f"{source}: its seeds were scored on different test images")
-    paths, actual = zip(*images[0])
+    paths, actual = zip(*images[0], strict=True)
     predicted = {seed: tuple(rows[index][2] for index in sorted(rows)) for seed, rows in sorted(by_seed.items())}
     return paths, actual, predicted
 
