@@ -39,6 +39,7 @@ subprocess.run([sys.executable, *sys.argv[1:]], check=True, stdout=subprocess.DE
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 SAMPLE_SECONDS = 0.05
+BURSTS_PER_CLASS = 3
 LEARNING_RATES = (0.1, 0.01, 0.001, 0.0005)  # one per run side by side, so that each writes its own files
 
 
@@ -90,15 +91,17 @@ def run_measured(commands: list[list[str]], cwd: Path, env: dict[str, str]) -> U
 
 
 def write_bursts(root: Path, count: int, size: int) -> None:
-    """count JPEGs in 11 class folders, each class one drawing with a few levels of noise per photo: every
-    photo of a class a near-duplicate of every other, the split's worst case."""
+    """count JPEGs in 11 class folders, each class three bursts: one drawing with a few levels of noise per
+    photo, so that every photo is a near-duplicate of every other of its burst (the split's worst case) and
+    each class keeps three photos, enough to split."""
     generator = np.random.default_rng(0)
-    drawings = [np.asarray(draw_image(index, size, random.Random(index), np.random.default_rng(index)), np.int16)
-                for index in range(len(CLASS_NAMES))]
+    drawings = [np.asarray(draw_image(index % len(CLASS_NAMES), size, random.Random(index),
+                                      np.random.default_rng(index)), np.int16)
+                for index in range(BURSTS_PER_CLASS * len(CLASS_NAMES))]
     for number in range(count):
-        index = number % len(CLASS_NAMES)
-        pixels = (drawings[index] + generator.integers(-2, 3, drawings[index].shape)).clip(0, 255)
-        path = root / CLASS_NAMES[index] / f"{number:05d}.jpg"
+        drawing = drawings[number % len(drawings)]
+        pixels = (drawing + generator.integers(-2, 3, drawing.shape)).clip(0, 255)
+        path = root / CLASS_NAMES[number % len(CLASS_NAMES)] / f"{number:05d}.jpg"
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(pixels.astype(np.uint8)).save(path, quality=90)
 
@@ -151,7 +154,7 @@ def measure(checkout: Path, counts: list[int], photo_size: int, image_size: int,
             bursts: bool, repeats: int, keep: bool) -> None:
     """Each size in counts: split, prepare, one epoch of each number of runs side by side, and (with training)
     one epoch in this process on the mapped splits against the splits in memory."""
-    kind = "near-duplicate bursts (one per class)" if bursts else "distinct photos"
+    kind = f"near-duplicate bursts ({BURSTS_PER_CLASS} per class)" if bursts else "distinct photos"
     print(f"\n13. scale: {checkout}'s stages on {kind}, JPEGs of {photo_size} px prepared at {image_size} px, "
           f"split.near_duplicates as in params.yaml, one epoch of basic (batch 32, 1 thread per run)")
     env = {**os.environ, "PYTHONPATH": str(checkout / "src")}  # that checkout's foodcnn, not this one's
