@@ -143,7 +143,8 @@ def pairwise_rule(prints: dict[str, Fingerprint], threshold: int) -> list[tuple[
         this = prints[path]
         same = next((k for k in kept if prints[k].digest == this.digest), None)
         near = next((k for k in kept if bin(prints[k].dhash ^ this.dhash).count("1") <= threshold and max(
-            abs(a - b) for a, b in zip(prints[k].colour, this.colour)) <= duplicates.COLOUR_TOLERANCE), None)
+            abs(a - b) for a, b in zip(prints[k].colour, this.colour, strict=True)) <= duplicates.COLOUR_TOLERANCE),
+            None)
         if same is not None:
             left_out.append((path, same, None))
         elif near is not None:

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -139,7 +140,7 @@ def epoch_times(folder: Path, augment: study_params.AugmentParams, repeats: int)
             torch.manual_seed(0)
             model = build_model(ModelSpec("basic", NUM_CLASSES))
             settings = FitSettings(1, 32, BENCH_LR, 0, augment)
-            times.append(timed(lambda: quiet_fit(model, train, val, settings, cpu), cpu))
+            times.append(timed(partial(quiet_fit, model, train, val, settings, cpu), cpu))
         if index:  # the first pair warms up the libraries' kernels
             pairs.append((times[0], times[1]))
     return pairs

@@ -58,7 +58,7 @@ def hash_blocks(threshold: int) -> list[tuple[int, int]]:
     apart differ in at most threshold blocks, so they agree exactly on at least one (pigeonhole)."""
     count = threshold + 1
     edges = [64 * block // count for block in range(count + 1)]
-    return [(start, (1 << (end - start)) - 1) for start, end in zip(edges, edges[1:])]
+    return [(start, (1 << (end - start)) - 1) for start, end in zip(edges, edges[1:], strict=False)]
 
 
 class KeptIndex:
