@@ -25,6 +25,9 @@
  12. calibration how often each kind of comparison verdict says "better" on simulated comparisons with a known
                  truth (test images, seed spread, seeds per side), and why the procedure verdict is a t interval
                  that needs 3 seeds: the tables of docs/comparing.md
+ 13. scale       peak memory (RSS, anonymous, PSS) and wall time of split, prepare and one training epoch at
+                 --scale-photos generated photos, and of --scale-side-by-side training runs at once, with the
+                 stages of --scale-project (another checkout, to compare)
 
 GPU sections (run with --only; on a CPU they run too, at the sizes given, which is how they are tested):
   gpu-profile     where the time of training.fit's steps goes (torch.profiler): the operators taking the
@@ -49,13 +52,13 @@ from pathlib import Path
 import torch
 
 from figures import (calibration, diff, duplicates, finetune, gpu_parallel, gpu_profile, gpu_protocol, gpu_throughput,
-                     numerics, parallel, peer, remote, repro, startup, throughput, verify)
+                     numerics, parallel, peer, remote, repro, scale, startup, throughput, verify)
 from foodcnn import params as study_params
 from foodcnn.devices import pick_device
 from harness import REPO, machine
 
 CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates", "diff", "verify", "peer", "remote",
-                "startup", "numerics", "calibration")
+                "startup", "numerics", "calibration", "scale")
 GPU_SECTIONS = ("gpu-profile", "gpu-throughput", "gpu-parallel", "gpu-protocol")
 
 
@@ -86,6 +89,16 @@ def parse_arguments() -> argparse.Namespace:
                         help="the project whose DVC cache the verify figure re-hashes (only read)")
     parser.add_argument("--startup-project", type=Path, default=REPO,
                         help="the checkout whose stages the startup figure starts (only read)")
+    parser.add_argument("--scale-project", type=Path, default=REPO,
+                        help="the checkout whose stages the scale figure runs (only read)")
+    parser.add_argument("--scale-photos", type=int, nargs="+", default=[5000, 20000],
+                        help="photos of the scale figure, one project per count")
+    parser.add_argument("--scale-photo-size", type=int, default=96, help="their size in pixels")
+    parser.add_argument("--scale-image-size", type=int, default=64, help="data.image_size of the scale figure")
+    parser.add_argument("--scale-side-by-side", type=int, nargs="*", default=[1, 2, 4], choices=(1, 2, 3, 4),
+                        help="training runs at once in the scale figure (none: no training)")
+    parser.add_argument("--scale-bursts", action="store_true",
+                        help="each class of the scale figure one burst of near-duplicates: split only")
     gpu = parser.add_argument_group("gpu sections")
     gpu.add_argument("--gpu-models", nargs="+", choices=("basic", "residual", "mobilenet"),
                      default=["basic", "residual", "mobilenet"], help="models of gpu-throughput")
@@ -135,6 +148,9 @@ def measure(args: argparse.Namespace, settings: study_params.Params) -> None:
         numerics.measure(args.repeats)
     if "calibration" in sections:
         calibration.measure(args.calibration_simulations, args.calibration_resamples)
+    if "scale" in sections:
+        scale.measure(args.scale_project, args.scale_photos, args.scale_photo_size, args.scale_image_size,
+                      args.scale_side_by_side, args.scale_bursts, args.repeats, args.keep)
     if "gpu-profile" in sections:
         gpu_profile.measure(args.gpu_profile_model, args.gpu_size, args.gpu_batch, args.gpu_images, rows=20)
     if "gpu-throughput" in sections:

@@ -11,6 +11,7 @@ from foodcnn.data.sample import CLASS_NAMES, write_sample
 from foodcnn.data.split import scan, split_report, stratified_split
 from foodcnn.data import decode
 from foodcnn.data.decode import build_image_set
+from foodcnn.data.tensors import ImageSet, save_image_set
 from foodcnn.errors import DataError
 from tests.conftest import NEAR_DUPLICATES, noise_image, png_16bit_rgb, save_image
 
@@ -181,16 +182,27 @@ def test_scan_skips_bad_files_and_duplicates_with_reasons(tmp_path):
 def test_build_image_set_in_worker_processes_gives_the_same_set_in_row_order(tmp_path, monkeypatch):
     root = make_folder(tmp_path, {"a": 5, "b": 4})
     rows = [(f"{label}/{index}.png", label) for label, count in [("b", 4), ("a", 5)] for index in range(count)]
-    serial = build_image_set(root, rows, ("a", "b"), 8, "pad")
+    serial = build_image_set(root, rows, ("a", "b"), 8, "pad", tmp_path / "serial")
     monkeypatch.setattr(decode, "IMAGES_PER_WORKER", 1)
-    parallel = build_image_set(root, rows, ("a", "b"), 8, "pad", workers=2)
+    parallel = build_image_set(root, rows, ("a", "b"), 8, "pad", tmp_path / "parallel", workers=2)
     assert torch.equal(parallel.images, serial.images) and torch.equal(parallel.labels, serial.labels)
     assert parallel.paths == serial.paths == tuple(path for path, _ in rows)
 
 
 def test_build_image_set_labels_follow_the_class_order(tmp_path):
     root = make_folder(tmp_path, {"a": 1, "b": 1})
-    image_set = build_image_set(root, [("b/0.png", "b"), ("a/0.png", "a")], ("a", "b"), 8, "crop")
+    image_set = build_image_set(root, [("b/0.png", "b"), ("a/0.png", "a")], ("a", "b"), 8, "crop", tmp_path / "pixels")
     assert image_set.images.shape == (2, 3, 8, 8)
     assert image_set.labels.tolist() == [1, 0]
     assert image_set.paths == ("b/0.png", "a/0.png")
+
+
+def test_decoded_pixels_live_in_the_staging_file_and_save_as_the_same_bytes_as_in_memory(tmp_path):
+    root = make_folder(tmp_path, {"a": 3, "b": 2})
+    rows = [(f"{label}/{index}.png", label) for label, count in [("a", 3), ("b", 2)] for index in range(count)]
+    staged = build_image_set(root, rows, ("a", "b"), 8, "crop", tmp_path / "pixels")
+    assert (tmp_path / "pixels").read_bytes() == staged.images.numpy().tobytes()
+    in_memory = ImageSet(staged.images.clone(), staged.labels, staged.classes, staged.paths)
+    save_image_set(tmp_path / "staged.pt", staged)
+    save_image_set(tmp_path / "in_memory.pt", in_memory)
+    assert (tmp_path / "staged.pt").read_bytes() == (tmp_path / "in_memory.pt").read_bytes()

@@ -1,6 +1,9 @@
 """Duplicate photos: pixel-identical and near-duplicate copies are left out, one photo of each group kept."""
 
 import io
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -10,7 +13,7 @@ import sklearn
 from PIL import Image, PngImagePlugin
 
 from foodcnn.data import duplicates
-from foodcnn.data.duplicates import duplicate_report, find_duplicates, fingerprint, near_pairs
+from foodcnn.data.duplicates import Fingerprint, KeptIndex, duplicate_report, find_duplicates, fingerprint
 from foodcnn.data.reader import read_rgb
 from foodcnn.data.sample import write_sample
 from foodcnn.data.split import scan, stratified_split
@@ -131,15 +134,85 @@ def test_each_group_keeps_its_first_photo_in_path_order_whatever_order_the_files
         assert sorted((d.path, d.kept) for d in find_duplicates(order, NEAR_DUPLICATES)) == expected
 
 
-def test_near_pairs_in_chunks_match_every_pair_compared_one_by_one(monkeypatch):
+def pairwise_rule(prints: dict[str, Fingerprint], threshold: int) -> list[tuple[str, str, int | None]]:
+    """find_duplicates' rule spelled out over every pair: in path order, a photo is left out for the first kept
+    photo with its pixels, else for the first kept photo within threshold bits and of about the same colour."""
+    kept: list[str] = []
+    left_out = []
+    for path in sorted(prints):
+        this = prints[path]
+        same = next((k for k in kept if prints[k].digest == this.digest), None)
+        near = next((k for k in kept if bin(prints[k].dhash ^ this.dhash).count("1") <= threshold and max(
+            abs(a - b) for a, b in zip(prints[k].colour, this.colour, strict=True)) <= duplicates.COLOUR_TOLERANCE),
+            None)
+        if same is not None:
+            left_out.append((path, same, None))
+        elif near is not None:
+            left_out.append((path, near, bin(prints[near].dhash ^ this.dhash).count("1")))
+        else:
+            kept.append(path)
+    return left_out
+
+
+@pytest.mark.parametrize("threshold", [0, 3, NEAR_DUPLICATES, 20, 31])
+def test_the_index_finds_what_comparing_every_pair_finds_chains_included(threshold):
+    """Bursts: photos one to three bits from the previous one, so that a chain's ends are further apart than its
+    links; a photo near a left-out photo but no kept one stays, so the groups are not connected components."""
+    generator = np.random.default_rng(threshold)
+    prints: dict[str, Fingerprint] = {}
+    for burst in range(40):
+        dhash = int(generator.integers(0, 2**63, dtype=np.uint64)) << 1
+        colour = tuple(generator.uniform(0, 255, 3).tolist())
+        for shot in range(12):
+            for bit in generator.integers(0, 64, generator.integers(1, 4)):
+                dhash ^= 1 << int(bit)
+            colour = tuple(c + generator.uniform(-4, 4) for c in colour)
+            digest = f"{burst}" if shot in (3, 7) else f"{burst}/{shot}"  # two pixel-identical shots per burst
+            prints[f"c{burst % 3}/{burst:02d}_{shot:02d}.png"] = Fingerprint(digest, dhash, colour)
+    found = [(d.path, d.kept, d.distance) for d in find_duplicates(prints, threshold)]
+    expected = pairwise_rule(prints, threshold)
+    assert found == expected and any(d is not None for _, _, d in expected)
+
+
+def test_near_identical_photos_keep_one_index_entry_and_no_pairs():
+    base = fingerprint(noise_image(0, (32, 32)))
+    index = KeptIndex(1000, NEAR_DUPLICATES)
+    index.add(0, base.dhash, base.colour)
+    for position in range(1, 1000):
+        assert index.first_match(base.dhash ^ 1 << position % 64, base.colour) == (0, 1)
+    assert sum(map(len, index.buckets.values())) == NEAR_DUPLICATES + 1  # one entry per block of the kept photo
+
+
+# The split stage's peak memory on BURST near-identical photos: about 40 MB with the index; comparing every
+# pair kept all 4.5 million pairs in lists, 914 MB at 3,000 photos, growing with the square of the count.
+BURST = 3000
+SPLIT_MEMORY_BOUND_MB = 150
+# The stage runs as a child of a small process that reports its children's peak: a process started straight
+# from pytest would report pytest's own peak, which Linux carries over into a child's rusage through exec.
+MEASURED_STAGE = """
+import resource, subprocess, sys
+subprocess.run([sys.executable, *sys.argv[1:]], check=True)
+print(f"peak {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024} MB")
+"""
+
+
+def test_the_split_stage_on_thousands_of_near_identical_photos_stays_within_a_memory_bound(tmp_path):
+    """Every photo a few levels of noise from one 9 x 8 pattern whose neighbours are 25 levels apart: all share
+    one difference hash, so every pair is near, and all but one of them are left out."""
     generator = np.random.default_rng(0)
-    hashes = generator.integers(0, 2**63, 300, dtype=np.uint64)
-    hashes[150:] = hashes[:150] ^ (np.uint64(1) << generator.integers(0, 63, 150).astype(np.uint64))  # 1 bit off
-    colours = np.zeros((300, 3))
-    monkeypatch.setattr(duplicates, "ROWS_PER_CHUNK", 7)
-    expected = [(i, j, bin(int(hashes[i]) ^ int(hashes[j])).count("1")) for i in range(300) for j in range(i + 1, 300)]
-    expected = [pair for pair in expected if pair[2] <= 12]
-    assert sorted(near_pairs(hashes, colours, 12)) == expected and len(expected) >= 150
+    pattern = np.stack([generator.permutation(9) * 25 + 20 for _ in range(8)])[:, :, None].repeat(3, axis=2)
+    for index in range(BURST):
+        pixels = (pattern + generator.integers(-3, 4, pattern.shape)).astype(np.uint8)
+        save_image(Image.fromarray(pixels), tmp_path / f"data/raw/{('apple', 'pizza')[index % 2]}/{index:05d}.png")
+    for index in range(6):  # and enough other photos for each class to split
+        save_image(noise_image(index, (9, 8)), tmp_path / f"data/raw/{('apple', 'pizza')[index % 2]}/other{index}.png")
+    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    done = subprocess.run([sys.executable, "-c", MEASURED_STAGE, str(REPO / "stages/split.py")], cwd=tmp_path,
+                          capture_output=True, text=True)
+    report = json.loads((tmp_path / "data/split_report.json").read_text())["duplicates"]
+    assert report["left_out"] == BURST - 1 and len(report["groups"]) == 1, done.stderr
+    peak = int(done.stdout.split("peak ")[-1].split()[0])
+    assert peak < SPLIT_MEMORY_BOUND_MB, f"split's peak RSS was {peak} MB"
 
 
 def test_the_report_counts_duplicates_per_class_and_shows_the_near_duplicate_pairs(tmp_path, monkeypatch):

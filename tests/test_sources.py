@@ -133,7 +133,7 @@ def test_every_kind_of_input_in_a_folder_is_read_or_skipped_with_its_reason(tmp_
 
     for split in SPLITS:
         chosen = [(path, label) for path, label, name in rows if name == split]
-        image_set = build_image_set(raw, chosen, ("apple", "pizza"), 8, "crop")
+        image_set = build_image_set(raw, chosen, ("apple", "pizza"), 8, "crop", tmp_path / split)
         for path, image in zip(image_set.paths, image_set.images):
             colour, tolerance = good[path]
             difference = (image.int() - image.new_tensor(colour).int().view(3, 1, 1)).abs().max().item()

@@ -67,9 +67,11 @@ def fits_resident(nbytes: int, free_bytes: int) -> bool:
 
 
 def _on_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """The uint8 images resident on the device when they fit, else pinned on the host."""
+    """The uint8 images resident on the device when they fit, else left on the host as they are: mapped from
+    the tensor cache and shared with the runs beside this one, each batch pinned on its way (_take). Pinning
+    the whole set would copy it into every run's own memory, and a batch indexed from it is not pinned anyway."""
     if device.type == "cuda" and not fits_resident(images.nbytes, torch.cuda.mem_get_info(device)[0]):
-        return images.pin_memory()
+        return images
     return images.to(device)
 
 

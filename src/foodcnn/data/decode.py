@@ -1,4 +1,5 @@
-"""Decoding a split's image files into one ImageSet, in worker processes when there are many."""
+"""Decoding a split's image files into one ImageSet, in worker processes when there are many, straight into a
+file: the pixels go to disk as they come, so a split of any size decodes in the same memory."""
 
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
@@ -19,13 +20,22 @@ def _decode(path: Path, size: int, policy: str) -> np.ndarray:
     return load_image_tensor(path, size, policy).numpy()
 
 
+def file_backed_pixels(path: Path, count: int, size: int) -> torch.Tensor:
+    """A (count, 3, size, size) uint8 tensor mapped from a new file at path: pages written to it are the file's,
+    which the kernel writes out and drops when memory runs short, not the process's own memory."""
+    pixels = torch.from_file(str(path), shared=True, size=count * 3 * size * size, dtype=torch.uint8)
+    return pixels.view(count, 3, size, size)
+
+
 def build_image_set(
-    root: Path, rows: list[tuple[str, str]], classes: tuple[str, ...], size: int, policy: str, workers: int = 1
+    root: Path, rows: list[tuple[str, str]], classes: tuple[str, ...], size: int, policy: str, staging: Path,
+    workers: int = 1,
 ) -> ImageSet:
-    """Decode (path, label) rows under root into one ImageSet, in up to `workers` processes, in row order."""
+    """Decode (path, label) rows under root into one ImageSet whose images are mapped from the new file
+    `staging`, in up to `workers` processes, in row order."""
     index = {label: i for i, label in enumerate(classes)}
     paths = [root / path for path, _ in rows]
-    images = torch.empty(len(rows), 3, size, size, dtype=torch.uint8)
+    images = file_backed_pixels(staging, len(rows), size)
     workers = min(workers, len(rows) // IMAGES_PER_WORKER)
     if workers > 1:
         # spawn, not fork: a forked child of a process that has used torch's thread pool can hang

@@ -18,7 +18,6 @@ HASH_SIZE = (9, 8)  # 8 comparisons per row x 8 rows: 64 bits; exact area means 
 # cost at 512 px but shifts the averaging blocks with the image size, and resized copies then drift 9-14 bits)
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601, as Pillow's greyscale
 COLOUR_TOLERANCE = 12.0  # levels of 255 per channel; a JPEG re-encode or a resize moves the mean 1-3 levels
-ROWS_PER_CHUNK = 512  # of the pairwise hash comparison: 512 x 11,000 XORs at a time (45 MB)
 
 
 @dataclass(frozen=True)
@@ -54,22 +53,47 @@ def fingerprint(image: Image.Image) -> Fingerprint:
                        tuple(thumbnail.mean(axis=(0, 1)).tolist()))
 
 
-def near_pairs(hashes: np.ndarray, colours: np.ndarray, threshold: int) -> list[tuple[int, int, int]]:
-    """Every (i, j, distance) with i < j whose uint64 hashes differ in <= threshold bits and colours match.
+def hash_blocks(threshold: int) -> list[tuple[int, int]]:
+    """(shift, mask) of threshold + 1 contiguous blocks covering the 64 bits: two hashes at most threshold bits
+    apart differ in at most threshold blocks, so they agree exactly on at least one (pigeonhole)."""
+    count = threshold + 1
+    edges = [64 * block // count for block in range(count + 1)]
+    return [(start, (1 << (end - start)) - 1) for start, end in zip(edges, edges[1:], strict=False)]
 
-    Vectorised in chunks of rows: 11,000 images are 60 million pairs, about a second in numpy.
-    """
-    pairs = []
-    for start in range(0, len(hashes), ROWS_PER_CHUNK):
-        rows = hashes[start : start + ROWS_PER_CHUNK]
-        distances = np.bitwise_count(rows[:, None] ^ hashes[None, start:])
-        first, second = np.nonzero(distances <= threshold)
-        later = second > first  # the block starts at the diagonal: each pair once, not a photo with itself
-        first, second = first[later] + start, second[later] + start
-        close = np.abs(colours[first] - colours[second]).max(axis=1) <= COLOUR_TOLERANCE
-        pairs += zip(first[close].tolist(), second[close].tolist(),
-                     distances[first[close] - start, second[close] - start].tolist())
-    return pairs
+
+class KeptIndex:
+    """The kept photos' hashes and colours, and per block value the kept photos that have it (multi-index
+    hashing): a query compares only against the photos sharing one of its blocks, in memory that grows with
+    the number of photos, never with the number of near pairs."""
+
+    def __init__(self, capacity: int, threshold: int) -> None:
+        self.threshold = threshold
+        self.blocks = hash_blocks(threshold)
+        self.hashes = np.zeros(capacity, dtype=np.uint64)
+        self.colours = np.zeros((capacity, 3), dtype=np.float64)
+        self.buckets: dict[tuple[int, int], list[int]] = {}
+
+    def _keys(self, dhash: int) -> list[tuple[int, int]]:
+        return [(block, dhash >> shift & mask) for block, (shift, mask) in enumerate(self.blocks)]
+
+    def add(self, position: int, dhash: int, colour: tuple[float, float, float]) -> None:
+        self.hashes[position] = dhash
+        self.colours[position] = colour
+        for key in self._keys(dhash):
+            self.buckets.setdefault(key, []).append(position)
+
+    def first_match(self, dhash: int, colour: tuple[float, float, float]) -> tuple[int, int] | None:
+        """(position, distance) of the earliest kept photo within threshold bits and of about the same colour."""
+        lists = [self.buckets[key] for key in self._keys(dhash) if key in self.buckets]
+        if not lists:
+            return None
+        candidates = np.unique(np.concatenate([np.array(positions) for positions in lists]))
+        distances = np.bitwise_count(self.hashes[candidates] ^ np.uint64(dhash))
+        close = np.abs(self.colours[candidates] - colour).max(axis=1) <= COLOUR_TOLERANCE
+        matches = np.flatnonzero((distances <= self.threshold) & close)
+        if len(matches) == 0:
+            return None
+        return int(candidates[matches[0]]), int(distances[matches[0]])  # candidates are sorted: the earliest
 
 
 def find_duplicates(fingerprints: dict[str, Fingerprint], threshold: int | None,
@@ -82,26 +106,21 @@ def find_duplicates(fingerprints: dict[str, Fingerprint], threshold: int | None,
     duplicates, and a fixed test photo is never left out in favour of a training photo.
     """
     order = sorted(fingerprints, key=lambda path: (path not in preferred, path))
-    earlier: dict[int, list[tuple[int, int]]] = {}
-    if threshold is not None and order:
-        hashes = np.array([fingerprints[path].dhash for path in order], dtype=np.uint64)
-        colours = np.array([fingerprints[path].colour for path in order], dtype=np.float64)
-        for first, second, distance in sorted(near_pairs(hashes, colours, threshold)):
-            earlier.setdefault(second, []).append((first, distance))
+    index = KeptIndex(len(order), threshold) if threshold is not None else None
     kept_digests: dict[str, str] = {}
-    kept: set[int] = set()
     duplicates = []
-    for index, path in enumerate(order):
-        digest = fingerprints[path].digest
-        if digest in kept_digests:
-            duplicates.append(Duplicate(path, kept_digests[digest], None))
+    for position, path in enumerate(order):
+        found = fingerprints[path]
+        if found.digest in kept_digests:
+            duplicates.append(Duplicate(path, kept_digests[found.digest], None))
             continue
-        match = next(((first, distance) for first, distance in earlier.get(index, []) if first in kept), None)
+        match = index.first_match(found.dhash, found.colour) if index is not None else None
         if match is not None:
             duplicates.append(Duplicate(path, order[match[0]], match[1]))
             continue
-        kept.add(index)
-        kept_digests[digest] = path
+        kept_digests[found.digest] = path
+        if index is not None:
+            index.add(position, found.dhash, found.colour)
     return duplicates
 
 

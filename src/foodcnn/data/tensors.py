@@ -30,7 +30,8 @@ def save_image_set(path: Path, image_set: ImageSet) -> None:
 
 
 def load_image_set(split: str) -> ImageSet:
-    """One split ("train", "val" or "test") of the tensor cache."""
+    """One split ("train", "val" or "test") of the tensor cache, mapped from its file, not read into memory:
+    runs side by side share one copy in the page cache, and a run reads the pages of the batches it takes."""
     require(prepared(split))
-    data = torch.load(prepared(split), weights_only=True)
+    data = torch.load(prepared(split), mmap=True, weights_only=True)
     return ImageSet(data["images"], data["labels"], tuple(data["classes"]), tuple(data["paths"]))
