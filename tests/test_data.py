@@ -6,11 +6,11 @@ import pytest
 import torch
 from PIL import Image
 
+from foodcnn.data import decode
+from foodcnn.data.decode import build_image_set
 from foodcnn.data.reader import UnreadableImage, list_class_folders, load_image_tensor, read_rgb
 from foodcnn.data.sample import CLASS_NAMES, write_sample
 from foodcnn.data.split import scan, split_report, stratified_split
-from foodcnn.data import decode
-from foodcnn.data.decode import build_image_set
 from foodcnn.data.tensors import ImageSet, save_image_set
 from foodcnn.errors import DataError
 from tests.conftest import NEAR_DUPLICATES, noise_image, png_16bit_rgb, save_image

@@ -11,11 +11,11 @@ import yaml
 from PIL import Image
 from torchvision.datasets import Food101
 
+from foodcnn.data.decode import build_image_set
 from foodcnn.data.folder import copy_folder
 from foodcnn.data.food101 import FOOD101_URL, write_food101
 from foodcnn.data.raw import FIXED_TEST_FILE, read_fixed_test
 from foodcnn.data.split import SPLITS, scan, split_report, stratified_split
-from foodcnn.data.decode import build_image_set
 from foodcnn.errors import DataError, ParamsError
 from foodcnn.params import Food101Params, load
 from foodcnn.report import describe_run
@@ -134,7 +134,7 @@ def test_every_kind_of_input_in_a_folder_is_read_or_skipped_with_its_reason(tmp_
     for split in SPLITS:
         chosen = [(path, label) for path, label, name in rows if name == split]
         image_set = build_image_set(raw, chosen, ("apple", "pizza"), 8, "crop", tmp_path / split)
-        for path, image in zip(image_set.paths, image_set.images):
+        for path, image in zip(image_set.paths, image_set.images, strict=True):
             colour, tolerance = good[path]
             difference = (image.int() - image.new_tensor(colour).int().view(3, 1, 1)).abs().max().item()
             assert difference <= tolerance, f"{path}: {image[:, 0, 0].tolist()} is not {colour}"

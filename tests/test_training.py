@@ -188,11 +188,11 @@ def test_the_fused_adam_steps_as_the_for_each_default_does():
     assert optimizers[0].defaults["fused"] is True
     inputs = torch.randn(16, 8)
     for _ in range(3):
-        for model, optimizer in zip((fused, default), optimizers):
+        for model, optimizer in zip((fused, default), optimizers, strict=True):
             optimizer.zero_grad()
             model(inputs).square().mean().backward()
             optimizer.step()
-    for mine, theirs in zip(fused.parameters(), default.parameters()):
+    for mine, theirs in zip(fused.parameters(), default.parameters(), strict=True):
         torch.testing.assert_close(mine, theirs)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from harness import median_ratio, timed
 from PIL import Image
 
 from foodcnn import params as study_params
@@ -17,7 +18,6 @@ from foodcnn.data.duplicates import find_duplicates, fingerprint
 from foodcnn.data.reader import read_rgb
 from foodcnn.data.sample import CLASS_NAMES, draw_image
 from foodcnn.data.split import scan
-from harness import median_ratio, timed
 
 
 def write_photos(root: Path, count: int, size: int) -> list[Path]:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from harness import BENCH_LR, NUM_CLASSES, median_ratio, quiet_fit, timed
 from PIL import Image
 
 from figures.duplicates import write_photos
@@ -32,7 +33,6 @@ from foodcnn.data.sample import CLASS_NAMES, draw_image
 from foodcnn.data.tensors import ImageSet
 from foodcnn.models import ModelSpec, build_model
 from foodcnn.training import FitSettings
-from harness import BENCH_LR, NUM_CLASSES, median_ratio, quiet_fit, timed
 
 LAUNCHER = """
 import resource, subprocess, sys

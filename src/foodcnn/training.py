@@ -3,6 +3,7 @@
 import copy
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -51,7 +52,7 @@ def numerics(precision: str, channels_last: bool | str, device: torch.device) ->
     pay off, fp32 + NCHW elsewhere, where fp32 keeps runs bit-for-bit repeatable."""
     on_cuda = device.type == "cuda"
     return (("bf16" if on_cuda else "fp32") if precision == AUTO else precision,
-            on_cuda if channels_last == AUTO else channels_last)
+            on_cuda if channels_last == AUTO else bool(channels_last))
 
 
 def same_device(tensor_device: torch.device, device: torch.device) -> bool:
@@ -99,10 +100,10 @@ def plan_epoch(count: int, batch_size: int, augment: AugmentParams | None, gener
     order = torch.randperm(count, generator=generator)
     batches = [batch for batch in order.split(batch_size) if len(batch) > 1]
     kept = sum(len(batch) for batch in batches)
-    thetas = None
+    thetas: list[torch.Tensor] | None = None
     if augment is not None:
-        thetas = torch.cat([random_affine_matrices(len(batch), augment, generator) for batch in batches])
-        thetas = list(thetas.to(device).split(batch_size))
+        matrices = torch.cat([random_affine_matrices(len(batch), augment, generator) for batch in batches])
+        thetas = list(matrices.to(device).split(batch_size))
     return EpochPlan(list(order[:kept].to(index_device).split(batch_size)), thetas)
 
 
@@ -168,8 +169,8 @@ def fit(model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings,
     with precision:
         train_features = _frozen_outputs(prefix, train.images, device) if prefix and not settings.augment else None
         val_features = _frozen_outputs(prefix, val.images, device) if prefix else None
-    images = _on_device(train.images, device) if train_features is None else None
-    source = train_features if train_features is not None else images
+    # what the batches index: the frozen layers' outputs when kept (then prefix is set), else the images
+    source = train_features if train_features is not None else _on_device(train.images, device)
     labels = train.labels.to(source.device)
     optimizer = adam([p for p in model.parameters() if p.requires_grad], settings.lr)
     history: list[EpochRecord] = []
@@ -184,9 +185,9 @@ def fit(model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings,
             targets = labels[batch].to(device, non_blocking=True)
             with precision:
                 if train_features is not None:
-                    logits = prefix.forward_trainable(train_features[batch])
+                    logits = cast(FrozenPrefix, prefix).forward_trainable(source[batch])
                 else:
-                    pixels = _take(images, batch, device)
+                    pixels = _take(source, batch, device)
                     inputs = affine_augment(pixels, plan.thetas[step]) if plan.thetas else normalize(pixels)
                     logits = model(inputs.contiguous(memory_format=input_format))
                 loss = F.cross_entropy(logits, targets)
@@ -200,7 +201,7 @@ def fit(model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings,
         model.eval()
         with precision:
             if val_features is not None:
-                val_logits = _logits_from_features(prefix, val_features)
+                val_logits = _logits_from_features(cast(FrozenPrefix, prefix), val_features)
             else:
                 val_logits = predict_logits(model, val.images, device)
         val_loss, val_accuracy = loss_and_accuracy(val_logits, val.labels)
