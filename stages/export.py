@@ -4,12 +4,11 @@ from foodcnn import cli
 from foodcnn.checkpoint import load_checkpoint
 from foodcnn.export import export_onnx, export_torchscript, preprocessing
 from foodcnn.io import fresh_dir, read_json, write_json
-from foodcnn.layout import require
-from foodcnn.registry import CHOSEN, EXPORT_DIR, INDEX, ONNX, PREPROCESSING, TORCHSCRIPT, model_file
+from foodcnn.registry import CHOSEN, EXPORT_DIR, INDEX, ONNX, PREPROCESSING, TORCHSCRIPT, model_file, require_published
 
 
 def main() -> None:
-    require(INDEX)
+    require_published()
     index = read_json(INDEX)
     model, classes = load_checkpoint(model_file(CHOSEN))
     role = index["chosen"]

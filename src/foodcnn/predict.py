@@ -160,8 +160,8 @@ def csv_text(rows: list[dict]) -> str:
 def predict(paths: list[Path], model: StudyModel, top: int, as_json: bool) -> str:
     """The output of `foodcnn predict`: per photo a table of its `top` classes, per folder a CSV, or all as JSON.
     A photo that cannot be read stops everything with one line before any output."""
-    if not 1 <= top <= len(model.classes):
-        raise FoodCnnError(f"--top must be from 1 to {len(model.classes)}, the model's classes (got {top})")
+    if top < 1:  # more than the model's classes shows them all
+        raise FoodCnnError(f"--top must be at least 1 (got {top})")
     photos = [path for path in paths if not path.is_dir()]
     rows = probabilities(model, [photo_tensor(path, model) for path in photos]).tolist() if photos else []
     by_photo = dict(zip(photos, rows))

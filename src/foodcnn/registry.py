@@ -32,6 +32,12 @@ def model_file(role: str) -> Path:
     return STUDY_MODELS / f"{role}.pt"
 
 
+def require_published() -> None:
+    """Stop with one line when the publish stage has not run: layout.require knows the other stages' files."""
+    if not INDEX.exists():
+        raise FoodCnnError(f"{INDEX} is missing: run `dvc repro publish` first")
+
+
 def artifact_name(role: str) -> str:
     """A role's name in DVC's model registry, whose names take no capitals or underscores in tags:
     'basic_dropout' -> 'basic-dropout', 'mobilenet_A' -> 'mobilenet-a'."""
