@@ -36,8 +36,8 @@ class StudyModel:
     resize: str
 
     def describe(self) -> str:
-        why = "the chosen model: best validation accuracy of the study's roles" if self.chosen else "asked for"
-        return f"model: {self.role}, seed {self.seed} ({why})"
+        chosen = " (chosen: the best validation accuracy of the study's roles)" if self.chosen else ""
+        return f"model: {self.role}{chosen}, seed {self.seed} (the role's median on validation)"
 
 
 def missing(path: Path, rev: str | None) -> FoodCnnError:
