@@ -25,6 +25,8 @@
  12. calibration how often each kind of comparison verdict says "better" on simulated comparisons with a known
                  truth (test images, seed spread, seeds per side), and why the procedure verdict is a t interval
                  that needs 3 seeds: the tables of docs/comparing.md
+ 13. predict     `foodcnn predict` on 100 of data/raw's photos from a new process, and the exported ONNX model
+                 against PyTorch eager, batch 1 and 64 (the chosen model; needs requirements-remote-test.txt)
 
 GPU sections (run with --only; on a CPU they run too, at the sizes given, which is how they are tested):
   gpu-profile     where the time of training.fit's steps goes (torch.profiler): the operators taking the
@@ -49,13 +51,13 @@ from pathlib import Path
 import torch
 
 from figures import (calibration, diff, duplicates, finetune, gpu_parallel, gpu_profile, gpu_protocol, gpu_throughput,
-                     numerics, parallel, peer, remote, repro, startup, throughput, verify)
+                     numerics, parallel, peer, predict, remote, repro, startup, throughput, verify)
 from foodcnn import params as study_params
 from foodcnn.devices import pick_device
 from harness import REPO, machine
 
 CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates", "diff", "verify", "peer", "remote",
-                "startup", "numerics", "calibration")
+                "startup", "numerics", "calibration", "predict")
 GPU_SECTIONS = ("gpu-profile", "gpu-throughput", "gpu-parallel", "gpu-protocol")
 
 
@@ -135,6 +137,8 @@ def measure(args: argparse.Namespace, settings: study_params.Params) -> None:
         numerics.measure(args.repeats)
     if "calibration" in sections:
         calibration.measure(args.calibration_simulations, args.calibration_resamples)
+    if "predict" in sections:
+        predict.measure(args.repeats)
     if "gpu-profile" in sections:
         gpu_profile.measure(args.gpu_profile_model, args.gpu_size, args.gpu_batch, args.gpu_images, rows=20)
     if "gpu-throughput" in sections:

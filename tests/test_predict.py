@@ -75,7 +75,7 @@ def test_the_table_names_the_model_and_shows_top_classes(project):
     output = predict([Path("photos/apple/0.jpg")], load_study_model("basic", None), top=3, as_json=False)
     lines = output.splitlines()
     assert lines[0] == "model: basic, seed 1 (the role's median on validation)"
-    assert lines[2:5] == ["photos/apple/0.jpg", "", "| class | probability |"]
+    assert lines[1:4] == ["", "| photos/apple/0.jpg | probability |", "|---|---:|"]
     assert len([line for line in lines if line.startswith("| ") and "probability" not in line]) == 3
 
 

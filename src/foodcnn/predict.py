@@ -143,7 +143,7 @@ def ranked(classes: tuple[str, ...], row: list[float], top: int) -> list[tuple[s
 
 
 def photo_table(path: Path, classes: tuple[str, ...], row: list[float], top: int) -> str:
-    lines = [f"{path.as_posix()}", "", "| class | probability |", "|---|---:|"]
+    lines = [f"| {path.as_posix()} | probability |", "|---|---:|"]  # the photo heads its classes' column
     lines += [f"| {name} | {p:.3f} |" for name, p in ranked(classes, row, top)]
     return "\n".join(lines) + "\n"
 
@@ -153,7 +153,9 @@ def csv_text(rows: list[dict]) -> str:
     if rows:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        # fixed decimals: Python writes a small probability as 1.1e-05, which some spreadsheets read as text
+        writer.writerows({key: f"{value:.6f}" if isinstance(value, float) else value for key, value in row.items()}
+                         for row in rows)
     return out.getvalue()
 
 
