@@ -48,17 +48,17 @@ def unpulled(team, sweep) -> Path:
 
 @pytest.mark.slow
 def test_another_clone_gets_the_chosen_model_through_the_registry_and_the_remote(team, unpulled, tmp_path):
-    import dvc.api
+    from dvc import api  # by name: `dvc` here is tests.project's command runner
 
     erin = unpulled
     git(erin, "tag", "-a", "chosen@v1.0.0", "-m", "the tiny study's chosen model")
     git(erin, "push", "-q", "origin", "chosen@v1.0.0")
-    shown = dvc.api.artifacts_show("chosen", repo=str(erin))
+    shown = api.artifacts_show("chosen", repo=str(erin))
     assert shown == {"rev": git(erin, "rev-parse", "HEAD").strip(), "path": "models/study/chosen.pt"}
     dvc(tmp_path, "artifacts", "get", str(team / "origin.git"), "chosen", "-o", "chosen.pt",
         "--remote-config", f"url={team / 'store'}")
     checkpoint = torch.load(tmp_path / "chosen.pt", map_location="cpu", weights_only=True)
-    with dvc.api.open("models/study/index.json", repo=str(erin)) as handle:
+    with api.open("models/study/index.json", repo=str(erin)) as handle:
         index = json.load(handle)
     chosen = index["roles"][index["chosen"]]
     assert checkpoint["config"]["seed"] == chosen["seed"]

@@ -64,6 +64,8 @@ def parser() -> argparse.ArgumentParser:
     predict.add_argument("--rev", help="the model as this git revision left it (default: the workspace's)")
     predict.add_argument("--top", type=int, default=5, help="classes per photo (default: 5)")
     predict.add_argument("--json", action="store_true", help="JSON, for scripts: every class's probability")
+    predict.add_argument("--explain", type=Path, metavar="FOLDER",
+                         help="also draw where the model looks (Grad-CAM) for each photo given by name, as PNGs there")
     return command
 
 
@@ -71,7 +73,7 @@ def predict(arguments: argparse.Namespace) -> None:
     from foodcnn.predict import load_study_model, predict as run_model
 
     model = load_study_model(arguments.role, arguments.rev)
-    sys.stdout.write(run_model(arguments.paths, model, arguments.top, arguments.json))
+    sys.stdout.write(run_model(arguments.paths, model, arguments.top, arguments.json, arguments.explain))
 
 
 def tidy(arguments: argparse.Namespace) -> None:

@@ -159,14 +159,32 @@ def csv_text(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def predict(paths: list[Path], model: StudyModel, top: int, as_json: bool) -> str:
-    """The output of `foodcnn predict`: per photo a table of its `top` classes, per folder a CSV, or all as JSON.
-    A photo that cannot be read stops everything with one line before any output."""
+def explain(photos: list[Path], images: list[torch.Tensor], rows: list[list[float]], model: StudyModel,
+            folder: Path) -> None:
+    """A Grad-CAM figure per photo for its most probable class, in `folder`, each path said on stderr."""
+    from foodcnn.gradcam import heatmaps, save_explanations
+
+    best = [max(range(len(row)), key=row.__getitem__) for row in rows]
+    maps = heatmaps(model.network, torch.stack(images), best)
+    named = {"_".join(path.with_suffix("").parts).lstrip("_"): (image, heat, f"{path.name}: {model.classes[b]} "
+                                                                             f"{row[b]:.3f} ({model.role})")
+             for path, image, heat, b, row in zip(photos, images, maps, best, rows)}
+    for written in save_explanations(folder, named):
+        print(f"wrote {written}", file=sys.stderr)
+
+
+def predict(paths: list[Path], model: StudyModel, top: int, as_json: bool, explain_to: Path | None = None) -> str:
+    """The output of `foodcnn predict`: per photo a table of its `top` classes, per folder a CSV, or all as JSON;
+    with `explain_to`, a Grad-CAM figure there for each photo given by name. A photo that cannot be read stops
+    everything with one line before any output."""
     if top < 1:  # more than the model's classes shows them all
         raise FoodCnnError(f"--top must be at least 1 (got {top})")
     photos = [path for path in paths if not path.is_dir()]
-    rows = probabilities(model, [photo_tensor(path, model) for path in photos]).tolist() if photos else []
+    images = [photo_tensor(path, model) for path in photos]
+    rows = probabilities(model, images).tolist() if photos else []
     by_photo = dict(zip(photos, rows))
+    if explain_to is not None and photos:
+        explain(photos, images, rows, model, explain_to)
     folders = {path: folder_rows(path, model) for path in paths if path.is_dir()}
     if as_json:
         import json
