@@ -84,6 +84,7 @@ def test_predict_gives_each_test_photo_the_class_the_evaluate_stage_predicted(pu
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")  # docs/using-the-model.md
 def test_the_exported_models_give_pytorchs_outputs_and_the_class_names_round_trip(pulled):
     import onnxruntime
 
