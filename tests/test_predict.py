@@ -22,7 +22,7 @@ from foodcnn.models import ModelSpec, build_model
 from foodcnn.predict import load_study_model, predict
 from foodcnn.registry import INDEX, median_seed, model_file, resolve_role
 from foodcnn.selection import StudyModel
-from tests.conftest import noise_image, save_image
+from tests.conftest import REPO, noise_image, save_image
 
 CLASSES = ("apple", "bread", "curry")
 SIZE = 16
@@ -135,6 +135,9 @@ def test_the_command_prints_errors_in_one_line_with_status_2(project):
     outside = subprocess.run([sys.executable, "-m", "foodcnn", "predict", "x.jpg"], capture_output=True, text=True,
                              cwd=project / "photos")
     assert outside.stderr == "error: no dvc.yaml here: run `foodcnn predict` in the project's folder\n"
+    unknown = subprocess.run([sys.executable, "-m", "foodcnn", "predict", "x.jpg", "--rev", "no-such-revision"],
+                             capture_output=True, text=True, cwd=REPO)
+    assert unknown.stderr == "error: --rev no-such-revision: not a revision of this repository\n"
 
 
 def study_model(tmp_path: Path, accuracies: list[float], losses: list[float]) -> StudyModel:

@@ -51,7 +51,7 @@ def missing(path: Path, rev: str | None) -> FoodCnnError:
 def fetch(path: Path, rev: str, folder: Path) -> Path:
     """A file as revision `rev` left it, copied under `folder`: from git, or from DVC's cache or remote."""
     import dvc.api
-    from dvc.exceptions import DvcException
+    from dvc.exceptions import DvcException, PathMissingError
     from dvc.scm import RevError
 
     try:
@@ -59,6 +59,8 @@ def fetch(path: Path, rev: str, folder: Path) -> Path:
             data = source.read()
     except RevError as error:
         raise FoodCnnError(f"--rev {rev}: not a revision of this repository") from error
+    except PathMissingError as error:
+        raise FoodCnnError(f"--rev {rev}: no {path} there (a revision before the publish stage)") from error
     except (FileNotFoundError, DvcException) as error:
         raise missing(path, rev) from error
     copy = folder / path
