@@ -8,7 +8,7 @@ import torch
 from foodcnn.data.augment import normalize
 from foodcnn.gradcam import heatmaps
 from foodcnn.models import ModelSpec, build_model
-from foodcnn.predict import load_study_model, predict
+from foodcnn.predict import load_published_model, predict
 from tests.conftest import noise_image, save_image
 from tests.test_predict import publish
 
@@ -35,7 +35,7 @@ def test_predict_explain_writes_one_figure_per_photo_named_after_it(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     photos = [save_image(noise_image(seed, (20, 20)), tmp_path / "photos" / f"{seed}.jpg").relative_to(tmp_path)
               for seed in (1, 2)]
-    predict(photos, load_study_model(None, None), top=1, as_json=False, explain_to=Path("where"))
+    predict(photos, load_published_model(None, None), top=1, as_json=False, explain_to=Path("where"))
     written = sorted((tmp_path / "where").iterdir())
     assert [path.name for path in written] == ["photos_1.png", "photos_2.png"]
     assert written[0].read_bytes() != written[1].read_bytes()

@@ -19,7 +19,7 @@ from foodcnn.evaluation import predict_logits
 from foodcnn.io import write_json
 from foodcnn.layout import RunFiles
 from foodcnn.models import ModelSpec, build_model
-from foodcnn.predict import load_study_model, predict
+from foodcnn.predict import load_published_model, predict
 from foodcnn.registry import INDEX, median_seed, model_file, resolve_role
 from foodcnn.selection import StudyModel
 from tests.conftest import REPO, noise_image, save_image
@@ -58,7 +58,7 @@ def project(tmp_path, monkeypatch) -> Path:
 
 
 def test_a_photo_gets_the_chosen_models_classes_ranked_with_probabilities_summing_to_one(project):
-    model = load_study_model(None, None)
+    model = load_published_model(None, None)
     assert (model.role, model.seed, model.chosen) == ("residual", 2, True)
     photo = Path("photos/apple/0.jpg")
     result = json.loads(predict([photo], model, top=2, as_json=True))
@@ -72,7 +72,7 @@ def test_a_photo_gets_the_chosen_models_classes_ranked_with_probabilities_summin
 
 
 def test_the_table_names_the_model_and_shows_top_classes(project):
-    output = predict([Path("photos/apple/0.jpg")], load_study_model("basic", None), top=3, as_json=False)
+    output = predict([Path("photos/apple/0.jpg")], load_published_model("basic", None), top=3, as_json=False)
     lines = output.splitlines()
     assert lines[0] == "model: basic, seed 1 (the role's median on validation)"
     assert lines[1:4] == ["", "| photos/apple/0.jpg | probability |", "|---|---:|"]
@@ -80,7 +80,7 @@ def test_the_table_names_the_model_and_shows_top_classes(project):
 
 
 def test_a_folder_gives_a_csv_with_actual_classes_from_sub_folders_and_skips_what_is_not_a_photo(project, capsys):
-    output = predict([Path("photos")], load_study_model(None, None), top=5, as_json=False)
+    output = predict([Path("photos")], load_published_model(None, None), top=5, as_json=False)
     rows = list(csv.DictReader(io.StringIO(output.split("\n", 2)[2])))
     assert [row["photo"] for row in rows] == ["photos/apple/0.jpg", "photos/bread/1.jpg", "photos/curry/2.jpg",
                                               "photos/loose.png"]
@@ -101,7 +101,7 @@ def test_a_folder_gives_a_csv_with_actual_classes_from_sub_folders_and_skips_wha
 def test_a_photo_that_cannot_be_read_is_the_data_paths_one_line(project, make, message):
     path = make(project).relative_to(project)
     with pytest.raises(DataError, match=f"^{message}$".replace("(", r"\(").replace(")", r"\)")):
-        predict([path], load_study_model(None, None), top=1, as_json=False)
+        predict([path], load_published_model(None, None), top=1, as_json=False)
 
 
 def save_text(path: Path, text: str) -> Path:
@@ -113,19 +113,19 @@ def test_sub_folders_that_are_not_the_models_classes_are_one_line(project):
     save_image(noise_image(5), project / "other" / "durian" / "a.jpg")
     with pytest.raises(DataError, match="^other: sub-folders durian are not classes of the model, which knows "
                                         "apple, bread, curry"):
-        predict([Path("other")], load_study_model(None, None), top=1, as_json=False)
+        predict([Path("other")], load_published_model(None, None), top=1, as_json=False)
 
 
 def test_a_missing_model_says_how_to_get_it_and_a_wrong_role_or_top_lists_the_choices(project):
     with pytest.raises(FoodCnnError, match=r"^--role mobilenet_A: not a model of this study; the roles are basic, "
                                            r"residual \(default: the chosen one, residual\)$"):
-        load_study_model("mobilenet_A", None)
+        load_published_model("mobilenet_A", None)
     with pytest.raises(FoodCnnError, match=r"^--top must be at least 1 \(got 0\)$"):
-        predict([Path("photos/apple/0.jpg")], load_study_model(None, None), top=0, as_json=False)
+        predict([Path("photos/apple/0.jpg")], load_published_model(None, None), top=0, as_json=False)
     model_file("basic").unlink()
     with pytest.raises(FoodCnnError, match=r"^models/study/basic.pt is missing: `dvc pull models/study/basic.pt` "
                                            r"fetches it from the team's remote"):
-        load_study_model("basic", None)
+        load_published_model("basic", None)
 
 
 def test_the_command_prints_errors_in_one_line_with_status_2(project):

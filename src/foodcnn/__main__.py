@@ -70,9 +70,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def predict(arguments: argparse.Namespace) -> None:
-    from foodcnn.predict import load_study_model, predict as run_model
+    from foodcnn.predict import load_published_model, predict as run_model
 
-    model = load_study_model(arguments.role, arguments.rev)
+    model = load_published_model(arguments.role, arguments.rev)
     sys.stdout.write(run_model(arguments.paths, model, arguments.top, arguments.json, arguments.explain))
 
 
@@ -137,7 +137,8 @@ def main() -> None:
     if arguments.verb != "exp" and dvc_arguments:
         command.error(f"unrecognized arguments: {' '.join(dvc_arguments)}")
     verbs = {"repro": lambda: repro(arguments), "diff": lambda: diff(arguments),
-             "exp": lambda: experiment.run(dvc_arguments), "tidy": lambda: tidy(arguments), "predict": lambda: predict(arguments)}
+             "exp": lambda: experiment.run(dvc_arguments), "tidy": lambda: tidy(arguments),
+             "predict": lambda: predict(arguments)}
     cli.run(verbs[arguments.verb])
 
 

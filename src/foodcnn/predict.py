@@ -26,7 +26,9 @@ CPU = torch.device("cpu")
 
 
 @dataclass(frozen=True)
-class StudyModel:
+class PublishedModel:
+    """A model the publish stage wrote, loaded, with what reading a photo for it takes."""
+
     role: str
     seed: int
     chosen: bool
@@ -69,7 +71,7 @@ def fetch(path: Path, rev: str, folder: Path) -> Path:
     return copy
 
 
-def load_study_model(role: str | None, rev: str | None) -> StudyModel:
+def load_published_model(role: str | None, rev: str | None) -> PublishedModel:
     """The model of `role` (default: the chosen one) in the workspace, or at revision `rev`."""
     if not Path("dvc.yaml").is_file():
         raise FoodCnnError("no dvc.yaml here: run `foodcnn predict` in the project's folder")
@@ -84,11 +86,11 @@ def load_study_model(role: str | None, rev: str | None) -> StudyModel:
         index = read_json(local(INDEX))
         name = resolve_role(index, role)
         network, classes = load_checkpoint(local(model_file(name)))
-    return StudyModel(name, index["roles"][name]["seed"], name == index["chosen"], network, classes,
+    return PublishedModel(name, index["roles"][name]["seed"], name == index["chosen"], network, classes,
                       index["image_size"], index["resize"])
 
 
-def photo_tensor(path: Path, model: StudyModel) -> torch.Tensor:
+def photo_tensor(path: Path, model: PublishedModel) -> torch.Tensor:
     """One photo as the study's uint8 (3, size, size) tensor, or the data path's one line on why it is not."""
     if not path.is_file():
         raise DataError(f"{path}: no such photo or folder")
@@ -98,7 +100,7 @@ def photo_tensor(path: Path, model: StudyModel) -> torch.Tensor:
         raise DataError(f"{path}: {error.reason}") from error
 
 
-def probabilities(model: StudyModel, images: list[torch.Tensor]) -> torch.Tensor:
+def probabilities(model: PublishedModel, images: list[torch.Tensor]) -> torch.Tensor:
     """Softmax probabilities, (photos, classes), each row summing to 1."""
     return predict_logits(model.network, torch.stack(images), CPU).double().softmax(1)
 
@@ -118,7 +120,7 @@ def folder_photos(folder: Path, classes: tuple[str, ...]) -> list[tuple[Path, st
     return photos
 
 
-def folder_rows(folder: Path, model: StudyModel) -> list[dict]:
+def folder_rows(folder: Path, model: PublishedModel) -> list[dict]:
     """One row per photo under `folder`: photo, actual class if its sub-folder names one, the predicted class,
     its probability, and every class's probability. Files that are not photos are left out, each said on stderr."""
     photos = folder_photos(folder, model.classes)
@@ -161,7 +163,7 @@ def csv_text(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def explain(photos: list[Path], images: list[torch.Tensor], rows: list[list[float]], model: StudyModel,
+def explain(photos: list[Path], images: list[torch.Tensor], rows: list[list[float]], model: PublishedModel,
             folder: Path) -> None:
     """A Grad-CAM figure per photo for its most probable class, in `folder`, each path said on stderr."""
     from foodcnn.gradcam import heatmaps, save_explanations
@@ -175,7 +177,7 @@ def explain(photos: list[Path], images: list[torch.Tensor], rows: list[list[floa
         print(f"wrote {written}", file=sys.stderr)
 
 
-def predict(paths: list[Path], model: StudyModel, top: int, as_json: bool, explain_to: Path | None = None) -> str:
+def predict(paths: list[Path], model: PublishedModel, top: int, as_json: bool, explain_to: Path | None = None) -> str:
     """The output of `foodcnn predict`: per photo a table of its `top` classes, per folder a CSV, or all as JSON;
     with `explain_to`, a Grad-CAM figure there for each photo given by name. A photo that cannot be read stops
     everything with one line before any output."""
