@@ -125,15 +125,16 @@ def folder_rows(folder: Path, model: PublishedModel) -> list[dict]:
     its probability, and every class's probability. Files that are not photos are left out, each said on stderr."""
     photos = folder_photos(folder, model.classes)
     labelled = any(actual for _, actual in photos)
-    readable = []
-    for path, actual in photos:
-        try:
-            readable.append((path, actual, load_image_tensor(path, model.image_size, model.resize)))
-        except UnreadableImage as error:
-            print(f"skipped {path}: {error.reason}", file=sys.stderr)
     rows = []
-    for start in range(0, len(readable), INFERENCE_BATCH_SIZE):
-        batch = readable[start : start + INFERENCE_BATCH_SIZE]
+    for start in range(0, len(photos), INFERENCE_BATCH_SIZE):  # decoded a batch at a time: any folder fits
+        batch = []
+        for path, actual in photos[start : start + INFERENCE_BATCH_SIZE]:
+            try:
+                batch.append((path, actual, load_image_tensor(path, model.image_size, model.resize)))
+            except UnreadableImage as error:
+                print(f"skipped {path}: {error.reason}", file=sys.stderr)
+        if not batch:
+            continue
         for (path, actual, _), row in zip(batch, probabilities(model, [image for *_, image in batch]).tolist()):
             best = max(range(len(row)), key=row.__getitem__)
             rows.append({"photo": path.as_posix(), **({"actual": actual} if labelled else {}),
