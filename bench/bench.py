@@ -1,4 +1,4 @@
-"""The study's performance figures on the machine this runs on (issue 4). A script, not a test.
+"""The study's performance figures on the machine this runs on. A script, not a test.
 
   1. throughput  training images/s of the project's loop (training.fit) against a bare PyTorch loop
   2. repro       wall time of the default `dvc repro` from a clean state, and of a no-op `dvc repro`

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 8's GPU checks for one session on a device machine, about 10 minutes on an H100 or H200: the CUDA
+# The GPU checks for one session on a device machine, about 10 minutes on an H100 or H200: the CUDA
 # tests, then the gpu bench sections sized to fit (bench/bench.py --help has the full-size defaults).
 # Run from the project root: bash bench/device_check.sh. Each step's output also goes to $OUT/<step>.txt.
 #

@@ -1,6 +1,7 @@
 """Small generated data shared by the tests."""
 
 import struct
+import sys
 import zlib
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+import foodcnn.models
 from foodcnn.data.tensors import ImageSet
 from foodcnn.params import AugmentParams, load
 
@@ -154,3 +156,39 @@ def write_fake_food101(root: Path, sizes: dict[str, tuple[int, int]]) -> Path:
     for split, entries in lists.items():
         (base / "meta" / f"{split}.txt").write_text("".join(f"{entry}\n" for entry in entries))
     return base
+
+
+# A third from-scratch architecture in its own module, as a user would add one.
+TOY_ARCHITECTURE = '''"""ToyCNN: one 3x3 convolution to the shared head's 512 features."""
+
+import torch
+from torch import nn
+
+from foodcnn.models import register
+from foodcnn.models.head import FEATURES, classifier_head
+
+
+class ToyCNN(nn.Module):
+    def __init__(self, num_classes: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.features = nn.Conv2d(3, FEATURES, kernel_size=3, padding=1)
+        self.head = classifier_head(num_classes, dropout)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(images))
+
+
+register(__name__, "ToyCNN", ToyCNN)
+'''
+
+
+@pytest.fixture
+def toy_architecture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """`toy`, importable as foodcnn.models.toy from a folder added to the package for this test only."""
+    folder = tmp_path / "architectures"
+    folder.mkdir()
+    (folder / "toy.py").write_text(TOY_ARCHITECTURE)
+    monkeypatch.setattr(foodcnn.models, "__path__", [*foodcnn.models.__path__, str(folder)])
+    monkeypatch.setattr(foodcnn.models, "_REGISTERED", dict(foodcnn.models._REGISTERED))
+    yield "toy"
+    sys.modules.pop("foodcnn.models.toy", None)

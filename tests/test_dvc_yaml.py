@@ -2,6 +2,7 @@
 outputs are the paths foodcnn.layout gives them."""
 
 import ast
+import json
 import re
 import sys
 from pathlib import Path
@@ -11,8 +12,8 @@ import yaml
 
 from foodcnn import layout, params, registry
 from foodcnn.runs import dropout_run, finetune_run, grid_run, winner_run
-from tests.conftest import REPO
-from tests.project import attempt, copy_project
+from tests.conftest import REPO, TOY_ARCHITECTURE
+from tests.project import TINY, attempt, copy_project, dvc, merge, set_params
 
 SOURCE = REPO / "src"
 STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
@@ -67,17 +68,40 @@ def covered(path: Path, deps: set[Path]) -> bool:
     return any(path == dep or dep in path.parents for dep in deps)
 
 
+def architecture_closure(model: str) -> set[Path]:
+    """An architecture's module, which foodcnn.models imports by name, and what it imports."""
+    module = SOURCE / "foodcnn" / "models" / f"{model}.py"
+    return import_closure(module) | {module.relative_to(REPO)}
+
+
+def closures_by_model(stage: dict) -> dict[str, tuple[set[Path], set[Path]]]:
+    """The stage's listed code deps and its import closure, per from-scratch model where they differ.
+
+    foodcnn.models imports an architecture's module by name (`scratch_model`), which no import statement shows:
+    a stage whose command names a model (`--model ${item.model}`) imports that one, and a stage that reads
+    grid.model and can build or title a model imports every one; other stages none."""
+    entry, listed = code_deps(stage)
+    closure = import_closure(REPO / entry) | {entry}
+    if "${item.model}" in stage["cmd"]:
+        return {model: ({Path(str(dep).replace("${item.model}", model)) for dep in listed},
+                        closure | architecture_closure(model)) for model in params.SCRATCH_MODELS}
+    reads_models = {"grid", "grid.model"} & {param for param in stage.get("params", []) if isinstance(param, str)}
+    if reads_models and Path("src/foodcnn/models/__init__.py") in closure:
+        closure = closure.union(*map(architecture_closure, params.SCRATCH_MODELS))
+    return {"": (listed, closure)}
+
+
 @pytest.mark.parametrize("name", list(STAGES))
 def test_deps_are_the_stage_import_closure(name):
-    entry, listed = code_deps(STAGES[name])
-    closure = import_closure(REPO / entry) | {entry}
-    missing = sorted(str(path) for path in closure if not covered(path, listed))
-    assert not missing, f"stage {name} imports these but dvc.yaml does not list them: {missing}"
-    unused = []
-    for dep in listed:
-        files = sorted((REPO / dep).rglob("*.py")) if (REPO / dep).is_dir() else [REPO / dep]
-        unused += [str(path.relative_to(REPO)) for path in files if path.relative_to(REPO) not in closure]
-    assert not unused, f"stage {name} lists these in dvc.yaml but never imports them: {sorted(unused)}"
+    for model, (listed, closure) in closures_by_model(STAGES[name]).items():
+        where = f"stage {name}" + (f" for model {model}" if model else "")
+        missing = sorted(str(path) for path in closure if not covered(path, listed))
+        assert not missing, f"{where} imports these but dvc.yaml does not list them: {missing}"
+        unused = []
+        for dep in listed:
+            files = sorted((REPO / dep).rglob("*.py")) if (REPO / dep).is_dir() else [REPO / dep]
+            unused += [str(path.relative_to(REPO)) for path in files if path.relative_to(REPO) not in closure]
+        assert not unused, f"{where} lists these in dvc.yaml but never imports them: {sorted(unused)}"
 
 
 def test_import_closure_follows_function_level_and_package_imports(tmp_path):
@@ -87,7 +111,18 @@ def test_import_closure_follows_function_level_and_package_imports(tmp_path):
     assert Path("src/foodcnn/__init__.py") in closure
     assert Path("src/foodcnn/models/__init__.py") in closure
     assert Path("src/foodcnn/models/mobilenet.py") in closure  # imported inside build_model
+    assert Path("src/foodcnn/models/basic.py") not in closure  # imported by name, only when built
     assert Path("src/foodcnn/training.py") not in closure
+
+
+def test_a_stage_that_trains_a_named_model_imports_that_architecture_alone():
+    stage = {"cmd": "python stages/train.py --model ${item.model}", "deps": ["src/foodcnn/models/${item.model}.py"]}
+    cases = closures_by_model(stage)
+    assert set(cases) == set(params.SCRATCH_MODELS) and len(cases) >= 2
+    for model, (listed, closure) in cases.items():
+        assert listed == {Path(f"src/foodcnn/models/{model}.py")}
+        others = {Path(f"src/foodcnn/models/{other}.py") for other in params.SCRATCH_MODELS} - listed
+        assert listed <= closure and not others & closure, model
 
 
 def expected_outputs(settings: params.Params) -> dict[str, set[Path]]:
@@ -150,3 +185,22 @@ def test_dvc_fails_on_a_scalar_grid_list_or_no_params_before_any_stage_with_the_
     assert result.returncode != 0 and message in result.stderr + result.stdout
     page = " ".join((REPO / "docs" / "experiments.md").read_text().split())
     assert f"`{message}`" in page
+
+
+@pytest.mark.slow
+def test_a_third_architecture_is_its_module_and_its_name_and_every_run_stays_cached(tmp_path, monkeypatch):
+    """docs/layout.md's two files: the module and grid.model. The stages that existed stay up to date; the new
+    architecture's runs and the stages over every model (params, selection, evaluate, report) are what is left."""
+    project = copy_project(tmp_path, merge(TINY, {"grid": {"model": ["basic"], "lr": [0.01]}}))
+    monkeypatch.setenv("PYTHONPATH", str(project / "src"))  # the copy's foodcnn, where the new module is
+    dvc(project, "repro")
+    (project / "src/foodcnn/models/toy.py").write_text(TOY_ARCHITECTURE)
+    set_params(project, {"grid": {"model": ["basic", "toy"]}})
+    status = json.loads(dvc(project, "status", "--json"))
+    assert set(status) == {"train@toy-0.01-8-42", "winner@toy-42", "dropout@toy-0.5-42",
+                           "params", "selection", "evaluate", "report"}
+    dvc(project, "repro")
+    assert json.loads(dvc(project, "status", "--json")) == {}
+    comparisons = json.loads((project / "metrics/comparisons.json").read_text())
+    assert list(comparisons)[:2] == ["toy_vs_basic", "basic_dropout_vs_basic"]
+    assert "ToyCNN" in (project / "reports/report.md").read_text()

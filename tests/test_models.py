@@ -1,9 +1,13 @@
+import sys
+
 import pytest
 import torch
 from torch import nn
 
-from foodcnn.models import ModelSpec, build_model
+from foodcnn.models import ModelSpec, build_model, scratch_model
 from foodcnn.models.basic import BasicCNN
+from foodcnn.params import SCRATCH_MODELS, scratch_models
+from foodcnn.roles import model_title
 from foodcnn.models.residual import ResidualBlock, ResidualCNN
 
 CHANNELS = [32, 64, 128, 256, 512]
@@ -72,3 +76,48 @@ def test_build_model_follows_the_spec():
     assert build_model(ModelSpec("residual", 5, dropout=0.5)).head[4].p == 0.5
     with pytest.raises(ValueError, match="unknown model"):
         build_model(ModelSpec("vgg", 5))
+
+
+def test_the_architectures_are_the_modules_that_register_themselves():
+    assert SCRATCH_MODELS == ("basic", "residual")
+    assert [(scratch_model(name).name, model_title(name)) for name in SCRATCH_MODELS] == [
+        ("basic", "BasicCNN"), ("residual", "ResidualCNN")]
+    assert model_title("mobilenet") == "MobileNetV2"
+
+
+def test_scratch_models_lists_modules_without_the_shared_ones(tmp_path):
+    for name in ("__init__", "head", "mobilenet", "alpha", "beta"):
+        (tmp_path / f"{name}.py").write_text("")
+    (tmp_path / "notes.txt").write_text("")
+    assert scratch_models(tmp_path) == ("alpha", "beta")
+
+
+def test_a_built_model_is_its_registered_class_with_the_same_weights():
+    torch.manual_seed(3)
+    built = build_model(ModelSpec("basic", 11, dropout=0.5))
+    torch.manual_seed(3)
+    direct = BasicCNN(11, 0.5)
+    assert type(built) is BasicCNN
+    assert all(torch.equal(a, b) for a, b in zip(built.state_dict().values(), direct.state_dict().values()))
+
+
+def test_a_new_module_is_a_new_model_by_name(toy_architecture):
+    model = build_model(ModelSpec(toy_architecture, 11, dropout=0.3))
+    assert type(model).__name__ == "ToyCNN" and model_title(toy_architecture) == "ToyCNN"
+    assert model(torch.rand(2, 3, 16, 16)).shape == (2, 11)
+    assert nn.Dropout in head_layers(model)
+
+
+@pytest.mark.parametrize(("name", "message"), [("nothing", "unknown model 'nothing'"),
+                                               ("head", "unknown model 'head'"),
+                                               ("silent", "registers no model")])
+def test_a_name_without_an_architecture_is_refused(tmp_path, monkeypatch, name, message):
+    import foodcnn.models
+
+    (tmp_path / "silent.py").write_text("VALUE = 1\n")
+    monkeypatch.setattr(foodcnn.models, "__path__", [*foodcnn.models.__path__, str(tmp_path)])
+    try:
+        with pytest.raises(ValueError, match=message):
+            build_model(ModelSpec(name, 11))
+    finally:
+        sys.modules.pop("foodcnn.models.silent", None)

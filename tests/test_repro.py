@@ -137,3 +137,23 @@ def test_the_lock_files_pid_is_read_as_either_lock_writes_it(tmp_path, text, pid
     (tmp_path / "lock").write_text(text)
     assert lock_holder(tmp_path / "lock") == pid
     assert lock_holder(tmp_path / "absent") is None
+
+
+def test_a_stage_without_outputs_comes_before_every_later_stage_of_the_plan_and_waits_for_its_own_deps():
+    import networkx as nx
+
+    from foodcnn.repro import upstream
+
+    class Stage:
+        def __init__(self, name: str, outs: list[str]):
+            self.name, self.outs = name, outs
+
+        def __repr__(self) -> str:
+            return self.name
+
+    check, data, train, report = (Stage("check", []), Stage("data", ["d"]), Stage("train", ["m"]),
+                                  Stage("report", ["r"]))
+    graph = nx.DiGraph([(train, data), (report, train)])  # DVC's edges: a stage -> the stages it reads from
+    graph.add_node(check)
+    waits = upstream([data, check, train, report], graph)
+    assert waits == {data: [], check: [], train: [data, check], report: [train, check]}

@@ -86,6 +86,18 @@ def test_the_study_comparisons_choose_every_best_on_validation():
     assert study_comparisons(params, validation)[-1].a == "basic"
 
 
+def test_the_from_scratch_models_are_compared_in_pairs_in_grid_order(toy_architecture):
+    params = load(REPO / "params.yaml")
+    params = replace(params, grid=replace(params.grid, model=("basic", "residual", toy_architecture)))
+    validation = {role: {"val_accuracy": 0.5, "val_loss": 1.0} for role in study_labels(params)}
+    comparisons = study_comparisons(params, validation)
+    assert [(c.key, c.a, c.b) for c in comparisons[:3]] == [
+        ("residual_vs_basic", "basic", "residual"), ("toy_vs_basic", "basic", "toy"),
+        ("toy_vs_residual", "residual", "toy")]
+    assert comparisons[2].title == "ToyCNN vs ResidualCNN (grid winners)"
+    assert "toy_dropout_vs_toy" in [c.key for c in comparisons]
+
+
 def save_history(path: Path, val_accuracies: list[float]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_history(path, [EpochRecord(epoch, 1.0, 0.5, 1.0, accuracy)

@@ -3,6 +3,7 @@
 import pickle
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -11,9 +12,12 @@ from foodcnn.io import save_torch
 from foodcnn.layout import require
 from foodcnn.models import ModelSpec, build_model
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 
 def save_checkpoint(path: Path, state_dict: dict[str, torch.Tensor], spec: ModelSpec, classes: tuple[str, ...],
-                    config: object) -> None:
+                    config: "DataclassInstance") -> None:
     """`config` is the run's configuration dataclass, kept for whoever inspects the file."""
     save_torch(path, {"state_dict": state_dict, "spec": spec.to_dict(), "classes": list(classes),
                       "config": asdict(config)})

@@ -12,7 +12,7 @@ from foodcnn.layout import FIGURES, RAW_DIR, REPORTS, RunFiles, test_outputs
 from foodcnn.params import Params
 from foodcnn.plots import (confusion_figure, image_pairs_figure, interval_figure, learning_curves,
                            misclassified_figure, save_figure)
-from foodcnn.roles import MODEL_TITLES, study_labels
+from foodcnn.roles import model_title, study_labels
 from foodcnn.runs import config_name, run_name
 from foodcnn.selection import best_models
 
@@ -58,8 +58,8 @@ def curve_figures(settings: Params) -> list[tuple[str, str]]:
     for model in settings.grid.model:
         panels = {f"lr {lr:g}": grid_histories(settings, model, lr) for lr in settings.grid.lr}
         path, link = figure_path(f"curves_{model}")
-        save_figure(learning_curves(panels, f"{MODEL_TITLES[model]}: learning curves of the grid"), path)
-        figures.append((f"Learning curves: {MODEL_TITLES[model]}, a row per learning rate", link))
+        save_figure(learning_curves(panels, f"{model_title(model)}: learning curves of the grid"), path)
+        figures.append((f"Learning curves: {model_title(model)}, a row per learning rate", link))
     return figures
 
 

@@ -26,6 +26,5 @@ def write_history(path: Path, history: Sequence[EpochRecord]) -> None:
 
 
 def read_history(path: Path) -> list[EpochRecord]:
-    types = {field.name: field.type for field in fields(EpochRecord)}
-    return [EpochRecord(**{key: types[key](value) for key, value in row.items()})
+    return [EpochRecord(int(row["epoch"]), *(float(row[field.name]) for field in fields(EpochRecord)[1:]))
             for row in read_table(path, delimiter="\t")]

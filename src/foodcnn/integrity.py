@@ -92,7 +92,8 @@ def pipeline_outputs(repo: Repo) -> tuple[list[Expected], list[Expected]]:
         stages = repo.index.stages
     except DvcException as error:  # dvc.yaml or params.yaml that DVC cannot read: its own words, in one line
         raise FoodCnnError(f"cannot read the pipeline's outputs: {error}") from error
-    cached, in_git = [], []
+    cached: list[Expected] = []
+    in_git: list[Expected] = []
     for stage in stages:
         for out in stage.outs:
             if out.hash_info.name == "md5" and out.hash_info.value:
@@ -185,7 +186,7 @@ def objects(cache: Path) -> set[Path]:
 
 def labels(cache: Path, expected: Iterable[Expected]) -> dict[str, Expected]:
     """md5 -> what it holds, for the outputs named and the files of their cached manifests (read, not checked)."""
-    known = {}
+    known: dict[str, Expected] = {}
     for item in expected:
         known.setdefault(item.md5, item)
         path = object_path(cache, item.md5)
@@ -207,8 +208,9 @@ def check_arrived(cache: Path, before: set[Path], expected: Iterable[Expected]) 
 def locations(repo: Repo) -> tuple[Path, Path, Path]:
     """The repository root, DVC's object cache and its run-cache folder, relative to here when inside."""
     found = repo.root_dir, repo.cache.local.path, repo.stage_cache.cache_dir
-    return tuple(Path(os.path.relpath(path)) if Path(path).is_relative_to(Path.cwd()) else Path(path)
-                 for path in found)
+    root, cache, run_cache = (Path(os.path.relpath(path)) if Path(path).is_relative_to(Path.cwd()) else Path(path)
+                              for path in found)
+    return root, cache, run_cache
 
 
 def intact_in_workspace(root: Path, missing: Iterable[Expected]) -> list[Expected]:

@@ -11,8 +11,20 @@ import yaml
 from foodcnn.errors import ParamsError
 from foodcnn.layout import WEIGHTS_DIR
 
-SCRATCH_MODELS = ("basic", "residual")
 MOBILENET = "mobilenet"
+# The from-scratch architectures are the modules of foodcnn.models but these, each registering itself there
+# under its module's name. Listed, not imported: a stage that checks a name would otherwise import, and so
+# depend on, every architecture, and a new one would re-run it.
+MODELS_PACKAGE = Path(__file__).with_name("models")
+NOT_ARCHITECTURES = frozenset({"__init__", "head", MOBILENET})
+
+
+def scratch_models(package: Path = MODELS_PACKAGE) -> tuple[str, ...]:
+    """The names grid.model accepts: one per architecture module, in name order."""
+    return tuple(sorted(path.stem for path in package.glob("*.py") if path.stem not in NOT_ARCHITECTURES))
+
+
+SCRATCH_MODELS = scratch_models()
 RANDOM_INIT = "none"  # finetune.weights: MobileNetV2 from random weights
 IMAGENET = "imagenet"  # finetune.weights: torchvision's ImageNet weights
 SOURCES = ("sample", "food101", "folder")

@@ -1,12 +1,14 @@
 """Matplotlib figures of the study: learning curves, confusion matrices, misclassified images, intervals, pairs."""
 
 from pathlib import Path
+from typing import cast
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only: stages run without a display
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
 import numpy  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -54,7 +56,7 @@ def learning_curves(panels: dict[str, dict[str, list[dict]]], title: str) -> plt
     figure, axes = plt.subplots(len(panels), 2, figsize=(11, 4 * len(panels)), squeeze=False,
                                 gridspec_kw={"hspace": 0.35})
     for (panel, histories), (loss_axis, accuracy_axis) in zip(panels.items(), axes):
-        for (name, rows), colour in zip(histories.items(), plt.cm.tab10.colors * 3):
+        for (name, rows), colour in zip(histories.items(), cast(tuple, cast(ListedColormap, plt.cm.tab10).colors) * 3):
             epochs = [int(row["epoch"]) for row in rows]
             for axis, metric in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
                 axis.plot(epochs, [float(row[f"train_{metric}"]) for row in rows], color=colour,

@@ -179,9 +179,9 @@ def explain(photos: list[Path], images: list[torch.Tensor], rows: list[list[floa
 
 
 def predict(paths: list[Path], model: PublishedModel, top: int, as_json: bool, explain_to: Path | None = None) -> str:
-    """The output of `foodcnn predict`: per photo a table of its `top` classes, per folder a CSV, or all as JSON;
-    with `explain_to`, a Grad-CAM figure there for each photo given by name. A photo that cannot be read stops
-    everything with one line before any output."""
+    """What `foodcnn predict` writes to stdout: per photo a table of its `top` classes, per folder a CSV (so that
+    `foodcnn predict FOLDER > photos.csv` is one), or all as JSON; with `explain_to`, a Grad-CAM figure there
+    for each photo given by name. A photo that cannot be read stops everything with one line before any output."""
     if top < 1:  # more than the model's classes shows them all
         raise FoodCnnError(f"--top must be at least 1 (got {top})")
     photos = [path for path in paths if not path.is_dir()]
@@ -202,8 +202,6 @@ def predict(paths: list[Path], model: PublishedModel, top: int, as_json: bool, e
                        for path, row in by_photo.items()],
             "folders": {path.as_posix(): rows for path, rows in folders.items()},
         }, indent=2) + "\n"
-    parts = [model.describe() + "\n"]
-    for path in paths:
-        parts.append(csv_text(folders[path]) if path in folders else photo_table(path, model.classes,
-                                                                                  by_photo[path], top))
-    return "\n".join(parts)
+    return "\n".join(csv_text(folders[path]) if path in folders else photo_table(path, model.classes,
+                                                                                  by_photo[path], top)
+                     for path in paths)

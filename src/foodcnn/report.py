@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from foodcnn.params import Params
-from foodcnn.roles import MODEL_TITLES, dropout_role, finetune_role, study_labels
+from foodcnn.roles import dropout_role, finetune_role, model_title, study_labels
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def scratch_table(params: Params, results: StudyResults) -> str:
         with_dropout = dropout_role(model)
         validation, dropout_validation = results.validation[model], results.validation[with_dropout]
         rows.append([
-            MODEL_TITLES[model], f"lr {float(winner['lr']):g}, batch {winner['batch_size']}",
+            model_title(model), f"lr {float(winner['lr']):g}, batch {winner['batch_size']}",
             with_std(validation["val_accuracy"], validation["val_accuracy_std"], seeds),
             estimate(results.test[model], "accuracy"), estimate(results.test[model], "macro_f1"),
             f"{results.test[with_dropout]['dropout_p']:g}",
@@ -116,7 +116,7 @@ def dropout_table(params: Params, results: StudyResults) -> str:
     """Every dropout retrain on validation, where the p of the tables above was chosen."""
     seeds = len(params.train.seeds)
     rows = [
-        [MODEL_TITLES[model], f"{p:g}", validation["best_epoch"],
+        [model_title(model), f"{p:g}", validation["best_epoch"],
          with_std(validation["val_accuracy"], validation["val_accuracy_std"], seeds),
          f"{validation['val_loss']:.3f}", "yes" if p == results.test[dropout_role(model)]["dropout_p"] else ""]
         for model, retrains in results.dropout.items()
@@ -128,7 +128,7 @@ def dropout_table(params: Params, results: StudyResults) -> str:
 def grid_table(params: Params, results: StudyResults) -> str:
     seeds = len(params.grid.seeds)
     rows = [
-        [MODEL_TITLES[row["model"]], f"{float(row['lr']):g}", row["batch_size"], row["best_epoch"],
+        [model_title(row["model"]), f"{float(row['lr']):g}", row["batch_size"], row["best_epoch"],
          with_std(row["val_accuracy"], row["val_accuracy_std"], seeds), f"{float(row['val_loss']):.3f}",
          "yes" if row["selected"] == "True" else ""]
         for row in results.grid

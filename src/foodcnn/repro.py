@@ -19,7 +19,9 @@ the everyday flows through both and compares the files.
    commands of other threads reset this one's index]
 4. Once the command ends (or the restore is done): `save(run_cache=...)` and `commit()`.            [as DVC]
 5. `dump(update_pipeline=False)`, in the plan's order whichever command ended first.        [order only]
-And before any command, each output's .gitignore line, in the plan's order (below).
+And before any command, each output's .gitignore line, in the plan's order (below). A stage without outputs
+(the params stage's checks and clean-up) runs before every later stage of the plan, as it does in `dvc repro`'s
+order: no file makes another stage wait for it, so only its place in the plan says it comes first. [order only]
 
 The order of 2 and 3 is the point: deps saved before the restore look unchanged, so restore takes its first
 branch and pairs the new parameters with the old outputs, and step 4 then writes that pairing into the
@@ -34,15 +36,21 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from foodcnn.errors import FoodCnnError
 from foodcnn.schedule import Start, run_side_by_side
+
+if TYPE_CHECKING:  # DVC is imported when a command runs, not with this module
+    import networkx
+    from dvc.repo import Repo
+    from dvc.stage import Stage
 
 logger = logging.getLogger("dvc.foodcnn")
 
 
 @contextmanager
-def outputs_set_aside(stage, folder: Path):
+def outputs_set_aside(stage: "Stage", folder: Path) -> Iterator[None]:
     """DVC's `remove_outs` before a run-cache restore, undone unless the block ends well: each output is moved
     into `folder` (on the repository's file system, so a rename) and, when the block raises, whatever the
     restore left in its place goes and the output comes back."""
@@ -70,7 +78,7 @@ def remove(path: Path) -> None:
         path.unlink()
 
 
-def run_cache_entry(stage) -> tuple[Path, dict]:
+def run_cache_entry(stage: "Stage") -> tuple[Path, dict]:
     """The run-cache entry that holds a stage's saved run, as `StageCache.save` names it, and its parameters."""
     import yaml
     from dvc.stage.cache import _get_cache_hash, _get_stage_hash
@@ -103,7 +111,7 @@ def lock_holder(lockfile: Path) -> int | None:
 
 
 @contextmanager
-def repository_lock(repo) -> Iterator[None]:
+def repository_lock(repo: "Repo") -> Iterator[None]:
     """DVC's lock of the repository, as `dvc repro` takes it; held by another run, one line saying which (DVC's
     LockError comes as three chained tracebacks)."""
     from dvc.lock import LockError
@@ -119,6 +127,18 @@ def repository_lock(repo) -> Iterator[None]:
             raise FoodCnnError(f"{holder} holds this project's DVC lock ({os.path.relpath(lockfile)}): wait for it "
                                f"to end, then run again") from error
         yield
+
+
+def upstream(order: list["Stage"], graph: "networkx.DiGraph") -> dict["Stage", list["Stage"]]:
+    """Per stage of the plan, the stages it waits for: those whose outputs it reads, and every stage without
+    outputs that comes before it in the plan."""
+    checks: list["Stage"] = []
+    waits: dict["Stage", list["Stage"]] = {}
+    for stage in order:
+        waits[stage] = [*graph.successors(stage), *checks]
+        if not stage.outs:
+            checks.append(stage)
+    return waits
 
 
 def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
@@ -151,7 +171,7 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
         repo.scm._reset()  # git's ignore rules are read once and cached: re-read, or saving would add the lines again
         restored: set = set()
 
-        def start(stage) -> Start:  # steps 1 to 3 but the command
+        def start(stage: "Stage") -> Start:  # steps 1 to 3 but the command
             if not stage.changed():
                 logger.info("Stage '%s' didn't change, skipping", stage.addressing)
                 return Start.SKIP
@@ -165,7 +185,7 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
             restored.add(stage)
             return Start.DONE
 
-        def command(stage) -> None:
+        def command(stage: "Stage") -> None:
             began = time.perf_counter()
             try:
                 cmd_run(stage)
@@ -174,7 +194,7 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
             # Lines of runs side by side interleave: this one says which run ended, and how long it took.
             logger.info("Stage '%s' took %.1f s", stage.addressing, time.perf_counter() - began)
 
-        def finish(stage) -> None:  # step 4
+        def finish(stage: "Stage") -> None:  # step 4
             # Outputs with cache: false (other than metrics and plots) keep a stage out of the run-cache.
             uncached = any(not out.use_cache for out in stage.outs if not (out.is_metric or out.is_plot))
             stage.save(run_cache=not uncached)
@@ -185,8 +205,8 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
                             describe(values), path.relative_to(repo.root_dir))
 
         try:
-            finished = run_side_by_side(order, {stage: list(graph.successors(stage)) for stage in order}, start,
-                                        command, finish, lambda stage: stage.dump(update_pipeline=False), jobs)
+            finished = run_side_by_side(order, upstream(order, graph), start, command, finish,
+                                        lambda stage: stage.dump(update_pipeline=False), jobs)
         except DvcException as error:
             raise FoodCnnError(str(error)) from error
     return len(finished)

@@ -8,7 +8,12 @@ file names stay the same whatever the seeds, the p values or the winners.
 from foodcnn.params import MOBILENET, Params
 from foodcnn.runs import config_name
 
-MODEL_TITLES = {"basic": "BasicCNN", "residual": "ResidualCNN", MOBILENET: "MobileNetV2"}
+
+def model_title(model: str) -> str:
+    """How tables and figures name a model: the title its architecture registered (BasicCNN), or MobileNetV2."""
+    from foodcnn.models import scratch_model  # with torch: only the stages that title a model pay its import
+
+    return "MobileNetV2" if model == MOBILENET else scratch_model(model).title
 
 
 def dropout_role(model: str) -> str:
@@ -25,8 +30,8 @@ def study_labels(params: Params) -> dict[str, str]:
     'basic_dropout' -> BasicCNN + dropout, ..., 'mobilenet_B' -> MobileNetV2 B."""
     labels = {}
     for model in params.grid.model:
-        labels[model] = MODEL_TITLES[model]
-        labels[dropout_role(model)] = f"{MODEL_TITLES[model]} + dropout"
+        labels[model] = model_title(model)
+        labels[dropout_role(model)] = f"{model_title(model)} + dropout"
     for case in params.finetune.cases:
-        labels[finetune_role(case)] = f"{MODEL_TITLES[MOBILENET]} {case}"
+        labels[finetune_role(case)] = f"{model_title(MOBILENET)} {case}"
     return labels

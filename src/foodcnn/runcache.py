@@ -60,7 +60,7 @@ def agrees(claimed: object, kept: object) -> bool:
     if isinstance(kept, bool) or not isinstance(kept, int | float):
         return str(claimed) == str(kept)
     try:
-        return float(claimed) == float(kept)
+        return float(str(claimed)) == float(kept)
     except (TypeError, ValueError):
         return False
 
@@ -86,7 +86,7 @@ def check_entry(path: Path, cache: Path) -> Poisoned | None:
                         for field in claimed if field in kept and not agrees(claimed[field], kept[field])]
         elif out["path"].endswith(".tsv") and "epochs" in claimed:
             rows = len(stored.read_text().splitlines()) - 1  # a header, then a row per epoch
-            if rows != int(claimed["epochs"]):
+            if rows != int(str(claimed["epochs"])):
                 reasons.append(f"its epochs is {claimed['epochs']} but {out['path']} has {rows} epochs")
     return Poisoned(path, entry["cmd"], tuple(reasons)) if reasons else None
 

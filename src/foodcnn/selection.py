@@ -8,7 +8,7 @@ from typing import TypeVar
 from foodcnn.history import best_record, read_history
 from foodcnn.layout import RunFiles, require
 from foodcnn.params import GridParams, Params
-from foodcnn.roles import MODEL_TITLES, dropout_role, finetune_role, study_labels
+from foodcnn.roles import dropout_role, finetune_role, model_title, study_labels
 from foodcnn.runs import config_name, run_name
 
 Key = TypeVar("Key", bound=Hashable)
@@ -138,16 +138,15 @@ def best_models(params: Params, validation: dict[str, dict]) -> tuple[str, str]:
 
 
 def study_comparisons(params: Params, validation: dict[str, dict]) -> list[Comparison]:
-    """Residual vs Basic, each model with vs without dropout, each fine-tune case vs the first, and the best
-    transfer model vs the best from-scratch model; every "best" is chosen on `validation` (role -> mean
-    validation metrics), never on the test set."""
-    comparisons = []
-    if {"basic", "residual"} <= set(params.grid.model):
-        comparisons.append(Comparison("residual_vs_basic", "ResidualCNN vs BasicCNN (grid winners)", "basic",
-                                      "residual"))
+    """Each from-scratch model vs every one before it in grid.model (residual_vs_basic), each model with vs
+    without dropout, each fine-tune case vs the first, and the best transfer model vs the best from-scratch
+    model; every "best" is chosen on `validation` (role -> mean validation metrics), never on the test set."""
+    models = params.grid.model
+    comparisons = [Comparison(f"{b}_vs_{a}", f"{model_title(b)} vs {model_title(a)} (grid winners)", a, b)
+                   for index, a in enumerate(models) for b in models[index + 1:]]
     for model in params.grid.model:
         comparisons.append(Comparison(f"{model}_dropout_vs_{model}",
-                                      f"{MODEL_TITLES[model]}: with vs without dropout (p chosen on validation)",
+                                      f"{model_title(model)}: with vs without dropout (p chosen on validation)",
                                       model, dropout_role(model)))
     _, cases = scratch_and_transfer(params)
     labels = study_labels(params)

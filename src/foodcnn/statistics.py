@@ -10,6 +10,7 @@ whatever their number (params.MAX_RESAMPLES bounds the values kept, 8 bytes per 
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from math import comb
 
 import torch
@@ -93,13 +94,12 @@ def summary_with_intervals(
 ) -> dict:
     """Test accuracy and macro-F1 (means over seeds), each with its 95 % bootstrap interval; with several
     seeds also their standard deviation over seeds."""
-    metrics = {
+    metrics: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
         "accuracy": lambda chosen, draws: accuracies(labels, chosen, draws),
         "macro_f1": lambda chosen, draws: macro_f1s(labels, chosen, draws, num_classes),
     }
-    resampled = over_resamples([lambda draws, metric=metric: metric(predictions, draws) for metric in metrics.values()],
-                               resampling)
-    result = {}
+    resampled = over_resamples([partial(metric, predictions) for metric in metrics.values()], resampling)
+    result: dict[str, float | list[float]] = {}
     for (name, metric), values in zip(metrics.items(), resampled):
         per_seed = torch.cat([metric(row.view(1, -1), each_once(len(labels))) for row in predictions])
         result[name] = round(per_seed.mean().item(), 4)

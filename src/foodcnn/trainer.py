@@ -8,7 +8,7 @@ from foodcnn.devices import compute_device
 from foodcnn.history import write_history
 from foodcnn.layout import BACKBONE, RunFiles, require
 from foodcnn.models import ModelSpec, build_model
-from foodcnn.params import MOBILENET, Params
+from foodcnn.params import MOBILENET, AugmentParams, Params
 from foodcnn.runs import RunConfig
 from foodcnn.training import FitSettings, fit
 
@@ -19,7 +19,7 @@ def model_spec(config: RunConfig, num_classes: int) -> ModelSpec:
 
 def fit_settings(config: RunConfig, params: Params) -> FitSettings:
     """How a run trains: its own hyper-parameters plus the study's augmentation and numeric options."""
-    augment = params.train.augment
+    augment: AugmentParams | None = params.train.augment
     if config.model == MOBILENET and not params.finetune.augment:
         augment = None
     return FitSettings(config.epochs, config.batch_size, config.lr, config.seed, augment,

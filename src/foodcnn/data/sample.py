@@ -21,7 +21,8 @@ SHAPES = (
 CLASS_NAMES = tuple(f"synthetic_{shape}" for shape in SHAPES)
 
 
-def _polygon(cx: float, cy: float, radius: float, angle: float, points: list[tuple[float, float]]):
+def _polygon(cx: float, cy: float, radius: float, angle: float,
+             points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Rotate and scale unit-circle polar points (radius factor, degrees) around a centre."""
     return [
         (cx + radius * r * math.cos(math.radians(a) + angle), cy + radius * r * math.sin(math.radians(a) + angle))
@@ -80,7 +81,7 @@ RANDOM_COLOUR_RATE = 0.25
 
 
 def _random_colour(rng: random.Random) -> tuple[int, int, int]:
-    return tuple(rng.randrange(256) for _ in range(3))
+    return rng.randrange(256), rng.randrange(256), rng.randrange(256)
 
 
 def _class_colour(index: int, rng: random.Random) -> tuple[int, int, int]:

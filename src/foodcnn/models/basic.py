@@ -3,6 +3,7 @@
 import torch
 from torch import nn
 
+from foodcnn.models import register
 from foodcnn.models.head import classifier_head
 
 CHANNELS = (32, 64, 128, 256, 512)
@@ -27,3 +28,6 @@ class BasicCNN(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(images))
+
+
+register(__name__, "BasicCNN", BasicCNN)

@@ -1,4 +1,4 @@
-"""The classifier head the two from-scratch CNNs share."""
+"""The classifier head the from-scratch CNNs share."""
 
 from torch import nn
 

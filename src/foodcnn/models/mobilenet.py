@@ -1,6 +1,7 @@
 """MobileNetV2 transfer learning: a frozen prefix of `features`, a trainable suffix and a new head."""
 
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import nn
@@ -30,7 +31,7 @@ class FineTuneMobileNet(nn.Module):
 
     def __init__(self, num_classes: int, trainable_blocks: int, backbone: nn.Module | None = None) -> None:
         super().__init__()
-        features = (backbone or _mobilenet_v2()).features
+        features = cast(nn.Sequential, (backbone or _mobilenet_v2()).features)
         split = len(features) - trainable_blocks
         self.frozen = nn.Sequential(*features[:split])
         self.trainable = nn.Sequential(*features[split:])
@@ -38,7 +39,7 @@ class FineTuneMobileNet(nn.Module):
             nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),
             nn.Dropout(HEAD_DROPOUT),
-            nn.Linear(features[-1].out_channels, num_classes),
+            nn.Linear(cast(int, features[-1].out_channels), num_classes),
         )
         self.frozen.requires_grad_(False)
         self.frozen.eval()

@@ -3,6 +3,7 @@
 import torch
 from torch import nn
 
+from foodcnn.models import register
 from foodcnn.models.head import classifier_head
 
 CHANNELS = (32, 64, 128, 256, 512)
@@ -45,3 +46,6 @@ class ResidualCNN(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(images))
+
+
+register(__name__, "ResidualCNN", ResidualCNN)
