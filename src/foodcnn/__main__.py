@@ -73,9 +73,10 @@ def predict(arguments: argparse.Namespace) -> None:
     from foodcnn.predict import load_published_model, predict as run_model
 
     model = load_published_model(arguments.role, arguments.rev)
-    if not arguments.json:  # on stderr: stdout stays the tables or one CSV
+    output = run_model(arguments.paths, model, arguments.top, arguments.json, arguments.explain)
+    if not arguments.json:  # on stderr, once every photo was read: stdout stays the tables or one CSV
         print(model.describe(), file=sys.stderr)
-    sys.stdout.write(run_model(arguments.paths, model, arguments.top, arguments.json, arguments.explain))
+    sys.stdout.write(output)
 
 
 def tidy(arguments: argparse.Namespace) -> None:
