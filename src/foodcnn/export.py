@@ -8,6 +8,7 @@ which is what the project's own reader and normalize do.
 
 import io
 import warnings
+import zipfile
 from pathlib import Path
 
 import torch
@@ -30,7 +31,20 @@ def export_torchscript(model: torch.nn.Module, size: int, path: Path) -> None:
     archive = io.BytesIO()  # saved to a file, the archive would be named after the temporary file's random name
     torch.jit.save(traced, archive)
     with atomic_path(path) as temporary:
-        temporary.write_bytes(archive.getvalue())
+        temporary.write_bytes(without_debug_info(archive.getvalue()))
+
+
+def without_debug_info(archive: bytes) -> bytes:
+    """The TorchScript archive without its *.debug_pkl records, which hold the absolute paths of the modules'
+    source files, and without .data/serialization_id, a hash of the records before it: with them the same model
+    saved from two checkouts would be two files. torch.jit.load needs neither."""
+    kept = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(archive)) as source, zipfile.ZipFile(kept, "w", zipfile.ZIP_STORED) as target:
+        for record in source.infolist():
+            # each record kept gets a fresh header: the old one pads the record to its offset in the old archive
+            if not record.filename.endswith((".debug_pkl", ".data/serialization_id")):
+                target.writestr(zipfile.ZipInfo(record.filename, record.date_time), source.read(record))
+    return kept.getvalue()
 
 
 def export_onnx(model: torch.nn.Module, size: int, path: Path) -> None:
