@@ -28,6 +28,8 @@
  13. scale       peak memory (RSS, anonymous, PSS) and wall time of split, prepare and one training epoch at
                  --scale-photos generated photos, and of --scale-side-by-side training runs at once, with the
                  stages of --scale-project (another checkout, to compare)
+ 14. predict     `foodcnn predict` on 100 of data/raw's photos from a new process, and the exported ONNX model
+                 against PyTorch eager, batch 1 and 64 (the chosen model; needs requirements-remote-test.txt)
 
 GPU sections (run with --only; on a CPU they run too, at the sizes given, which is how they are tested):
   gpu-profile     where the time of training.fit's steps goes (torch.profiler): the operators taking the
@@ -52,13 +54,13 @@ from pathlib import Path
 import torch
 
 from figures import (calibration, diff, duplicates, finetune, gpu_parallel, gpu_profile, gpu_protocol, gpu_throughput,
-                     numerics, parallel, peer, remote, repro, scale, startup, throughput, verify)
+                     numerics, parallel, peer, predict, remote, repro, scale, startup, throughput, verify)
 from foodcnn import params as study_params
 from foodcnn.devices import pick_device
 from harness import REPO, machine
 
 CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates", "diff", "verify", "peer", "remote",
-                "startup", "numerics", "calibration", "scale")
+                "startup", "numerics", "calibration", "scale", "predict")
 GPU_SECTIONS = ("gpu-profile", "gpu-throughput", "gpu-parallel", "gpu-protocol")
 
 
@@ -151,6 +153,8 @@ def measure(args: argparse.Namespace, settings: study_params.Params) -> None:
     if "scale" in sections:
         scale.measure(args.scale_project, args.scale_photos, args.scale_photo_size, args.scale_image_size,
                       args.scale_side_by_side, args.scale_bursts, args.repeats, args.keep)
+    if "predict" in sections:
+        predict.measure(args.repeats)
     if "gpu-profile" in sections:
         gpu_profile.measure(args.gpu_profile_model, args.gpu_size, args.gpu_batch, args.gpu_images, rows=20)
     if "gpu-throughput" in sections:

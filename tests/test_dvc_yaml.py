@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from foodcnn import layout, params
+from foodcnn import layout, params, registry
 from foodcnn.runs import dropout_run, finetune_run, grid_run, winner_run
 from tests.conftest import REPO, TOY_ARCHITECTURE
 from tests.project import TINY, attempt, copy_project, dvc, merge, set_params
@@ -140,6 +140,8 @@ def expected_outputs(settings: params.Params) -> dict[str, set[Path]]:
         "evaluate": {layout.TEST_RESULTS, layout.COMPARISONS, layout.TEST_METRICS, layout.COMPARISON_METRICS,
                      layout.PREDICTIONS_DIR, layout.PER_CLASS_DIR},
         "report": {layout.REPORTS},
+        "publish": {registry.STUDY_MODELS},
+        "export": {registry.EXPORT_DIR},
     }
     winners = {model: {"lr": 0.01, "batch_size": 32} for model in settings.grid.model}
     for seed in settings.grid.seeds:

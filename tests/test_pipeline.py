@@ -260,10 +260,10 @@ def test_a_model_replaced_by_a_malicious_pickle_stops_evaluate_with_one_line_who
 
 
 @pytest.mark.slow
-def test_a_dropout_change_reruns_only_dropout_evaluate_and_report(project):
+def test_a_dropout_change_reruns_only_dropout_evaluate_report_and_the_published_models(project):
     set_params(project, {"dropout": {"p": [0.3]}})
     assert stages_run(dvc(project, "repro")) == {
-        "params", "dropout@basic-0.3-42", "dropout@residual-0.3-42", "evaluate", "report"}
+        "params", "dropout@basic-0.3-42", "dropout@residual-0.3-42", "evaluate", "report", "publish", "export"}
     run(project, "git", "checkout", "--", "params.yaml")
     assert not stages_run(dvc(project, "repro")) & {"dropout@basic-0.5-42", "dropout@residual-0.5-42"}
 
@@ -311,7 +311,8 @@ def test_tidy_after_applying_an_experiment_keeps_its_own_new_curves(project):
 @pytest.mark.slow
 def test_a_finetune_lr_change_retrains_no_scratch_model_and_going_back_uses_the_run_cache(project):
     set_params(project, {"finetune": {"lr": 0.001}})
-    assert stages_run(dvc(project, "repro")) == {"params", "finetune@A-42", "finetune@B-42", "evaluate", "report"}
+    assert stages_run(dvc(project, "repro")) == {"params", "finetune@A-42", "finetune@B-42", "evaluate", "report",
+                                                 "publish", "export"}
     run(project, "git", "checkout", "--", "params.yaml")
     output = dvc(project, "repro")
     assert not stages_run(output) & {"finetune@A-42", "finetune@B-42"}
@@ -322,7 +323,8 @@ def test_a_finetune_lr_change_retrains_no_scratch_model_and_going_back_uses_the_
 @pytest.mark.slow
 def test_exp_run_with_a_top_level_lr_retrains_the_final_models(project):
     output = dvc(project, "exp", "run", "-S", "lr=0.01")
-    assert stages_run(output) == {"params", "dropout@basic-0.5-42", "dropout@residual-0.5-42", "evaluate", "report"}
+    assert stages_run(output) == {"params", "dropout@basic-0.5-42", "dropout@residual-0.5-42", "evaluate", "report",
+                                  "publish", "export"}
     diff = json.loads(dvc(project, "params", "diff", "--json"))
     assert diff["params.yaml"]["lr"] == {"old": "auto", "new": 0.01}
     # What `dvc exp show` lists of it: tests/test_exp_show.py.

@@ -141,7 +141,7 @@ def test_a_parameter_the_grid_reads_retrains_and_changed_back_the_run_cache_give
 @pytest.mark.slow
 def test_the_top_level_lr_retrains_only_the_dropout_runs_and_changed_back_restores_them(copies):
     outputs = flow(copies, params_change({"lr": 0.001}))
-    assert ran(outputs) == {"params", "dropout@basic-0.5-42", "evaluate", "report"}
+    assert ran(outputs) == {"params", "dropout@basic-0.5-42", "evaluate", "report", "publish", "export"}
     assert_same(copies)
     flow(copies, params_change({"lr": "auto"}))
     assert_same(copies)
@@ -150,7 +150,7 @@ def test_the_top_level_lr_retrains_only_the_dropout_runs_and_changed_back_restor
 @pytest.mark.slow
 def test_a_parameter_only_the_dropout_runs_read_renames_their_stages(copies):
     outputs = flow(copies, params_change({"dropout": {"p": [0.3]}}))
-    assert ran(outputs) == {"params", "dropout@basic-0.3-42", "evaluate", "report"}
+    assert ran(outputs) == {"params", "dropout@basic-0.3-42", "evaluate", "report", "publish", "export"}
     assert_same(copies)
     flow(copies, params_change({"dropout": {"p": [0.5]}}))
     assert_same(copies)
@@ -173,7 +173,7 @@ def test_an_edited_module_reruns_the_stages_that_import_it(copies):
         module.write_text(module.read_text() + "# edited\n")
 
     outputs = flow(copies, edit)
-    assert ran(outputs) == {"selection", "evaluate", "report"}
+    assert ran(outputs) == {"selection", "evaluate", "report", "publish", "export"}  # publish chooses with selection
     assert_same(copies)
 
 

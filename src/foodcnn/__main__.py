@@ -1,7 +1,7 @@
 """The `foodcnn` command: `foodcnn repro` runs the pipeline with independent stages side by side; `foodcnn diff
 [A] [B] ...` compares revisions and experiments beside the pipeline; `foodcnn exp run ...` is `dvc exp run`
 with the experiment's params checked before DVC changes the workspace; `foodcnn tidy` removes the runs' files
-that no stage makes any more."""
+that no stage makes any more; `foodcnn predict PHOTO ...` gives a study model's classes for photos."""
 
 import argparse
 import sys
@@ -52,7 +52,31 @@ def parser() -> argparse.ArgumentParser:
                     "experiment without a value the workspace last ran. The evaluate and report stages hash "
                     "these folders, so until then `dvc status` lists them.")
     tidy.add_argument("-n", "--dry-run", action="store_true", help="list the files, remove nothing")
+    predict = verbs.add_parser(
+        "predict", help="a study model's class probabilities for photos",
+        description="Read each photo as the study reads its images (upright RGB, resized by data.resize) and give "
+                    "the model's most probable classes: a table per photo, a CSV per folder (a sub-folder named "
+                    "after a class gives its photos' actual class). The model is the publish stage's: the chosen "
+                    "one (best validation accuracy) unless --role names another, each role at its median seed on "
+                    "validation (docs/using-the-model.md).")
+    predict.add_argument("paths", nargs="+", type=Path, metavar="PHOTO|FOLDER")
+    predict.add_argument("--role", help="a study model's role, such as basic or mobilenet_A (default: the chosen one)")
+    predict.add_argument("--rev", help="the model as this git revision left it (default: the workspace's)")
+    predict.add_argument("--top", type=int, default=5, help="classes per photo (default: 5)")
+    predict.add_argument("--json", action="store_true", help="JSON, for scripts: every class's probability")
+    predict.add_argument("--explain", type=Path, metavar="FOLDER",
+                         help="also draw where the model looks (Grad-CAM) for each photo given by name, as PNGs there")
     return command
+
+
+def predict(arguments: argparse.Namespace) -> None:
+    from foodcnn.predict import load_published_model, predict as run_model
+
+    model = load_published_model(arguments.role, arguments.rev)
+    output = run_model(arguments.paths, model, arguments.top, arguments.json, arguments.explain)
+    if not arguments.json:  # on stderr, once every photo was read: stdout stays the tables or one CSV
+        print(model.describe(), file=sys.stderr)
+    sys.stdout.write(output)
 
 
 def tidy(arguments: argparse.Namespace) -> None:
@@ -116,7 +140,8 @@ def main() -> None:
     if arguments.verb != "exp" and dvc_arguments:
         command.error(f"unrecognized arguments: {' '.join(dvc_arguments)}")
     verbs = {"repro": lambda: repro(arguments), "diff": lambda: diff(arguments),
-             "exp": lambda: experiment.run(dvc_arguments), "tidy": lambda: tidy(arguments)}
+             "exp": lambda: experiment.run(dvc_arguments), "tidy": lambda: tidy(arguments),
+             "predict": lambda: predict(arguments)}
     cli.run(verbs[arguments.verb])
 
 
