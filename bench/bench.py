@@ -52,69 +52,156 @@ import time
 from pathlib import Path
 
 import torch
-
-from figures import (calibration, diff, duplicates, finetune, gpu_parallel, gpu_profile, gpu_protocol, gpu_throughput,
-                     numerics, parallel, peer, predict, remote, repro, scale, startup, throughput, verify)
-from foodcnn import params as study_params
-from foodcnn.devices import pick_device
+from figures import (
+    calibration,
+    diff,
+    duplicates,
+    finetune,
+    gpu_parallel,
+    gpu_profile,
+    gpu_protocol,
+    gpu_throughput,
+    numerics,
+    parallel,
+    peer,
+    predict,
+    remote,
+    repro,
+    scale,
+    startup,
+    throughput,
+    verify,
+)
 from harness import REPO, machine
 
-CPU_SECTIONS = ("throughput", "repro", "finetune", "parallel", "duplicates", "diff", "verify", "peer", "remote",
-                "startup", "numerics", "calibration", "scale", "predict")
+from foodcnn import params as study_params
+from foodcnn.devices import pick_device
+
+CPU_SECTIONS = (
+    "throughput",
+    "repro",
+    "finetune",
+    "parallel",
+    "duplicates",
+    "diff",
+    "verify",
+    "peer",
+    "remote",
+    "startup",
+    "numerics",
+    "calibration",
+    "scale",
+    "predict",
+)
 GPU_SECTIONS = ("gpu-profile", "gpu-throughput", "gpu-parallel", "gpu-protocol")
 
 
 def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="+", choices=CPU_SECTIONS + GPU_SECTIONS, default=list(CPU_SECTIONS),
-                        help="figures to measure (default: the CPU ones)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=CPU_SECTIONS + GPU_SECTIONS,
+        default=list(CPU_SECTIONS),
+        help="figures to measure (default: the CPU ones)",
+    )
     parser.add_argument("--repeats", type=int, default=5, help="timings per figure; the median is printed")
     parser.add_argument("--epochs", type=int, default=2, help="epochs per throughput timing")
     parser.add_argument("--parallel-model", default="basic", help="model of the parallel runs")
     parser.add_argument("--parallel-epochs", type=int, default=4, help="epochs of each parallel run")
-    parser.add_argument("--models", nargs="+", choices=("basic", "residual", "mobilenet"),
-                        default=["basic", "residual", "mobilenet"], help="models of the throughput figure")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        choices=("basic", "residual", "mobilenet"),
+        default=["basic", "residual", "mobilenet"],
+        help="models of the throughput figure",
+    )
     parser.add_argument("--threads", type=int, help="intra-op threads of the figures that train in this process")
     parser.add_argument("--keep", action="store_true", help="keep the repro's or the protocol's temporary copy")
-    parser.add_argument("--remote-cache", type=Path, default=REPO / ".dvc/cache",
-                        help="a DVC cache holding the default study's outputs, for the remote figure")
+    parser.add_argument(
+        "--remote-cache",
+        type=Path,
+        default=REPO / ".dvc/cache",
+        help="a DVC cache holding the default study's outputs, for the remote figure",
+    )
     parser.add_argument("--duplicates-images", type=int, default=11000, help="images of the duplicates figure")
     parser.add_argument("--duplicates-size", type=int, default=512, help="their size in pixels")
     parser.add_argument("--diff-images", type=int, default=2750, help="test images of the diff figure")
     parser.add_argument("--diff-seeds", type=int, default=3, help="training seeds per role of the diff figure")
     parser.add_argument("--diff-resamples", type=int, default=1000, help="bootstrap resamples of the diff figure")
-    parser.add_argument("--calibration-simulations", type=int, default=1000,
-                        help="simulated comparisons per row of the calibration figure")
-    parser.add_argument("--calibration-resamples", type=int, default=200,
-                        help="bootstrap resamples per simulated comparison of the calibration figure")
-    parser.add_argument("--verify-project", type=Path, default=REPO,
-                        help="the project whose DVC cache the verify figure re-hashes (only read)")
-    parser.add_argument("--startup-project", type=Path, default=REPO,
-                        help="the checkout whose stages the startup figure starts (only read)")
-    parser.add_argument("--scale-project", type=Path, default=REPO,
-                        help="the checkout whose stages the scale figure runs (only read)")
-    parser.add_argument("--scale-photos", type=int, nargs="+", default=[5000, 20000],
-                        help="photos of the scale figure, one project per count")
+    parser.add_argument(
+        "--calibration-simulations",
+        type=int,
+        default=1000,
+        help="simulated comparisons per row of the calibration figure",
+    )
+    parser.add_argument(
+        "--calibration-resamples",
+        type=int,
+        default=200,
+        help="bootstrap resamples per simulated comparison of the calibration figure",
+    )
+    parser.add_argument(
+        "--verify-project",
+        type=Path,
+        default=REPO,
+        help="the project whose DVC cache the verify figure re-hashes (only read)",
+    )
+    parser.add_argument(
+        "--startup-project",
+        type=Path,
+        default=REPO,
+        help="the checkout whose stages the startup figure starts (only read)",
+    )
+    parser.add_argument(
+        "--scale-project", type=Path, default=REPO, help="the checkout whose stages the scale figure runs (only read)"
+    )
+    parser.add_argument(
+        "--scale-photos",
+        type=int,
+        nargs="+",
+        default=[5000, 20000],
+        help="photos of the scale figure, one project per count",
+    )
     parser.add_argument("--scale-photo-size", type=int, default=96, help="their size in pixels")
     parser.add_argument("--scale-image-size", type=int, default=64, help="data.image_size of the scale figure")
-    parser.add_argument("--scale-side-by-side", type=int, nargs="*", default=[1, 2, 4], choices=(1, 2, 3, 4),
-                        help="training runs at once in the scale figure (none: no training)")
-    parser.add_argument("--scale-bursts", action="store_true",
-                        help="each class of the scale figure one burst of near-duplicates: split only")
+    parser.add_argument(
+        "--scale-side-by-side",
+        type=int,
+        nargs="*",
+        default=[1, 2, 4],
+        choices=(1, 2, 3, 4),
+        help="training runs at once in the scale figure (none: no training)",
+    )
+    parser.add_argument(
+        "--scale-bursts",
+        action="store_true",
+        help="each class of the scale figure one burst of near-duplicates: split only",
+    )
     gpu = parser.add_argument_group("gpu sections")
-    gpu.add_argument("--gpu-models", nargs="+", choices=("basic", "residual", "mobilenet"),
-                     default=["basic", "residual", "mobilenet"], help="models of gpu-throughput")
+    gpu.add_argument(
+        "--gpu-models",
+        nargs="+",
+        choices=("basic", "residual", "mobilenet"),
+        default=["basic", "residual", "mobilenet"],
+        help="models of gpu-throughput",
+    )
     gpu.add_argument("--gpu-size", type=int, default=224, help="image size of gpu-throughput and gpu-parallel")
     gpu.add_argument("--gpu-batch", type=int, default=32, help="batch size of gpu-throughput and gpu-parallel")
     gpu.add_argument("--gpu-images", type=int, default=2048, help="training images per run")
     gpu.add_argument("--gpu-epochs", type=int, default=2, help="epochs per timing")
-    gpu.add_argument("--gpu-compile", action=argparse.BooleanOptionalAction, default=True,
-                     help="torch.compile the bare loop of gpu-throughput")
+    gpu.add_argument(
+        "--gpu-compile",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="torch.compile the bare loop of gpu-throughput",
+    )
     gpu.add_argument("--peak-tflops", type=float, help="the chip's bf16 peak (default: from the device name)")
     gpu.add_argument("--gpu-profile-model", default="residual", help="model of gpu-profile")
     gpu.add_argument("--gpu-parallel-model", default="residual", help="model of gpu-parallel")
-    gpu.add_argument("--gpu-parallel-counts", type=int, nargs="+", default=[1, 2, 4, 8],
-                     help="runs side by side in gpu-parallel")
+    gpu.add_argument(
+        "--gpu-parallel-counts", type=int, nargs="+", default=[1, 2, 4, 8], help="runs side by side in gpu-parallel"
+    )
     gpu.add_argument("--protocol-images-per-class", type=int, default=1000, help="sample images per class")
     gpu.add_argument("--protocol-size", type=int, default=224, help="image size of gpu-protocol")
     gpu.add_argument("--protocol-epochs", type=int, default=50, help="train.epochs of gpu-protocol")
@@ -151,21 +238,49 @@ def measure(args: argparse.Namespace, settings: study_params.Params) -> None:
     if "calibration" in sections:
         calibration.measure(args.calibration_simulations, args.calibration_resamples)
     if "scale" in sections:
-        scale.measure(args.scale_project, args.scale_photos, args.scale_photo_size, args.scale_image_size,
-                      args.scale_side_by_side, args.scale_bursts, args.repeats, args.keep)
+        scale.measure(
+            args.scale_project,
+            args.scale_photos,
+            args.scale_photo_size,
+            args.scale_image_size,
+            args.scale_side_by_side,
+            args.scale_bursts,
+            args.repeats,
+            args.keep,
+        )
     if "predict" in sections:
         predict.measure(args.repeats)
     if "gpu-profile" in sections:
         gpu_profile.measure(args.gpu_profile_model, args.gpu_size, args.gpu_batch, args.gpu_images, rows=20)
     if "gpu-throughput" in sections:
-        gpu_throughput.measure(args.gpu_models, args.gpu_size, args.gpu_batch, args.gpu_images, args.gpu_epochs,
-                               args.gpu_compile, args.peak_tflops, settings.train.augment)
+        gpu_throughput.measure(
+            args.gpu_models,
+            args.gpu_size,
+            args.gpu_batch,
+            args.gpu_images,
+            args.gpu_epochs,
+            args.gpu_compile,
+            args.peak_tflops,
+            settings.train.augment,
+        )
     if "gpu-parallel" in sections:
-        gpu_parallel.measure(args.gpu_parallel_counts, args.gpu_parallel_model, args.gpu_size, args.gpu_batch,
-                             args.gpu_images, args.gpu_epochs)
+        gpu_parallel.measure(
+            args.gpu_parallel_counts,
+            args.gpu_parallel_model,
+            args.gpu_size,
+            args.gpu_batch,
+            args.gpu_images,
+            args.gpu_epochs,
+        )
     if "gpu-protocol" in sections:
-        gpu_protocol.measure(args.protocol_images_per_class, args.protocol_size, args.protocol_epochs,
-                             args.protocol_finetune_epochs, args.protocol_parallel, args.keep)
+        gpu_protocol.measure(
+            args.protocol_images_per_class,
+            args.protocol_size,
+            args.protocol_epochs,
+            args.protocol_finetune_epochs,
+            args.protocol_parallel,
+            args.keep,
+        )
 
 
 def main() -> None:

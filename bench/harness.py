@@ -62,8 +62,11 @@ def commit(project: Path, message: str) -> None:
 def sample_shaped_set(settings: study_params.Params, split: str, seed: int) -> ImageSet:
     """Random uint8 images shaped like the sample's train or val split (count, image size, 11 classes)."""
     total = NUM_CLASSES * settings.data.sample.images_per_class
-    fraction = 1 - settings.split.val_fraction - settings.split.test_fraction if split == "train" else (
-        settings.split.val_fraction)
+    fraction = (
+        1 - settings.split.val_fraction - settings.split.test_fraction
+        if split == "train"
+        else (settings.split.val_fraction)
+    )
     return random_image_set(round(total * fraction), settings.data.image_size, seed)
 
 

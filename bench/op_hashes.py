@@ -36,8 +36,12 @@ CLASSES = 11
 BATCH = 32  # train.batch_size's smaller grid value and finetune.batch_size
 SIZE = 32  # data.image_size
 AUGMENT = AugmentParams(crop_scale=(0.6, 1.0), rotation=15.0, flip=True)  # params.yaml's train.augment
-MODELS = (ModelSpec("basic", CLASSES), ModelSpec("residual", CLASSES), ModelSpec("basic", CLASSES, dropout=0.5),
-          ModelSpec("mobilenet", CLASSES, trainable_blocks=2))
+MODELS = (
+    ModelSpec("basic", CLASSES),
+    ModelSpec("residual", CLASSES),
+    ModelSpec("basic", CLASSES, dropout=0.5),
+    ModelSpec("mobilenet", CLASSES, trainable_blocks=2),
+)
 
 Case = tuple[str, tuple[torch.Tensor, ...]]
 
@@ -50,8 +54,9 @@ def digest(tensors: tuple[torch.Tensor, ...]) -> str:
     return hashed.hexdigest()[:16]
 
 
-def grads(output: torch.Tensor, inputs: tuple[torch.Tensor, ...],
-          generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+def grads(
+    output: torch.Tensor, inputs: tuple[torch.Tensor, ...], generator: torch.Generator
+) -> tuple[torch.Tensor, ...]:
     """The gradients of inputs under a random upstream gradient of output's shape."""
     return torch.autograd.grad(output, inputs, torch.randn(output.shape, generator=generator))
 
@@ -92,10 +97,13 @@ def layer_cases(generator: torch.Generator) -> Iterator[Case]:
     yield "batch norm train backward", (*grads(y, (x, norm.weight, norm.bias), generator),)
     yield "batch norm running statistics", (norm.running_mean, norm.running_var)
     yield "batch norm eval forward", (norm.eval()(x),)
-    for name, function in (("relu", F.relu), ("relu6", lambda t: F.relu6(t * 4)),
-                           ("max pool 2x2", lambda t: F.max_pool2d(t, 2)),
-                           ("global average pool", lambda t: F.adaptive_avg_pool2d(t, 1)),
-                           ("residual sum + relu", lambda t: F.relu(t + t.flip(1)))):
+    for name, function in (
+        ("relu", F.relu),
+        ("relu6", lambda t: F.relu6(t * 4)),
+        ("max pool 2x2", lambda t: F.max_pool2d(t, 2)),
+        ("global average pool", lambda t: F.adaptive_avg_pool2d(t, 1)),
+        ("residual sum + relu", lambda t: F.relu(t + t.flip(1))),
+    ):
         y = function(x)
         yield f"{name} forward", (y,)
         yield f"{name} backward", grads(y, (x,), generator)
@@ -116,8 +124,10 @@ def loss_and_optimizer_cases(generator: torch.Generator) -> Iterator[Case]:
     yield "cross entropy forward", (loss,)
     yield "cross entropy backward", torch.autograd.grad(loss, (logits,))
     yield "softmax", (torch.softmax(logits.detach(), 1),)
-    parameters = [nn.Parameter(torch.randn(256, 512, generator=generator)),
-                  nn.Parameter(torch.randn(256, generator=generator))]
+    parameters = [
+        nn.Parameter(torch.randn(256, 512, generator=generator)),
+        nn.Parameter(torch.randn(256, generator=generator)),
+    ]
     optimizer = adam(parameters, lr=0.01)  # the study's optimizer: fused Adam
     for _ in range(3):  # bias correction differs from step to step
         for parameter in parameters:
@@ -128,9 +138,14 @@ def loss_and_optimizer_cases(generator: torch.Generator) -> Iterator[Case]:
 
 def data_cases(generator: torch.Generator) -> Iterator[Case]:
     """The epoch plan's draws, the augmentation (matrices, grid, sampling, normalisation)."""
-    yield "random draws: randperm, uniform, rand", (torch.randperm(462, generator=generator).float(),
-                                                    torch.empty(64).uniform_(0.6, 1.0, generator=generator),
-                                                    torch.rand(64, generator=generator))
+    yield (
+        "random draws: randperm, uniform, rand",
+        (
+            torch.randperm(462, generator=generator).float(),
+            torch.empty(64).uniform_(0.6, 1.0, generator=generator),
+            torch.rand(64, generator=generator),
+        ),
+    )
     theta = random_affine_matrices(BATCH, AUGMENT, generator)
     yield "augmentation matrices (exp, sqrt, cos, sin)", (theta,)
     pixels = images(generator)
@@ -171,15 +186,22 @@ def model_cases(generator: torch.Generator) -> Iterator[Case]:
 
 # The matrix products first and the augmentation's grid_sample late: QEMU 7.2 crashes in its AVX2 code.
 CASES: tuple[Callable[[torch.Generator], Iterator[Case]], ...] = (
-    convolution_cases, layer_cases, loss_and_optimizer_cases, data_cases, model_cases)
+    convolution_cases,
+    layer_cases,
+    loss_and_optimizer_cases,
+    data_cases,
+    model_cases,
+)
 
 
 def header() -> str:
     settings = ", ".join(f"{name}={os.environ.get(name, '')}" for name in numerics.PORTABLE_CPU_SETTINGS)
     libraries = ", ".join(f"{name} {version}" for name, version in provenance.library_versions().items())
-    return (f"# {provenance.this_cpu().describe()} | {libraries} | capability "
-            f"{torch.backends.cpu.get_cpu_capability()} | {settings} | oneDNN "
-            f"{'on' if torch.backends.mkldnn.enabled else 'off'} | threads {torch.get_num_threads()}")
+    return (
+        f"# {provenance.this_cpu().describe()} | {libraries} | capability "
+        f"{torch.backends.cpu.get_cpu_capability()} | {settings} | oneDNN "
+        f"{'on' if torch.backends.mkldnn.enabled else 'off'} | threads {torch.get_num_threads()}"
+    )
 
 
 def main() -> None:

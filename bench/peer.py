@@ -47,19 +47,27 @@ def loaders(root: Path, params: dict, batch_size: int) -> dict[str, DataLoader]:
     augment = params["train"]["augment"]
     resize = [transforms.Resize(size), transforms.CenterCrop(size)]
     finish = [transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
-    train = transforms.Compose(resize + [
-        transforms.RandomResizedCrop(size, scale=tuple(augment["crop_scale"])),
-        transforms.RandomHorizontalFlip(),
-        transforms.RandomRotation(augment["rotation"]),
-    ] + finish)
+    train = transforms.Compose(
+        resize
+        + [
+            transforms.RandomResizedCrop(size, scale=tuple(augment["crop_scale"])),
+            transforms.RandomHorizontalFlip(),
+            transforms.RandomRotation(augment["rotation"]),
+        ]
+        + finish
+    )
     plain = transforms.Compose(resize + finish)
     with open(root / "data/split.csv") as handle:
         rows = list(csv.DictReader(handle))
     classes = sorted({row["label"] for row in rows})
     return {
-        split: DataLoader(FoodImages(root, [r for r in rows if r["split"] == split], classes,
-                                     train if split == "train" else plain),
-                          batch_size=batch_size, shuffle=split == "train", num_workers=2, persistent_workers=True)
+        split: DataLoader(
+            FoodImages(root, [r for r in rows if r["split"] == split], classes, train if split == "train" else plain),
+            batch_size=batch_size,
+            shuffle=split == "train",
+            num_workers=2,
+            persistent_workers=True,
+        )
         for split in ("train", "val", "test")
     }
 

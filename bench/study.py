@@ -51,16 +51,25 @@ def fresh_copy(prefix: str, keep: bool) -> Iterator[Path]:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def timed_repro(project: Path, environment: dict[str, str], command: tuple[str, ...] = ("dvc", "repro"),
-                ) -> tuple[float, dict[str, tuple[float, float]]]:
+def timed_repro(
+    project: Path,
+    environment: dict[str, str],
+    command: tuple[str, ...] = ("dvc", "repro"),
+) -> tuple[float, dict[str, tuple[float, float]]]:
     """Wall time of `dvc repro` or `foodcnn repro`, and each stage's (start, end) in seconds from the start.
 
     A stage starts at its 'Running stage' line; it ends at `foodcnn repro`'s 'Stage ... took' line or, from
     `dvc repro`, which runs one stage at a time and prints no such line, at the next stage's start.
     """
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", *command], cwd=project, env=environment,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", *command],
+        cwd=project,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     starts: dict[str, float] = {}
     ends: dict[str, float] = {}
     for line in process.stdout:
@@ -83,6 +92,11 @@ def phases(stages: dict[str, tuple[float, float]]) -> dict[str, tuple[int, float
     groups: dict[str, list[tuple[float, float]]] = {}
     for name, window in stages.items():
         groups.setdefault(name.split("@")[0], []).append(window)
-    return {group: (len(windows), sum(end - began for began, end in windows),
-                    max(end for _, end in windows) - min(began for began, _ in windows))
-            for group, windows in groups.items()}
+    return {
+        group: (
+            len(windows),
+            sum(end - began for began, end in windows),
+            max(end for _, end in windows) - min(began for began, _ in windows),
+        )
+        for group, windows in groups.items()
+    }

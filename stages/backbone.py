@@ -12,8 +12,11 @@ def main() -> None:
     weights = params.load().finetune.weights
     state_dict = resolve_weights(weights)
     save_torch(BACKBONE, state_dict)
-    print(f"{BACKBONE}: {len(state_dict)} tensors from {weights}" if state_dict else
-          f"{BACKBONE}: empty, the fine-tunes start from random weights (finetune.weights: {weights})")
+    print(
+        f"{BACKBONE}: {len(state_dict)} tensors from {weights}"
+        if state_dict
+        else f"{BACKBONE}: empty, the fine-tunes start from random weights (finetune.weights: {weights})"
+    )
 
 
 if __name__ == "__main__":

@@ -27,10 +27,17 @@ def headline_metrics(results: dict[str, dict], comparisons: dict[str, dict]) -> 
     """
     test = {role: result["accuracy"] for role, result in results.items()}
     test["macro_f1"] = {role: result["macro_f1"] for role, result in results.items()}
-    return test, {key: {"difference": comparison["accuracy"]["difference"],
-                        **{f"p_{kind}": comparison[kind]["p_value"] for kind in ("trained_models", "procedures")
-                           if "p_value" in comparison[kind]}}
-                  for key, comparison in comparisons.items()}
+    return test, {
+        key: {
+            "difference": comparison["accuracy"]["difference"],
+            **{
+                f"p_{kind}": comparison[kind]["p_value"]
+                for kind in ("trained_models", "procedures")
+                if "p_value" in comparison[kind]
+            },
+        }
+        for key, comparison in comparisons.items()
+    }
 
 
 def main() -> None:
@@ -52,25 +59,36 @@ def main() -> None:
     # One draw of test images for every model, so that the comparisons below are paired.
     resampling = Resampling(len(test), settings.evaluate.bootstrap_resamples, settings.seed)
     # A dropout role's p is what validation chose: a value, so the keys stay the same whichever p wins.
-    results = {role: {**({"dropout_p": models[role].dropout} if models[role].dropout else {}),
-                      **summary_with_intervals(test.labels, chosen, len(test.classes), resampling)}
-               for role, chosen in predictions.items()}
+    results = {
+        role: {
+            **({"dropout_p": models[role].dropout} if models[role].dropout else {}),
+            **summary_with_intervals(test.labels, chosen, len(test.classes), resampling),
+        }
+        for role, chosen in predictions.items()
+    }
     for key, result in results.items():
         low, high = result["accuracy_ci95"]
-        print(f"{key}: test accuracy {result['accuracy']:.3f} (95 % CI {low:.3f}-{high:.3f}), "
-              f"macro-F1 {result['macro_f1']:.3f}")
+        print(
+            f"{key}: test accuracy {result['accuracy']:.3f} (95 % CI {low:.3f}-{high:.3f}), "
+            f"macro-F1 {result['macro_f1']:.3f}"
+        )
     comparisons = {}
     for comparison in study_comparisons(settings, {role: model.validation for role, model in models.items()}):
         a, b = (Scored(test.labels, predictions[role], settings.train.seeds) for role in (comparison.a, comparison.b))
-        comparisons[comparison.key] = {"comparison": comparison.title, "a": comparison.a, "b": comparison.b,
-                                       **compare_scored(a, b, True, len(test.classes), resampling.resamples,
-                                                        resampling.seed)}
+        comparisons[comparison.key] = {
+            "comparison": comparison.title,
+            "a": comparison.a,
+            "b": comparison.b,
+            **compare_scored(a, b, True, len(test.classes), resampling.resamples, resampling.seed),
+        }
     labels = study_labels(settings)
     add_verdicts(list(comparisons.values()), [(labels[c["a"]], labels[c["b"]]) for c in comparisons.values()])
     for comparison in comparisons.values():
-        print(f"{comparison['comparison']}: {comparison['b']} - {comparison['a']} = "
-              f"{comparison['accuracy']['difference']:+.3f}; these trained models: "
-              f"{comparison['trained_models']['verdict']}; procedures: {comparison['procedures']['verdict']}")
+        print(
+            f"{comparison['comparison']}: {comparison['b']} - {comparison['a']} = "
+            f"{comparison['accuracy']['difference']:+.3f}; these trained models: "
+            f"{comparison['trained_models']['verdict']}; procedures: {comparison['procedures']['verdict']}"
+        )
     for role, (rows, per_class) in tables.items():
         predictions_file, per_class_file = test_outputs(role)
         write_table(predictions_file, rows)

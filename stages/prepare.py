@@ -22,9 +22,15 @@ def main() -> None:
         image_sets = {}
         for split in SPLITS:  # all decoded before any is saved, so a bad file leaves the last good tensors
             chosen = [(row["path"], row["label"]) for row in rows if row["split"] == split]
-            image_sets[split] = build_image_set(RAW_DIR, chosen, classes, settings.data.image_size,
-                                                settings.data.resize, Path(staging) / split,
-                                                workers=os.cpu_count() or 1)
+            image_sets[split] = build_image_set(
+                RAW_DIR,
+                chosen,
+                classes,
+                settings.data.image_size,
+                settings.data.resize,
+                Path(staging) / split,
+                workers=os.cpu_count() or 1,
+            )
         for split, image_set in image_sets.items():
             save_image_set(prepared(split), image_set)
             print(f"{split}: {tuple(image_set.images.shape)} uint8 images")

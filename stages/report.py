@@ -19,8 +19,10 @@ def main() -> None:
     models = study_models(settings)
     require(*(test_outputs(role)[0] for role in models))
     validation = {role: model.validation for role, model in models.items()}
-    dropout = {model: {p: retrain.validation for p, retrain in retrains.items()}
-               for model, retrains in dropout_retrains(settings).items()}
+    dropout = {
+        model: {p: retrain.validation for p, retrain in retrains.items()}
+        for model, retrains in dropout_retrains(settings).items()
+    }
     images = load_image_set("test").images
     with fresh_dir(REPORTS):
         figures = report_figures(settings, test, classes, validation, images, split["duplicates"])
@@ -36,6 +38,7 @@ def main() -> None:
         with atomic_text(REPORTS / "report.md") as handle:
             handle.write(build_report(settings, results))
     print(f"wrote {REPORTS / 'report.md'} with {len(figures)} figures")
+
 
 if __name__ == "__main__":
     cli.run(main)

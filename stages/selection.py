@@ -10,8 +10,9 @@ from foodcnn.selection import grid_configs, run_summary, select_winners
 def main() -> None:
     settings = params.load()
     grid = settings.grid
-    names = [run_name(c["config"], seed) for configs in grid_configs(grid).values() for c in configs
-             for seed in grid.seeds]
+    names = [
+        run_name(c["config"], seed) for configs in grid_configs(grid).values() for c in configs for seed in grid.seeds
+    ]
     winners, table = select_winners(grid, {name: run_summary(RunFiles.of("grid", name)) for name in names})
     write_json(SELECTION, winners)
     write_table(GRID_TABLE, table)

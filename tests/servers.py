@@ -78,9 +78,13 @@ class S3Server:
     def client(self, secret: str | None = None):
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id=self.access_key_id,
-                            aws_secret_access_key=secret or self.secret_access_key)
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=secret or self.secret_access_key,
+        )
 
 
 @contextmanager
@@ -99,8 +103,9 @@ def s3_server(folder: Path) -> Iterator[S3Server]:
     endpoint = f"http://127.0.0.1:{port}"
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "4", "MOTO_DATA_DIR": str(folder)}
     with server([moto_server, "-H", "127.0.0.1", "-p", str(port)], port, folder, env):
-        setup = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="setup",
-                     aws_secret_access_key="setup")
+        setup = dict(
+            endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="setup", aws_secret_access_key="setup"
+        )
         iam = boto3.client("iam", **setup)
         iam.create_user(UserName="team")
         key = iam.create_access_key(UserName="team")["AccessKey"]

@@ -37,8 +37,10 @@ def test_the_same_procedure_twice_gets_a_false_better_at_most_5_percent_of_the_t
 
 
 def test_power_grows_with_seeds():
-    power = [procedure_rates(Scenario(images=500, seed_sd=0.02, seeds=seeds, difference=0.05), 2000, seed=3).b_better
-             for seeds in (3, 5, 8)]
+    power = [
+        procedure_rates(Scenario(images=500, seed_sd=0.02, seeds=seeds, difference=0.05), 2000, seed=3).b_better
+        for seeds in (3, 5, 8)
+    ]
     assert power[0] + 0.2 < power[1] < power[2] - 0.05  # about 0.32, 0.70 and 0.90
 
 

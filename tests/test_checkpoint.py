@@ -32,7 +32,9 @@ def test_a_saved_checkpoint_loads_as_the_same_network(tmp_path):
     save_checkpoint(tmp_path / "model.pt", network.state_dict(), spec, ("a", "b", "c"), Config())
     model, classes = load_checkpoint(tmp_path / "model.pt")
     assert classes == ("a", "b", "c") and not model.training
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), network.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(a, b) for a, b in zip(model.state_dict().values(), network.state_dict().values(), strict=True)
+    )
 
 
 @pytest.mark.parametrize("content", ["malicious", "truncated", "empty", "other tensors"])
@@ -51,6 +53,8 @@ def test_a_file_that_is_not_a_checkpoint_is_one_line_naming_it_and_how_to_restor
     with pytest.raises(IntegrityError) as raised:
         load_checkpoint(path)
     message = str(raised.value)
-    assert message == (f"{path} is not a state dict this project wrote (nothing in it was run): restore it with "
-                       f"`dvc checkout --force {path}`")
+    assert message == (
+        f"{path} is not a state dict this project wrote (nothing in it was run): restore it with "
+        f"`dvc checkout --force {path}`"
+    )
     assert not marker.exists(), "the pickle's code never ran"

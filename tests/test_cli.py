@@ -8,8 +8,10 @@ import pytest
 
 # A library that warns when imported, as asyncssh does with cryptography 51 (eight lines of "DSA is deprecated").
 NOISY = 'import warnings\nwarnings.warn("DSA is deprecated", UserWarning)\n'
-ENTRY = ("import warnings\nfrom foodcnn import cli\n\n"
-         "def main():\n    import noisy\n    warnings.warn(\"the stage's own\")\n\n")
+ENTRY = (
+    "import warnings\nfrom foodcnn import cli\n\n"
+    'def main():\n    import noisy\n    warnings.warn("the stage\'s own")\n\n'
+)
 
 
 def entry_point(folder: Path, body: str, *options: str) -> subprocess.CompletedProcess:

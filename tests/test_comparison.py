@@ -13,8 +13,11 @@ def side(*accuracies: float, seed: int = 0, shared: torch.Tensor | None = None) 
     """One trained model per accuracy, label 0 on every image, each right on about that share of the images;
     `shared`: per-image luck common to every model (images some procedure finds easy)."""
     generator = torch.Generator().manual_seed(seed)
-    luck = torch.rand(len(accuracies), IMAGES, generator=generator) if shared is None else shared.expand(
-        len(accuracies), IMAGES)
+    luck = (
+        torch.rand(len(accuracies), IMAGES, generator=generator)
+        if shared is None
+        else shared.expand(len(accuracies), IMAGES)
+    )
     wrong = luck >= torch.tensor(accuracies).view(-1, 1)
     return Scored(torch.zeros(IMAGES, dtype=torch.long), wrong.long(), tuple(range(42, 42 + len(accuracies))))
 
@@ -46,7 +49,10 @@ def test_every_seed_of_unequal_lists_takes_part():
     accuracy_b = (b.correct.double().mean(1)).tolist()
     assert result["seeds"] == [1, 3] and result["accuracy"]["b"] == pytest.approx(sum(accuracy_b) / 3, abs=1e-4)
     assert list(result["seed_accuracy"]["b"]) == [42, 43, 44]
-    assert result["trained_models"]["test"] == "bootstrap" and result["trained_models"]["verdict"] == "A better (these models)"
+    assert (
+        result["trained_models"]["test"] == "bootstrap"
+        and result["trained_models"]["verdict"] == "A better (these models)"
+    )
     assert result["procedures"]["verdict"] == "none: needs 3 seeds per side (A has 1, B 3)"
 
 

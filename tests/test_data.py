@@ -32,10 +32,22 @@ def test_sample_is_eleven_synthetic_classes_of_rgb_files_and_deterministic(tmp_p
     assert digest(tmp_path / "a") == digest(tmp_path / "b") != digest(tmp_path / "c")
 
 
-@pytest.mark.parametrize(("mode", "suffix"), [
-    ("L", ".png"), ("RGBA", ".png"), ("CMYK", ".jpg"), ("P", ".gif"), ("I;16", ".png"), ("RGB", ".webp"),
-    ("RGB", ".bmp"), ("LA", ".png"), ("1", ".bmp"), ("P", ".png"), ("RGB", ".JPEG"),
-])
+@pytest.mark.parametrize(
+    ("mode", "suffix"),
+    [
+        ("L", ".png"),
+        ("RGBA", ".png"),
+        ("CMYK", ".jpg"),
+        ("P", ".gif"),
+        ("I;16", ".png"),
+        ("RGB", ".webp"),
+        ("RGB", ".bmp"),
+        ("LA", ".png"),
+        ("1", ".bmp"),
+        ("P", ".png"),
+        ("RGB", ".JPEG"),
+    ],
+)
 def test_reader_turns_every_mode_into_rgb(tmp_path, mode, suffix):
     image = Image.new("RGB", (20, 10), (200, 100, 50))
     if mode == "I;16":
@@ -90,12 +102,15 @@ def test_reader_applies_exif_orientation(tmp_path):
     assert read_rgb(save_image(image, tmp_path / "rotated.jpg", exif=exif)).size == (10, 30)
 
 
-@pytest.mark.parametrize(("name", "content", "reason"), [
-    ("empty.jpg", b"", "empty file"),
-    ("notes.txt", b"hello", "not an image file type"),
-    ("broken.jpg", b"\xff\xd8\xff\xe0 not really a jpeg", "cannot decode"),
-    ("text.png", b"a text file with an image suffix", "cannot decode \\(not a known image format\\)"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.jpg", b"", "empty file"),
+        ("notes.txt", b"hello", "not an image file type"),
+        ("broken.jpg", b"\xff\xd8\xff\xe0 not really a jpeg", "cannot decode"),
+        ("text.png", b"a text file with an image suffix", "cannot decode \\(not a known image format\\)"),
+    ],
+)
 def test_reader_rejects_bad_files_with_a_reason(tmp_path, name, content, reason):
     path = tmp_path / name
     path.write_bytes(content)

@@ -32,13 +32,18 @@ def plant(project: Path, selection: str) -> None:
         "open('plots/predictions/basic.csv', 'w').write('\\n'.join(rows) + '\\n')\n"
         f"os.makedirs(os.path.dirname('{selection}'), exist_ok=True)\n"
         "winner = {'config': 'basic', 'lr': params['lr'], 'batch_size': 32, 'val_accuracy': 0.5}\n"
-        f"json.dump({{'basic': winner}}, open('{selection}', 'w'))\n")
+        f"json.dump({{'basic': winner}}, open('{selection}', 'w'))\n"
+    )
     # The selection in the DVC cache, as results/ holds it now, or a metrics file in git, as metrics/ held it.
-    kept = (f"      - {selection}\n" if selection.startswith("results/") else
-            f"    metrics:\n      - {selection}:\n          cache: false\n")
+    kept = (
+        f"      - {selection}\n"
+        if selection.startswith("results/")
+        else f"    metrics:\n      - {selection}:\n          cache: false\n"
+    )
     (project / "dvc.yaml").write_text(
         "stages:\n  evaluate:\n    cmd: python plant.py\n    deps: [plant.py]\n    params: [fixed, lr]\n"
-        "    outs:\n      - plots/predictions:\n          cache: false\n" + kept)
+        "    outs:\n      - plots/predictions:\n          cache: false\n" + kept
+    )
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +86,9 @@ def test_diff_between_branches_prints_the_table(history):
     status, out, err = diff(history, "main", "better")
     assert status == 0, err
     assert f"| basic | {100 * BASE_ACCURACY:.1f} | {100 * BASE_ACCURACY + 3500 / 99:.1f} | +35.4" in out
-    assert "| B better (these models) | lr 0.001 -> 0.01 |" in out  # the winner's lr: results/selection.json (DVC cache)
+    assert (
+        "| B better (these models) | lr 0.001 -> 0.01 |" in out
+    )  # the winner's lr: results/selection.json (DVC cache)
     assert "A = main (" in out and "B = better (" in out
     assert "No verdict about the training procedures: they need 3 seeds per side (here 1 and 1)." in out
 
@@ -102,7 +109,10 @@ def test_a_revision_whose_results_are_not_in_the_dvc_cache_is_compared_from_git(
     finally:
         moved.rename(stored)
     assert status == 0, err
-    assert "- B's results/selection.json not in the DVC cache (`dvc pull` fetches them): what changed is unavailable" in out
+    assert (
+        "- B's results/selection.json not in the DVC cache (`dvc pull` fetches them): what changed is unavailable"
+        in out
+    )
     assert "| +35.4 [" in out and "| B better (these models) | unavailable |" in out
 
 
@@ -151,15 +161,23 @@ def test_a_stale_workspace_is_said_and_still_compared(history):
     finally:
         params.write_text("fixed: 0\nlr: 0.001\n")
     assert status == 0, err
-    assert out.startswith("> The workspace has results older than their code, params or inputs (`dvc status`: evaluate)")
+    assert out.startswith(
+        "> The workspace has results older than their code, params or inputs (`dvc status`: evaluate)"
+    )
     assert f"| basic | {100 * BASE_ACCURACY:.1f} | {100 * BASE_ACCURACY:.1f} |" in out
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (("no-such-branch",), "error: unknown revision or experiment 'no-such-branch': not a branch, tag, commit"),
-    (("main", "--resamples", "0"), "error: --resamples must be from 1 to 1000000 (got 0)"),
-    (("main", "--resamples", "100000000"), "error: --resamples must be from 1 to 1000000 (got 100000000): more would"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (("no-such-branch",), "error: unknown revision or experiment 'no-such-branch': not a branch, tag, commit"),
+        (("main", "--resamples", "0"), "error: --resamples must be from 1 to 1000000 (got 0)"),
+        (
+            ("main", "--resamples", "100000000"),
+            "error: --resamples must be from 1 to 1000000 (got 100000000): more would",
+        ),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_two(history, arguments, message):
     status, out, err = diff(history, *arguments)
     assert status == 2 and out == ""
@@ -183,8 +201,9 @@ def test_a_revision_without_predictions_files_is_one_line(history):
 def test_two_seed_sets_of_the_same_study_get_no_procedure_verdict_better(tmp_path):
     """The tiny study cut to three roles (BasicCNN, one learning rate, one fine-tune case) with 3 seeds, committed,
     then the same with 3 other seeds: the procedures are the same, so no role may be called better."""
-    project = copy_project(tmp_path, merge(TINY, {"train": {"seeds": [42, 43, 44]},
-                                                  "grid": {"model": ["basic"], "lr": [0.01]}}))
+    project = copy_project(
+        tmp_path, merge(TINY, {"train": {"seeds": [42, 43, 44]}, "grid": {"model": ["basic"], "lr": [0.01]}})
+    )
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["finetune"]["cases"] = {"A": {"trainable_blocks": 0}}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

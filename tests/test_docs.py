@@ -95,8 +95,9 @@ def commands_of(page: Path, text: str | None = None) -> list[Command]:
         line, pending = pending + line.strip(), ""
         marker = NOT_RUN_HERE.search(line)
         found.append(Command(page, number, line, marker.group(1).strip() if marker else None))
-    found += [Command(page, number, span, None, inline=True) for number, span in inline_spans(prose)
-              if len(span.split()) > 1]
+    found += [
+        Command(page, number, span, None, inline=True) for number, span in inline_spans(prose) if len(span.split()) > 1
+    ]
     return [command for command in found if runs_a_known_program(command.text)]
 
 
@@ -129,10 +130,12 @@ def segments(text: str) -> list[list[str]]:
 
 # What the project knows.
 
+
 @functools.cache
 def make_targets() -> frozenset[str]:
-    heads = re.findall(r"^([A-Za-z0-9_.][^\s:=#$]*(?:[ \t]+[^\s:=#$]+)*)[ \t]*:(?!=)", (REPO / "Makefile").read_text(),
-                       re.MULTILINE)
+    heads = re.findall(
+        r"^([A-Za-z0-9_.][^\s:=#$]*(?:[ \t]+[^\s:=#$]+)*)[ \t]*:(?!=)", (REPO / "Makefile").read_text(), re.MULTILINE
+    )
     return frozenset(target for head in heads for target in head.split())
 
 
@@ -190,8 +193,9 @@ def help_text(*argv: str) -> str:
 @functools.cache
 def _help_text(argv: tuple[str, ...]) -> str:
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
-    result = subprocess.run([sys.executable, *argv, "--help"], cwd=REPO, env=environment, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, *argv, "--help"], cwd=REPO, env=environment, capture_output=True, text=True, timeout=120
+    )
     if result.returncode != 0:
         raise ParseError(f"`{' '.join(argv)} --help` failed: {result.stderr.strip()[-500:]}")
     return result.stdout
@@ -200,7 +204,9 @@ def _help_text(argv: tuple[str, ...]) -> str:
 def check_options(words: list[str], help_output: str, name: str) -> list[str]:
     """Each option in words appears in the help; a value of an option whose help lists {choices} is one of them."""
     problems = []
-    choices = {option: set(listed.split(",")) for option, listed in re.findall(r"(--?[\w-]+)\s+\{([^}]+)\}", help_output)}
+    choices = {
+        option: set(listed.split(",")) for option, listed in re.findall(r"(--?[\w-]+)\s+\{([^}]+)\}", help_output)
+    }
     known = set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", help_output))
     current = None
     for word in words:
@@ -302,8 +308,10 @@ CHECKS = {"make": check_make, "dvc": check_dvc, "python": check_python, "foodcnn
 def command_problems(command: Command) -> list[str]:
     problems = []
     if command.not_run_because is not None and not NOT_RUN_REASONS.search(command.not_run_because):
-        problems.append("only a command that needs the network or a GPU may go unrun here, "
-                        f"not one because {command.not_run_because!r}")
+        problems.append(
+            "only a command that needs the network or a GPU may go unrun here, "
+            f"not one because {command.not_run_because!r}"
+        )
     for words in segments(command.text):
         if words[0] in CHECKS:
             problems += CHECKS[words[0]](words)
@@ -313,6 +321,7 @@ def command_problems(command: Command) -> list[str]:
 
 
 # Links.
+
 
 def heading_anchors(text: str) -> set[str]:
     """GitHub's anchors of the page's headings."""
@@ -353,6 +362,7 @@ def link_problems(page: Path, text: str | None = None) -> list[str]:
 
 # The tests.
 
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(REPO)))
 def test_every_relative_link_resolves(page):
     problems = link_problems(page)
@@ -384,12 +394,18 @@ def report_cells() -> dict[str, str]:
         if cells and cells[0] in ("Model", "Case"):
             header = cells
         elif cells and header and not set(cells[0]) <= {"-"}:
-            tables.setdefault(cells[0], dict(zip(header, cells, strict=False)))  # the first table naming it: the study tables
+            tables.setdefault(
+                cells[0], dict(zip(header, cells, strict=False))
+            )  # the first table naming it: the study tables
     found = {}
     for role, name in (("basic", "BasicCNN"), ("residual", "ResidualCNN")):
         row = tables[name]
-        found |= {role: row["Test acc %"], f"{role}_dropout": row["Test acc % (dropout)"],
-                  f"{role} config": row["Selected configuration"], f"{role} p": row["Dropout p"]}
+        found |= {
+            role: row["Test acc %"],
+            f"{role}_dropout": row["Test acc % (dropout)"],
+            f"{role} config": row["Selected configuration"],
+            f"{role} p": row["Dropout p"],
+        }
     return found | {f"mobilenet_{case}": tables[case]["Test acc %"] for case in ("A", "B")}
 
 
@@ -402,8 +418,11 @@ def test_the_readme_results_table_is_the_committed_metrics_and_report():
     report = report_cells()
     readme = (REPO / "README.md").read_text()
     section = re.search(r"^## What the study found\n(.*?)^## ", readme, re.MULTILINE | re.DOTALL).group(1)
-    rows = {cells[0]: cells for line in section.splitlines()
-            if line.startswith("|") and (cells := [cell.strip() for cell in line.strip("|").split("|")])[0] in roles}
+    rows = {
+        cells[0]: cells
+        for line in section.splitlines()
+        if line.startswith("|") and (cells := [cell.strip() for cell in line.strip("|").split("|")])[0] in roles
+    }
     assert set(rows) == set(roles), "one row per study model"
     for role in roles:
         what, accuracy, macro_f1 = rows[role][1:4]
@@ -418,42 +437,49 @@ def test_the_readme_results_table_is_the_committed_metrics_and_report():
 
 # The checks can fail.
 
+
 def test_a_broken_link_an_unknown_anchor_and_a_missing_image_are_found(tmp_path):
     page = REPO / "docs" / "example.md"  # never written: its links resolve from docs/
-    text = ("[ok](study.md) [ok](../README.md) ![ok](dvc_plots.png) [web](https://example.org/x)\n"
-            "[gone](nowhere.md) ![gone](missing.png) [anchor](study.md#no-such-heading) `[code](x.md)`\n")
+    text = (
+        "[ok](study.md) [ok](../README.md) ![ok](dvc_plots.png) [web](https://example.org/x)\n"
+        "[gone](nowhere.md) ![gone](missing.png) [anchor](study.md#no-such-heading) `[code](x.md)`\n"
+    )
     problems = link_problems(page, text)
-    assert len(problems) == 3 and all(name in "\n".join(problems) for name in
-                                      ("nowhere.md", "missing.png", "#no-such-heading")), problems
+    assert len(problems) == 3 and all(
+        name in "\n".join(problems) for name in ("nowhere.md", "missing.png", "#no-such-heading")
+    ), problems
     assert not link_problems(page, "[anchor](study.md#the-stages) [here](#a-heading)\n\n## A heading\n")
 
 
-@pytest.mark.parametrize(("line", "expected"), [
-    ("make repro JOBS=2", None),
-    ("make reproduce", "no target 'reproduce'"),
-    ("make repro-paralel JOBS=8", "no target 'repro-paralel'"),
-    ('make bench BENCH_ARGS="--only throughput"', None),
-    ('make bench BENCH_ARGS="--only thruput"', "takes one of"),
-    ("dvc repro --pull --glob 'train@basic-*'", None),
-    ("dvc repro --glob 'train@mlp-*'", "no stage of dvc.yaml matches"),
-    ("dvc repro trian", "no stage 'trian'"),
-    ("dvc exp run -S lr=0.01 finetune", None),
-    ("dvc exp run -S train.epoch=3", "no key 'train.epoch'"),
-    ("dvc exp run --jobs-count 2", "does not know"),
-    ("dvc exp shw", "does not accept"),
-    ("dvc metrics diff main", None),
-    ("python bench/bench.py --only duplicates", None),
-    ("python bench/bench.py --fast", "no option --fast"),
-    ("python stages/nothing.py", "does not exist"),
-    ("python -m pytest tests/test_docs.py", None),
-    ("python -m pytest tests/test_nothing.py", "does not exist"),
-    ("foodcnn diff main --json", None),
-    ("foodcnn diff main --yaml", "no option --yaml"),
-    ("foodcnn difff main", "no subcommand 'difff'"),
-    ("git add -A && make push", None),
-    ("git add -A && make pushh", "no target 'pushh'"),
-    ("FOO=1 dvc status", None),
-])
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("make repro JOBS=2", None),
+        ("make reproduce", "no target 'reproduce'"),
+        ("make repro-paralel JOBS=8", "no target 'repro-paralel'"),
+        ('make bench BENCH_ARGS="--only throughput"', None),
+        ('make bench BENCH_ARGS="--only thruput"', "takes one of"),
+        ("dvc repro --pull --glob 'train@basic-*'", None),
+        ("dvc repro --glob 'train@mlp-*'", "no stage of dvc.yaml matches"),
+        ("dvc repro trian", "no stage 'trian'"),
+        ("dvc exp run -S lr=0.01 finetune", None),
+        ("dvc exp run -S train.epoch=3", "no key 'train.epoch'"),
+        ("dvc exp run --jobs-count 2", "does not know"),
+        ("dvc exp shw", "does not accept"),
+        ("dvc metrics diff main", None),
+        ("python bench/bench.py --only duplicates", None),
+        ("python bench/bench.py --fast", "no option --fast"),
+        ("python stages/nothing.py", "does not exist"),
+        ("python -m pytest tests/test_docs.py", None),
+        ("python -m pytest tests/test_nothing.py", "does not exist"),
+        ("foodcnn diff main --json", None),
+        ("foodcnn diff main --yaml", "no option --yaml"),
+        ("foodcnn difff main", "no subcommand 'difff'"),
+        ("git add -A && make push", None),
+        ("git add -A && make pushh", "no target 'pushh'"),
+        ("FOO=1 dvc status", None),
+    ],
+)
 def test_a_command_the_project_does_not_know_is_found(line, expected):
     commands = commands_of(REPO / "docs" / "example.md", f"```bash\n{line}\n```\n")
     assert len(commands) == 1
@@ -462,15 +488,21 @@ def test_a_command_the_project_does_not_know_is_found(line, expected):
 
 
 def test_commands_are_read_from_fences_console_prompts_and_inline_code():
-    text = ("Run `make repro` or `dvc exp run\n-S lr=0.01`, not `dvc.yaml`.\n"
-            "```console\n$ dvc metrics diff main\nPath  Metric\n```\n"
-            "```\ntree/   dvc.yaml, params.yaml\n```\n"
-            "```bash\ndvc exp run -S data.source=food101 \\\n    -S data.image_size=224  # not run here: downloads 5 GB\n"
-            "make test  # not run here: too slow\n```\n")
+    text = (
+        "Run `make repro` or `dvc exp run\n-S lr=0.01`, not `dvc.yaml`.\n"
+        "```console\n$ dvc metrics diff main\nPath  Metric\n```\n"
+        "```\ntree/   dvc.yaml, params.yaml\n```\n"
+        "```bash\ndvc exp run -S data.source=food101 \\\n    -S data.image_size=224  # not run here: downloads 5 GB\n"
+        "make test  # not run here: too slow\n```\n"
+    )
     commands = commands_of(REPO / "README.md", text)
     assert [command.text.split("#")[0].strip() for command in commands] == [
-        "dvc metrics diff main", "dvc exp run -S data.source=food101 -S data.image_size=224", "make test",
-        "make repro", "dvc exp run -S lr=0.01"]
+        "dvc metrics diff main",
+        "dvc exp run -S data.source=food101 -S data.image_size=224",
+        "make test",
+        "make repro",
+        "dvc exp run -S lr=0.01",
+    ]
     assert commands[1].not_run_because == "downloads 5 GB"
     assert not command_problems(commands[1])
     assert "only a command that needs the network or a GPU" in "\n".join(command_problems(commands[2]))

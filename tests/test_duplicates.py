@@ -40,8 +40,12 @@ def copies_of(image: Image.Image) -> dict[str, Image.Image]:
     """What the split must catch: JPEG re-encodes at quality 50-95 and copies resized to half."""
     copies = {f"jpeg{quality}.jpg": reencoded(image, quality) for quality in range(50, 100, 5)}
     half = (image.width // 2, image.height // 2)
-    for resample in (Image.Resampling.NEAREST, Image.Resampling.BILINEAR, Image.Resampling.BICUBIC,
-                     Image.Resampling.LANCZOS):
+    for resample in (
+        Image.Resampling.NEAREST,
+        Image.Resampling.BILINEAR,
+        Image.Resampling.BICUBIC,
+        Image.Resampling.LANCZOS,
+    ):
         copies[f"half_{resample.name.lower()}.png"] = image.resize(half, resample)
     return copies
 
@@ -91,7 +95,9 @@ def test_off_keeps_near_duplicates_and_still_leaves_out_identical_pixels(tmp_pat
     save_image(photo, tmp_path / "pizza/resaved.jpg", quality=80)
     assert {s.path for s in scan(tmp_path, NEAR_DUPLICATES).skipped} == {"apple/same.bmp", "pizza/resaved.jpg"}
     off = scan(tmp_path, None)
-    assert [(s.path, s.reason) for s in off.skipped] == [("apple/same.bmp", "duplicate of apple/photo.png (identical pixels)")]
+    assert [(s.path, s.reason) for s in off.skipped] == [
+        ("apple/same.bmp", "duplicate of apple/photo.png (identical pixels)")
+    ]
     assert off.files["pizza"] == ["pizza/resaved.jpg"]
 
 
@@ -120,8 +126,9 @@ def test_with_a_fixed_test_list_the_training_copy_is_left_out_and_counted_as_a_l
     assert report["test_leaks"] == 1 and report["left_out"] == 1
     assert report["per_class"] == {"apple": {"identical": 0, "near": 1}, "pizza": {"identical": 0, "near": 0}}
     distance = found.duplicates[0].distance
-    assert report["groups"] == [{"kept": "apple/z_test.jpg", "copies": [{"path": "apple/a_train.jpg",
-                                                                          "distance": distance}]}]
+    assert report["groups"] == [
+        {"kept": "apple/z_test.jpg", "copies": [{"path": "apple/a_train.jpg", "distance": distance}]}
+    ]
     assert duplicate_report(found.duplicates, list(found.files), None, None)["test_leaks"] is None
 
 
@@ -142,9 +149,16 @@ def pairwise_rule(prints: dict[str, Fingerprint], threshold: int) -> list[tuple[
     for path in sorted(prints):
         this = prints[path]
         same = next((k for k in kept if prints[k].digest == this.digest), None)
-        near = next((k for k in kept if bin(prints[k].dhash ^ this.dhash).count("1") <= threshold and max(
-            abs(a - b) for a, b in zip(prints[k].colour, this.colour, strict=True)) <= duplicates.COLOUR_TOLERANCE),
-            None)
+        near = next(
+            (
+                k
+                for k in kept
+                if bin(prints[k].dhash ^ this.dhash).count("1") <= threshold
+                and max(abs(a - b) for a, b in zip(prints[k].colour, this.colour, strict=True))
+                <= duplicates.COLOUR_TOLERANCE
+            ),
+            None,
+        )
         if same is not None:
             left_out.append((path, same, None))
         elif near is not None:
@@ -207,8 +221,12 @@ def test_the_split_stage_on_thousands_of_near_identical_photos_stays_within_a_me
     for index in range(6):  # and enough other photos for each class to split
         save_image(noise_image(index, (9, 8)), tmp_path / f"data/raw/{('apple', 'pizza')[index % 2]}/other{index}.png")
     (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
-    done = subprocess.run([sys.executable, "-c", MEASURED_STAGE, str(REPO / "stages/split.py")], cwd=tmp_path,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURED_STAGE, str(REPO / "stages/split.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     report = json.loads((tmp_path / "data/split_report.json").read_text())["duplicates"]
     assert report["left_out"] == BURST - 1 and len(report["groups"]) == 1, done.stderr
     peak = int(done.stdout.split("peak ")[-1].split()[0])
@@ -235,5 +253,7 @@ def test_the_report_counts_duplicates_per_class_and_shows_the_near_duplicate_pai
     with_pairs = figure.read_bytes()
     assert duplicate_figure(leaks, tmp_path / "raw")[1] == link, "drawn without pairs too, replacing the last one"
     assert figure.read_bytes() != with_pairs
-    assert "0 photos left out" in duplicates_section(leaks) and "The fixed test list had 0 leaks" in duplicates_section(leaks)
+    assert "0 photos left out" in duplicates_section(leaks) and "The fixed test list had 0 leaks" in duplicates_section(
+        leaks
+    )
     assert "near-duplicates off" in duplicates_section(leaks) and "| apple |" not in duplicates_section(leaks)

@@ -83,8 +83,13 @@ def closures_by_model(stage: dict) -> dict[str, tuple[set[Path], set[Path]]]:
     entry, listed = code_deps(stage)
     closure = import_closure(REPO / entry) | {entry}
     if "${item.model}" in stage["cmd"]:
-        return {model: ({Path(str(dep).replace("${item.model}", model)) for dep in listed},
-                        closure | architecture_closure(model)) for model in params.SCRATCH_MODELS}
+        return {
+            model: (
+                {Path(str(dep).replace("${item.model}", model)) for dep in listed},
+                closure | architecture_closure(model),
+            )
+            for model in params.SCRATCH_MODELS
+        }
     reads_models = {"grid", "grid.model"} & {param for param in stage.get("params", []) if isinstance(param, str)}
     if reads_models and Path("src/foodcnn/models/__init__.py") in closure:
         closure = closure.union(*map(architecture_closure, params.SCRATCH_MODELS))
@@ -127,6 +132,7 @@ def test_a_stage_that_trains_a_named_model_imports_that_architecture_alone():
 
 def expected_outputs(settings: params.Params) -> dict[str, set[Path]]:
     """Every stage's outputs as foodcnn.layout and foodcnn.runs name them, for these settings."""
+
     def run_outputs(config) -> set[Path]:
         return {config.files.model, config.files.history}
 
@@ -137,8 +143,14 @@ def expected_outputs(settings: params.Params) -> dict[str, set[Path]]:
         "prepare": {layout.PREPARED_DIR},
         "backbone": {layout.BACKBONE},
         "selection": {layout.SELECTION, layout.GRID_TABLE},
-        "evaluate": {layout.TEST_RESULTS, layout.COMPARISONS, layout.TEST_METRICS, layout.COMPARISON_METRICS,
-                     layout.PREDICTIONS_DIR, layout.PER_CLASS_DIR},
+        "evaluate": {
+            layout.TEST_RESULTS,
+            layout.COMPARISONS,
+            layout.TEST_METRICS,
+            layout.COMPARISON_METRICS,
+            layout.PREDICTIONS_DIR,
+            layout.PER_CLASS_DIR,
+        },
         "report": {layout.REPORTS},
         "publish": {registry.STUDY_MODELS},
         "export": {registry.EXPORT_DIR},
@@ -149,7 +161,8 @@ def expected_outputs(settings: params.Params) -> dict[str, set[Path]]:
             for lr in settings.grid.lr:
                 for batch_size in settings.grid.batch_size:
                     outputs[f"train@{model}-{lr:g}-{batch_size}-{seed}"] = run_outputs(
-                        grid_run(settings, model, lr, batch_size, seed))
+                        grid_run(settings, model, lr, batch_size, seed)
+                    )
     for seed in settings.train.seeds:
         for model in settings.grid.model:
             outputs[f"winner@{model}-{seed}"] = run_outputs(winner_run(settings, model, seed, winners))
@@ -169,12 +182,16 @@ def test_outputs_are_where_layout_puts_them():
     assert declared == expected_outputs(params.load(REPO / "params.yaml"))
 
 
-@pytest.mark.parametrize(("update", "message"), [
-    ({"grid": {"lr": 0.01}}, "ERROR: unexpected error - 'Value' object is not iterable"),
-    (None, "ERROR: failed to parse 'stages.train.matrix' in 'dvc.yaml': Could not find 'grid.model'"),
-])
+@pytest.mark.parametrize(
+    ("update", "message"),
+    [
+        ({"grid": {"lr": 0.01}}, "ERROR: unexpected error - 'Value' object is not iterable"),
+        (None, "ERROR: failed to parse 'stages.train.matrix' in 'dvc.yaml': Could not find 'grid.model'"),
+    ],
+)
 def test_dvc_fails_on_a_scalar_grid_list_or_no_params_before_any_stage_with_the_message_the_docs_quote(
-        tmp_path, update, message):
+    tmp_path, update, message
+):
     """No dvc.yaml form turns a scalar into a one-item matrix, so docs/experiments.md quotes DVC's own message;
     this test notices a DVC release that words it otherwise (or accepts a scalar), and the page should then
     change."""
@@ -197,8 +214,15 @@ def test_a_third_architecture_is_its_module_and_its_name_and_every_run_stays_cac
     (project / "src/foodcnn/models/toy.py").write_text(TOY_ARCHITECTURE)
     set_params(project, {"grid": {"model": ["basic", "toy"]}})
     status = json.loads(dvc(project, "status", "--json"))
-    assert set(status) == {"train@toy-0.01-8-42", "winner@toy-42", "dropout@toy-0.5-42",
-                           "params", "selection", "evaluate", "report"}
+    assert set(status) == {
+        "train@toy-0.01-8-42",
+        "winner@toy-42",
+        "dropout@toy-0.5-42",
+        "params",
+        "selection",
+        "evaluate",
+        "report",
+    }
     dvc(project, "repro")
     assert json.loads(dvc(project, "status", "--json")) == {}
     comparisons = json.loads((project / "metrics/comparisons.json").read_text())

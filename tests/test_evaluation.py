@@ -37,7 +37,8 @@ def test_several_runs_pool_their_counts_and_support_counts_test_images():
     pooled = per_class_metrics(labels.repeat(2), torch.cat([first, second]), tuple("abcde"))
     assert [row["support"] for row in rows] == torch.bincount(labels, minlength=5).tolist()
     assert [{k: v for k, v in row.items() if k != "support"} for row in rows] == [
-        {k: v for k, v in row.items() if k != "support"} for row in pooled]
+        {k: v for k, v in row.items() if k != "support"} for row in pooled
+    ]
     assert rows != per_class_metrics(labels, first, tuple("abcde"))
 
 
@@ -47,8 +48,14 @@ def test_prediction_rows_name_classes_and_round_trip_to_the_confusion_matrix():
     classes = ("apple_pie", "pizza", "sushi")
     rows = prediction_rows(logits, labels, tuple(f"{i}.jpg" for i in range(200)), classes, seed=7)
     confidence = round(torch.tensor([2.0, 0.0, 0.0]).softmax(0)[0].item(), 4)
-    assert rows[5] == {"seed": 7, "image": 5, "path": "5.jpg", "actual": classes[labels[5]], "predicted": classes[predicted[5]],
-                       "confidence": confidence}
+    assert rows[5] == {
+        "seed": 7,
+        "image": 5,
+        "path": "5.jpg",
+        "actual": classes[labels[5]],
+        "predicted": classes[predicted[5]],
+        "confidence": confidence,
+    }
     matrix = confusion_from_rows(rows, classes)
     assert torch.equal(matrix, confusion_matrix(labels, predicted, 3))
     assert matrix.sum() == 200 and matrix.trace() == (labels == predicted).sum()

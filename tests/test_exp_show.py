@@ -13,11 +13,19 @@ from tests.conftest import REPO
 from tests.project import TINY, copy_project, dvc, git, merge
 
 ROLES = ["basic", "basic_dropout", "residual", "residual_dropout", "mobilenet_A", "mobilenet_B"]
-COMPARISONS = ["residual_vs_basic", "basic_dropout_vs_basic", "residual_dropout_vs_residual",
-               "mobilenet_B_vs_mobilenet_A", "transfer_vs_scratch"]
+COMPARISONS = [
+    "residual_vs_basic",
+    "basic_dropout_vs_basic",
+    "residual_dropout_vs_residual",
+    "mobilenet_B_vs_mobilenet_A",
+    "transfer_vs_scratch",
+]
 # Every metric column, in order: numbers only, the test accuracies first (metrics/test.json, then comparisons.json).
-METRICS = [*ROLES, *(f"macro_f1.{role}" for role in ROLES),
-           *(f"{key}.{name}" for key in COMPARISONS for name in ("difference", "p_trained_models"))]
+METRICS = [
+    *ROLES,
+    *(f"macro_f1.{role}" for role in ROLES),
+    *(f"{key}.{name}" for key in COMPARISONS for name in ("difference", "p_trained_models")),
+]
 ROW_COLUMNS = ["Experiment", "rev", "typ", "Created", "parent"]  # what --csv shows before the metrics
 # The --drop of docs/experiments.md: the deps that are pipeline outputs (their hashes change with any result),
 # not the code, the photo folder or the weights a user edits.
@@ -61,9 +69,9 @@ def dep_paths(project: Path) -> set[str]:
 def test_the_first_metric_columns_are_the_six_test_accuracies_and_every_metric_is_a_number(project):
     header, rows = table(dvc(project, "exp", "show", "--csv"))
     params, deps = param_names(yaml.safe_load((project / "params.yaml").read_text())), dep_paths(project)
-    assert header[:len(ROW_COLUMNS) + len(METRICS)] == ROW_COLUMNS + METRICS
-    rest = header[len(ROW_COLUMNS) + len(METRICS):]
-    assert set(rest[:len(params)]) == params and rest[len(params):] == sorted(deps)
+    assert header[: len(ROW_COLUMNS) + len(METRICS)] == ROW_COLUMNS + METRICS
+    rest = header[len(ROW_COLUMNS) + len(METRICS) :]
+    assert set(rest[: len(params)]) == params and rest[len(params) :] == sorted(deps)
     assert len(header) == len(ROW_COLUMNS) + len(METRICS) + len(params) + len(deps)
     assert len(rows) == 3  # the workspace, the commit and the experiment
     for row in rows:
@@ -81,8 +89,8 @@ def test_a_120_column_terminal_shows_the_test_accuracies_first(project):
     for width, at_least in [(80, 2), (120, 5)]:
         shown = header[:width].split()
         assert shown[:2] == ["Experiment", "Created"], shown
-        whole = shown[2:] if header[width:width + 1] in ("", " ") else shown[2:-1]  # a name cut at the edge
-        assert whole == ROLES[:len(whole)] and len(whole) >= at_least, (width, shown)
+        whole = shown[2:] if header[width : width + 1] in ("", " ") else shown[2:-1]  # a name cut at the edge
+        assert whole == ROLES[: len(whole)] and len(whole) >= at_least, (width, shown)
 
 
 @pytest.mark.slow

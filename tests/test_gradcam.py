@@ -13,9 +13,16 @@ from tests.conftest import noise_image, save_image
 from tests.test_predict import publish
 
 
-@pytest.mark.parametrize("spec", [ModelSpec("basic", 3), ModelSpec("residual", 3),
-                                  ModelSpec("mobilenet", 3, trainable_blocks=0),
-                                  ModelSpec("mobilenet", 3, trainable_blocks=2)], ids=str)
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ModelSpec("basic", 3),
+        ModelSpec("residual", 3),
+        ModelSpec("mobilenet", 3, trainable_blocks=0),
+        ModelSpec("mobilenet", 3, trainable_blocks=2),
+    ],
+    ids=str,
+)
 def test_every_network_gets_an_image_sized_map_per_photo_scaled_to_at_most_one(spec):
     torch.manual_seed(0)
     model = build_model(spec).eval()
@@ -33,10 +40,11 @@ def test_every_network_gets_an_image_sized_map_per_photo_scaled_to_at_most_one(s
 def test_predict_explain_writes_one_figure_per_photo_named_after_it(tmp_path, monkeypatch):
     publish(tmp_path, {"basic": 1}, chosen="basic")
     monkeypatch.chdir(tmp_path)
-    photos = [save_image(noise_image(seed, (20, 20)), tmp_path / "photos" / f"{seed}.jpg").relative_to(tmp_path)
-              for seed in (1, 2)]
+    photos = [
+        save_image(noise_image(seed, (20, 20)), tmp_path / "photos" / f"{seed}.jpg").relative_to(tmp_path)
+        for seed in (1, 2)
+    ]
     predict(photos, load_published_model(None, None), top=1, as_json=False, explain_to=Path("where"))
     written = sorted((tmp_path / "where").iterdir())
     assert [path.name for path in written] == ["photos_1.png", "photos_2.png"]
     assert written[0].read_bytes() != written[1].read_bytes()
-

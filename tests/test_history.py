@@ -2,8 +2,11 @@ from foodcnn.history import EpochRecord, best_record, read_history, write_histor
 
 
 def test_the_best_epoch_is_the_highest_validation_accuracy_and_the_earliest_on_ties():
-    history = [EpochRecord(1, 2.0, 0.2, 2.0, 0.3), EpochRecord(2, 1.0, 0.5, 1.5, 0.5),
-               EpochRecord(3, 0.5, 0.7, 1.4, 0.5)]
+    history = [
+        EpochRecord(1, 2.0, 0.2, 2.0, 0.3),
+        EpochRecord(2, 1.0, 0.5, 1.5, 0.5),
+        EpochRecord(3, 0.5, 0.7, 1.4, 0.5),
+    ]
     assert best_record(history).epoch == 2
 
 

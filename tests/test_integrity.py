@@ -39,7 +39,7 @@ def flip(path: Path, count: int = 400) -> None:
     path.chmod(0o644)
     data = bytearray(path.read_bytes())
     middle = len(data) // 2
-    data[middle:middle + count] = bytes(255 - byte for byte in data[middle:middle + count])
+    data[middle : middle + count] = bytes(255 - byte for byte in data[middle : middle + count])
     path.write_bytes(bytes(data))
     path.chmod(mode)
 
@@ -172,7 +172,7 @@ def test_an_object_dvc_deleted_as_corrupt_is_named_by_verify_and_a_push_lacking_
     corrupt = cache_object(trained, value)
     corrupt.chmod(0o644)  # as a copy or an editor leaves it: DVC re-hashes a writable object, and deletes it if bad
     data = bytearray(corrupt.read_bytes())
-    data[len(data) // 2:len(data) // 2 + 4] = bytes(255 - byte for byte in data[len(data) // 2:len(data) // 2 + 4])
+    data[len(data) // 2 : len(data) // 2 + 4] = bytes(255 - byte for byte in data[len(data) // 2 : len(data) // 2 + 4])
     corrupt.write_bytes(bytes(data))
     assert "not in cache" in dvc(trained, "status") and not corrupt.exists(), "DVC deleted it, saying no more"
 
@@ -190,7 +190,8 @@ def test_an_object_dvc_deleted_as_corrupt_is_named_by_verify_and_a_push_lacking_
         point(trained, trained.parent / "good")
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert refused.stderr.splitlines()[-1].startswith(
-        f"error: 1 outputs of this commit are in neither the local cache nor DVC remote 'storage' ({fresh})")
+        f"error: 1 outputs of this commit are in neither the local cache nor DVC remote 'storage' ({fresh})"
+    )
     assert f"missing: {MODEL} (stage {STAGE})" in refused.stderr
     assert stored_files(fresh) == [], "nothing was sent"
 

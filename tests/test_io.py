@@ -22,7 +22,10 @@ def test_a_fresh_folder_is_emptied_and_a_failure_puts_the_old_one_back(tmp_path)
         (folder / "half").mkdir(parents=True)
         raise RuntimeError("an input went missing")
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
-        "reports", "reports/figures", "reports/figures/old.png"]
+        "reports",
+        "reports/figures",
+        "reports/figures/old.png",
+    ]
     with fresh_dir(folder):
         (folder / "new.md").parent.mkdir(parents=True)
         (folder / "new.md").write_text("new")

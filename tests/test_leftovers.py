@@ -13,9 +13,12 @@ from foodcnn.leftovers import leftovers, remove
 def matrix_project(root: Path, seeds: list[int]) -> Path:
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=root, check=True)
-    stage = {"matrix": {"seed": seeds}, "cmd": "true",
-             "outs": ["models/dropout/basic_seed${item.seed}.pt"],
-             "plots": [{"plots/history/dropout/basic_seed${item.seed}.tsv": {"cache": False}}]}
+    stage = {
+        "matrix": {"seed": seeds},
+        "cmd": "true",
+        "outs": ["models/dropout/basic_seed${item.seed}.pt"],
+        "plots": [{"plots/history/dropout/basic_seed${item.seed}.tsv": {"cache": False}}],
+    }
     (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"dropout": stage}}))
     return root
 
@@ -34,10 +37,15 @@ def test_the_runs_of_a_dropped_matrix_value_are_left_over_and_the_others_kept(tm
     assert leftovers(root) == [Path("models/dropout/basic_seed42.pt"), Path("plots/history/dropout/basic_seed42.tsv")]
     remove(root, leftovers(root))
     assert sorted(p.name for p in (root / "models/dropout").iterdir()) == [
-        ".gitignore", "basic_seed43.pt", "basic_seed44.pt"]
+        ".gitignore",
+        "basic_seed43.pt",
+        "basic_seed44.pt",
+    ]
     assert (root / "models/dropout/.gitignore").read_text() == "/basic_seed43.pt\n"
     assert sorted(p.name for p in (root / "plots/history/dropout").iterdir()) == [
-        "basic_seed43.tsv", "basic_seed44.tsv"]
+        "basic_seed43.tsv",
+        "basic_seed44.tsv",
+    ]
     assert leftovers(root) == []
 
 

@@ -29,15 +29,20 @@ def installed() -> dict[str, str]:
 
 def differences(found: dict[str, str], locked: dict[str, str]) -> list[str]:
     """One line per installed distribution that the lock does not pin at its version."""
-    return [f"{name} {version}: " + (f"the lock pins {locked[name]}" if name in locked else "not in the lock")
-            for name, version in sorted(found.items()) if name != PROJECT and locked.get(name) != version]
+    return [
+        f"{name} {version}: " + (f"the lock pins {locked[name]}" if name in locked else "not in the lock")
+        for name, version in sorted(found.items())
+        if name != PROJECT and locked.get(name) != version
+    ]
 
 
 def test_a_version_other_than_the_locks_or_a_package_it_lacks_is_a_difference():
     locked = {"numpy": "2.4.6", "torch": "2.14.1"}
     assert differences({"numpy": "2.4.6", "torch": "2.14.1", PROJECT: "0.1.0"}, locked) == []
     assert differences({"numpy": "2.5.0", "torch": "2.14.1", "rich": "15.0.0"}, locked) == [
-        "numpy 2.5.0: the lock pins 2.4.6", "rich 15.0.0: not in the lock"]
+        "numpy 2.5.0: the lock pins 2.4.6",
+        "rich 15.0.0: not in the lock",
+    ]
 
 
 def test_every_installed_distribution_is_pinned_at_its_version():

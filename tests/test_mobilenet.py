@@ -48,7 +48,10 @@ def test_weights_load_from_a_local_state_dict(tmp_path):
     torch.manual_seed(8)
     model = build_model(ModelSpec("mobilenet", 11, trainable_blocks=2), resolve_weights(str(path)))
     expected = reference.features.state_dict()
-    loaded = {**{f"{i}": m for i, m in enumerate(model.frozen)}, **{f"{i + 17}": m for i, m in enumerate(model.trainable)}}
+    loaded = {
+        **{f"{i}": m for i, m in enumerate(model.frozen)},
+        **{f"{i + 17}": m for i, m in enumerate(model.trainable)},
+    }
     for index, module in loaded.items():
         for name, value in module.state_dict().items():
             assert torch.equal(value, expected[f"{index}.{name}"])
@@ -96,8 +99,10 @@ def test_a_missing_or_wrong_weights_file_is_one_short_line_naming_it(tmp_path):
     with pytest.raises(FoodCnnError) as error:
         resolve_weights(str(wrong))
     message = str(error.value)  # every key of both networks was listed: 17,000 characters
-    assert message.startswith(f"finetune.weights: {wrong} is not a MobileNetV2 state dict (314 keys missing, such as "
-                              "features.0.0.weight; 122 keys unexpected, such as conv1.weight)")
+    assert message.startswith(
+        f"finetune.weights: {wrong} is not a MobileNetV2 state dict (314 keys missing, such as "
+        "features.0.0.weight; 122 keys unexpected, such as conv1.weight)"
+    )
     assert "\n" not in message and len(message) < 250
     head = mobilenet_v2(num_classes=5).state_dict()
     torch.save(head, wrong)

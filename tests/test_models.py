@@ -57,9 +57,15 @@ def test_residual_cnn_matches_the_spec():
     assert features.shape == (1, 512, 2, 2)
 
 
-@pytest.mark.parametrize(("in_channels", "out_channels", "stride", "projects"), [
-    (32, 32, 1, False), (3, 32, 1, True), (32, 64, 2, True), (64, 64, 2, True),
-])
+@pytest.mark.parametrize(
+    ("in_channels", "out_channels", "stride", "projects"),
+    [
+        (32, 32, 1, False),
+        (3, 32, 1, True),
+        (32, 64, 2, True),
+        (64, 64, 2, True),
+    ],
+)
 def test_residual_skip_is_a_projection_exactly_when_the_shape_changes(in_channels, out_channels, stride, projects):
     block = ResidualBlock(in_channels, out_channels, stride)
     if projects:
@@ -81,7 +87,9 @@ def test_build_model_follows_the_spec():
 def test_the_architectures_are_the_modules_that_register_themselves():
     assert SCRATCH_MODELS == ("basic", "residual")
     assert [(scratch_model(name).name, model_title(name)) for name in SCRATCH_MODELS] == [
-        ("basic", "BasicCNN"), ("residual", "ResidualCNN")]
+        ("basic", "BasicCNN"),
+        ("residual", "ResidualCNN"),
+    ]
     assert model_title("mobilenet") == "MobileNetV2"
 
 
@@ -98,7 +106,9 @@ def test_a_built_model_is_its_registered_class_with_the_same_weights():
     torch.manual_seed(3)
     direct = BasicCNN(11, 0.5)
     assert type(built) is BasicCNN
-    assert all(torch.equal(a, b) for a, b in zip(built.state_dict().values(), direct.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(a, b) for a, b in zip(built.state_dict().values(), direct.state_dict().values(), strict=True)
+    )
 
 
 def test_a_new_module_is_a_new_model_by_name(toy_architecture):
@@ -108,9 +118,10 @@ def test_a_new_module_is_a_new_model_by_name(toy_architecture):
     assert nn.Dropout in head_layers(model)
 
 
-@pytest.mark.parametrize(("name", "message"), [("nothing", "unknown model 'nothing'"),
-                                               ("head", "unknown model 'head'"),
-                                               ("silent", "registers no model")])
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("nothing", "unknown model 'nothing'"), ("head", "unknown model 'head'"), ("silent", "registers no model")],
+)
 def test_a_name_without_an_architecture_is_refused(tmp_path, monkeypatch, name, message):
     import foodcnn.models
 

@@ -101,9 +101,11 @@ RECORDED = {
     "mobilenet: 2 training steps": "06aaab6ad694ffaf",
 }
 # A product of the head's shape (256 -> 11 classes), which MKL computes by other code on Intel CPUs.
-PRODUCT = ("import hashlib, torch; torch.set_num_threads(1); g = torch.Generator().manual_seed(0); "
-           "a, b = torch.randn(32, 256, generator=g), torch.randn(256, 11, generator=g); "
-           "print(hashlib.sha256((a @ b).numpy().tobytes()).hexdigest())")
+PRODUCT = (
+    "import hashlib, torch; torch.set_num_threads(1); g = torch.Generator().manual_seed(0); "
+    "a, b = torch.randn(32, 256, generator=g), torch.randn(256, 11, generator=g); "
+    "print(hashlib.sha256((a @ b).numpy().tobytes()).hexdigest())"
+)
 
 
 def _environment(**extra: str) -> dict[str, str]:
@@ -113,8 +115,14 @@ def _environment(**extra: str) -> dict[str, str]:
 
 def op_hashes(**extra: str) -> tuple[str, dict[str, str]]:
     """bench/op_hashes.py's header and its hash per operation."""
-    output = subprocess.run([sys.executable, str(REPO / "bench/op_hashes.py")], env=_environment(**extra), cwd=REPO,
-                            capture_output=True, text=True, check=True).stdout.splitlines()
+    output = subprocess.run(
+        [sys.executable, str(REPO / "bench/op_hashes.py")],
+        env=_environment(**extra),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     return output[0], {name.strip(): digest for name, digest in (line.rsplit(" ", 1) for line in output[1:])}
 
 
@@ -135,14 +143,17 @@ def intel_answer(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip("this torch has no MKL whose vendor check can be answered")
     folder = tmp_path_factory.mktemp("intel_answer")
     (folder / "answer.c").write_text(INTEL_ANSWER)
-    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(folder / "answer.so"), str(folder / "answer.c")],
-                   check=True)
+    subprocess.run(
+        [compiler, "-shared", "-fPIC", "-o", str(folder / "answer.so"), str(folder / "answer.c")], check=True
+    )
     return folder / "answer.so"
 
 
-@pytest.mark.skipif(same_family(RECORDED_ON, this_cpu()) is not True,
-                    reason=f"hashes recorded on {RECORDED_ON.describe()}, not on this {this_cpu().describe()}: to "
-                           f"check this family, compare `python bench/op_hashes.py` with bench/RESULTS.md's table")
+@pytest.mark.skipif(
+    same_family(RECORDED_ON, this_cpu()) is not True,
+    reason=f"hashes recorded on {RECORDED_ON.describe()}, not on this {this_cpu().describe()}: to "
+    f"check this family, compare `python bench/op_hashes.py` with bench/RESULTS.md's table",
+)
 def test_every_operation_of_a_training_run_computes_the_recorded_bits(here):
     header, hashes = here
     assert "capability AVX2" in header and "oneDNN on" in header and "threads 1" in header, header
@@ -157,7 +168,14 @@ def test_mkl_on_its_intel_path_computes_every_operation_to_the_same_bits(here, i
 
 def test_the_preloaded_answer_reaches_mkl_whose_avx2_branch_then_computes_other_bits(intel_answer):
     """Without this, the test above would pass if the answer never reached MKL."""
+
     def product(**extra: str) -> str:
-        return subprocess.run([sys.executable, "-c", PRODUCT], env=_environment(MKL_CBWR="AVX2,STRICT", **extra),
-                              capture_output=True, text=True, check=True).stdout
+        return subprocess.run(
+            [sys.executable, "-c", PRODUCT],
+            env=_environment(MKL_CBWR="AVX2,STRICT", **extra),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
     assert product(LD_PRELOAD=str(intel_answer)) != product()

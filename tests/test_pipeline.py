@@ -43,28 +43,45 @@ def test_repro_writes_every_metric_and_plot_file(project):
     # The metrics files hold only the numbers `dvc exp show` lists (tests/test_exp_show.py: in which order).
     assert json.loads((project / "metrics/test.json").read_text()) == {
         **{role: values["accuracy"] for role, values in test_results.items()},
-        "macro_f1": {role: values["macro_f1"] for role, values in test_results.items()}}
+        "macro_f1": {role: values["macro_f1"] for role, values in test_results.items()},
+    }
     comparisons = json.loads((project / "results/comparisons.json").read_text())
-    assert list(comparisons) == ["residual_vs_basic", "basic_dropout_vs_basic", "residual_dropout_vs_residual",
-                                 "mobilenet_B_vs_mobilenet_A", "transfer_vs_scratch"]
+    assert list(comparisons) == [
+        "residual_vs_basic",
+        "basic_dropout_vs_basic",
+        "residual_dropout_vs_residual",
+        "mobilenet_B_vs_mobilenet_A",
+        "transfer_vs_scratch",
+    ]
     assert [(c["a"], c["b"]) for c in comparisons.values()][:4] == [
-        ("basic", "residual"), ("basic", "basic_dropout"), ("residual", "residual_dropout"),
-        ("mobilenet_A", "mobilenet_B")]
+        ("basic", "residual"),
+        ("basic", "basic_dropout"),
+        ("residual", "residual_dropout"),
+        ("mobilenet_A", "mobilenet_B"),
+    ]
     for comparison in comparisons.values():
         low, high = comparison["trained_models"]["accuracy_ci95"]
         assert low <= comparison["accuracy"]["difference"] <= high
         assert 0.0 <= comparison["trained_models"]["p_value"] <= comparison["trained_models"]["p_holm"] <= 1.0
         assert comparison["procedures"]["seeds_needed"] == 3  # one seed per configuration: no procedure verdict
     assert comparisons["residual_vs_basic"]["procedures"]["verdict"] == (
-        "none: needs 3 seeds per side (BasicCNN has 1, ResidualCNN 1)")
+        "none: needs 3 seeds per side (BasicCNN has 1, ResidualCNN 1)"
+    )
     assert json.loads((project / "metrics/comparisons.json").read_text()) == {
-        key: {"difference": comparison["accuracy"]["difference"],
-              "p_trained_models": comparison["trained_models"]["p_value"]}
-        for key, comparison in comparisons.items()}
+        key: {
+            "difference": comparison["accuracy"]["difference"],
+            "p_trained_models": comparison["trained_models"]["p_value"],
+        }
+        for key, comparison in comparisons.items()
+    }
     selection = json.loads((project / "results/selection.json").read_text())
     assert set(selection) == {"basic", "residual"}
-    for name in ["grid/basic_lr0.01_bs8_seed42", "grid/residual_lr0.001_bs8_seed42",
-                 "dropout/basic_dropout0.5_seed42", "finetune/mobilenet_B_seed42"]:
+    for name in [
+        "grid/basic_lr0.01_bs8_seed42",
+        "grid/residual_lr0.001_bs8_seed42",
+        "dropout/basic_dropout0.5_seed42",
+        "finetune/mobilenet_B_seed42",
+    ]:
         header = (project / f"plots/history/{name}.tsv").read_text().splitlines()[0]
         assert header.split("\t") == ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy"]
     for key in STUDY_KEYS:
@@ -122,10 +139,25 @@ def rendered(browser: str, page: Path, profile: Path) -> tuple[dict, list[str]]:
     probed = page.with_name("probed.html")
     probed.write_text(page.read_text().replace("<head>", "<head>" + PROBE, 1))
     result = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--host-resolver-rules=MAP * ~NOTFOUND", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", "--virtual-time-budget=20000", "--dump-dom", probed.as_uri()],
-        capture_output=True, text=True, timeout=120)
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=20000",
+            "--dump-dom",
+            probed.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     probe = re.search(r'<pre id="probe">(.*?)</pre>', result.stdout, re.S)
     assert probe, f"{page} did not finish loading:\n{result.stderr[-2000:]}"
     embeds = re.split(r'<div id="[^"]*" class="vega-embed', result.stdout)[1:]  # one container per vegaEmbed call
@@ -145,8 +177,11 @@ def test_plain_dvc_plots_pages_render_one_chart_per_plot_offline(project, tmp_pa
     (project / "web" / "node_modules").symlink_to(vendor)
     run(project, sys.executable, "web/inline_scripts.py", "web/plots.html", "web/build/plots.html")  # as make does
     elsewhere = tmp_path / "elsewhere"
-    pages = [(("show",), (), project / "dvc_plots"), (("diff", "HEAD~1"), (), project / "dvc_plots"),
-             (("show",), ("-o", str(elsewhere)), elsewhere)]
+    pages = [
+        (("show",), (), project / "dvc_plots"),
+        (("diff", "HEAD~1"), (), project / "dvc_plots"),
+        (("show",), ("-o", str(elsewhere)), elsewhere),
+    ]
     charts = {}
     for arguments, output, folder in pages:
         command = " ".join(["dvc plots", *arguments, *output])
@@ -198,8 +233,14 @@ def test_editing_a_module_makes_dvc_status_list_exactly_the_stages_that_import_i
         listed = set(re.findall(r"^(\S+):\s*$", dvc(project, "status"), re.MULTILINE))
     finally:
         history.write_text(original)
-    assert {"selection", "evaluate", "report", "train@basic-0.01-8-42", "dropout@basic-0.5-42",
-            "finetune@A-42"} <= listed
+    assert {
+        "selection",
+        "evaluate",
+        "report",
+        "train@basic-0.01-8-42",
+        "dropout@basic-0.5-42",
+        "finetune@A-42",
+    } <= listed
     assert not listed & {"params", "images", "split", "prepare"}
 
 
@@ -213,9 +254,11 @@ def test_a_params_key_nothing_reads_stops_the_experiment_with_one_line(project):
 
 def workspace(project: Path) -> dict[str, str]:
     """Every file of the workspace (git's and DVC's, not their own folders) and its md5."""
-    return {str(path.relative_to(project)): hashlib.md5(path.read_bytes()).hexdigest()
-            for path in project.rglob("*") if path.is_file() and path.relative_to(project).parts[0] not in
-            {".git", ".dvc"}}
+    return {
+        str(path.relative_to(project)): hashlib.md5(path.read_bytes()).hexdigest()
+        for path in project.rglob("*")
+        if path.is_file() and path.relative_to(project).parts[0] not in {".git", ".dvc"}
+    }
 
 
 @pytest.mark.slow
@@ -226,8 +269,10 @@ def test_a_value_foodcnn_exp_run_rejects_leaves_the_workspace_as_it_was(project)
     before = workspace(project)
     rejected = attempt(project, sys.executable, "-m", "foodcnn", "exp", "run", "-S", "grid.model=[basic,basic]")
     assert rejected.returncode == 2, rejected.stdout + rejected.stderr
-    assert rejected.stderr == ("error: params.yaml: grid.model must be a list of distinct values ('basic' is "
-                               "repeated), got ['basic', 'basic']\n")
+    assert rejected.stderr == (
+        "error: params.yaml: grid.model must be a list of distinct values ('basic' is "
+        "repeated), got ['basic', 'basic']\n"
+    )
     assert workspace(project) == before
     accepted = run(project, sys.executable, "-m", "foodcnn", "exp", "run", "-S", "dropout.p=[0.5]")  # the same value
     assert "Stage 'evaluate' didn't change, skipping" in accepted and workspace(project) == before, "DVC ran it"
@@ -252,8 +297,10 @@ def test_a_model_replaced_by_a_malicious_pickle_stops_evaluate_with_one_line_who
     torch.save({"state_dict": Payload(marker)}, project / model)
     result = attempt(project, sys.executable, "stages/evaluate.py")
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
-    assert result.stderr.splitlines()[-1] == (f"error: {model} is not a state dict this project wrote (nothing in it "
-                                              f"was run): restore it with `dvc checkout --force {model}`")
+    assert result.stderr.splitlines()[-1] == (
+        f"error: {model} is not a state dict this project wrote (nothing in it "
+        f"was run): restore it with `dvc checkout --force {model}`"
+    )
     assert not marker.exists()
     dvc(project, "checkout", "--force", model)
     assert (project / model).read_bytes() == good
@@ -263,7 +310,14 @@ def test_a_model_replaced_by_a_malicious_pickle_stops_evaluate_with_one_line_who
 def test_a_dropout_change_reruns_only_dropout_evaluate_report_and_the_published_models(project):
     set_params(project, {"dropout": {"p": [0.3]}})
     assert stages_run(dvc(project, "repro")) == {
-        "params", "dropout@basic-0.3-42", "dropout@residual-0.3-42", "evaluate", "report", "publish", "export"}
+        "params",
+        "dropout@basic-0.3-42",
+        "dropout@residual-0.3-42",
+        "evaluate",
+        "report",
+        "publish",
+        "export",
+    }
     run(project, "git", "checkout", "--", "params.yaml")
     assert not stages_run(dvc(project, "repro")) & {"dropout@basic-0.5-42", "dropout@residual-0.5-42"}
 
@@ -299,8 +353,9 @@ def test_tidy_after_applying_an_experiment_keeps_its_own_new_curves(project):
     dvc(project, "exp", "apply", "only-0.3")
     assert run(project, "git", "status", "--porcelain", "plots/history").count("_dropout0.4_seed42.tsv") == 2
     assert {"evaluate", "report"} <= set(re.findall(r"^(\S+):\s*$", dvc(project, "status"), re.MULTILINE))
-    assert foodcnn(project, "tidy").splitlines() == [f"removed plots/history/dropout/{model}_dropout0.4_seed42.tsv"
-                                                     for model in ("basic", "residual")]
+    assert foodcnn(project, "tidy").splitlines() == [
+        f"removed plots/history/dropout/{model}_dropout0.4_seed42.tsv" for model in ("basic", "residual")
+    ]
     assert (project / "plots/history/dropout/basic_dropout0.3_seed42.tsv").is_file()
     assert dvc(project, "status").strip().endswith("Data and pipelines are up to date.")
     dvc(project, "exp", "apply", "HEAD")
@@ -311,8 +366,15 @@ def test_tidy_after_applying_an_experiment_keeps_its_own_new_curves(project):
 @pytest.mark.slow
 def test_a_finetune_lr_change_retrains_no_scratch_model_and_going_back_uses_the_run_cache(project):
     set_params(project, {"finetune": {"lr": 0.001}})
-    assert stages_run(dvc(project, "repro")) == {"params", "finetune@A-42", "finetune@B-42", "evaluate", "report",
-                                                 "publish", "export"}
+    assert stages_run(dvc(project, "repro")) == {
+        "params",
+        "finetune@A-42",
+        "finetune@B-42",
+        "evaluate",
+        "report",
+        "publish",
+        "export",
+    }
     run(project, "git", "checkout", "--", "params.yaml")
     output = dvc(project, "repro")
     assert not stages_run(output) & {"finetune@A-42", "finetune@B-42"}
@@ -323,8 +385,15 @@ def test_a_finetune_lr_change_retrains_no_scratch_model_and_going_back_uses_the_
 @pytest.mark.slow
 def test_exp_run_with_a_top_level_lr_retrains_the_final_models(project):
     output = dvc(project, "exp", "run", "-S", "lr=0.01")
-    assert stages_run(output) == {"params", "dropout@basic-0.5-42", "dropout@residual-0.5-42", "evaluate", "report",
-                                  "publish", "export"}
+    assert stages_run(output) == {
+        "params",
+        "dropout@basic-0.5-42",
+        "dropout@residual-0.5-42",
+        "evaluate",
+        "report",
+        "publish",
+        "export",
+    }
     diff = json.loads(dvc(project, "params", "diff", "--json"))
     assert diff["params.yaml"]["lr"] == {"old": "auto", "new": 0.01}
     # What `dvc exp show` lists of it: tests/test_exp_show.py.
@@ -359,8 +428,9 @@ DATA_STAGES = {"images", "split", "prepare"}
 def test_a_folder_outside_the_repository_runs_through_split_and_prepare_and_reruns_on_content_only(tmp_path):
     photos = tmp_path / "photos"
     good, bad = write_mixed_folder(photos)
-    root = copy_project(tmp_path / "project", {"data": {"source": "folder", "folder": {"path": str(photos)},
-                                                        "image_size": 16}})
+    root = copy_project(
+        tmp_path / "project", {"data": {"source": "folder", "folder": {"path": str(photos)}, "image_size": 16}}
+    )
     assert stages_run(dvc(root, "repro", "prepare")) == DATA_STAGES
     report = json.loads((root / "data/split_report.json").read_text())
     assert {entry["path"] for entry in report["skipped"]} == set(bad)
@@ -378,8 +448,9 @@ def test_a_folder_outside_the_repository_runs_through_split_and_prepare_and_reru
 
 @pytest.mark.slow
 def test_a_food101_copy_in_place_with_its_official_test_split_runs_through_split_and_prepare(tmp_path):
-    base = write_fake_food101(tmp_path / "project/data/food101", {"apple_pie": (8, 3), "pizza": (9, 3),
-                                                                   "sushi": (8, 2)})
+    base = write_fake_food101(
+        tmp_path / "project/data/food101", {"apple_pie": (8, 3), "pizza": (9, 3), "sushi": (8, 2)}
+    )
     food101 = {"classes": ["apple_pie", "sushi"], "official_test": True}
     root = copy_project(tmp_path / "project", {"data": {"source": "food101", "food101": food101, "image_size": 16}})
     assert "data/food101/" not in run(root, "git", "status", "--porcelain", "--untracked-files=all")
@@ -418,5 +489,7 @@ def test_a_missing_photo_folder_stops_dvc_repro_with_the_parameter_named(tmp_pat
     root = copy_project(tmp_path, {"data": {"folder": {"path": "data/nophotos"}}})
     result = attempt(root, sys.executable, "-m", "dvc", "repro")
     assert result.returncode != 0 and "Running stage 'images'" not in result.stdout
-    assert ("error: params.yaml: data.folder.path: data/nophotos is not a folder, and the images stage depends on it"
-            in result.stderr)
+    assert (
+        "error: params.yaml: data.folder.path: data/nophotos is not a folder, and the images stage depends on it"
+        in result.stderr
+    )

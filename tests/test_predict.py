@@ -39,11 +39,21 @@ def publish(root: Path, roles: dict[str, int], chosen: str) -> None:
     for role, seed in {**roles, "chosen": roles[chosen]}.items():
         torch.manual_seed(seed)
         network = build_model(ModelSpec("basic", num_classes=len(CLASSES)))
-        save_checkpoint(root / model_file(role), network.state_dict(), ModelSpec("basic", len(CLASSES)), CLASSES,
-                        Config(seed))
-    write_json(root / INDEX, {"chosen": chosen, "image_size": SIZE, "resize": "crop",
-                              "roles": {role: {"seed": seed, "checkpoint": f"models/winner/{role}_seed{seed}.pt",
-                                               "val_accuracy": 0.5} for role, seed in roles.items()}})
+        save_checkpoint(
+            root / model_file(role), network.state_dict(), ModelSpec("basic", len(CLASSES)), CLASSES, Config(seed)
+        )
+    write_json(
+        root / INDEX,
+        {
+            "chosen": chosen,
+            "image_size": SIZE,
+            "resize": "crop",
+            "roles": {
+                role: {"seed": seed, "checkpoint": f"models/winner/{role}_seed{seed}.pt", "val_accuracy": 0.5}
+                for role, seed in roles.items()
+            },
+        },
+    )
 
 
 @pytest.fixture
@@ -82,8 +92,12 @@ def test_the_table_names_the_model_and_shows_top_classes(project):
 def test_a_folder_gives_a_csv_with_actual_classes_from_sub_folders_and_skips_what_is_not_a_photo(project, capsys):
     output = predict([Path("photos")], load_published_model(None, None), top=5, as_json=False)
     rows = list(csv.DictReader(io.StringIO(output)))  # one folder: stdout is one CSV
-    assert [row["photo"] for row in rows] == ["photos/apple/0.jpg", "photos/bread/1.jpg", "photos/curry/2.jpg",
-                                              "photos/loose.png"]
+    assert [row["photo"] for row in rows] == [
+        "photos/apple/0.jpg",
+        "photos/bread/1.jpg",
+        "photos/curry/2.jpg",
+        "photos/loose.png",
+    ]
     assert [row["actual"] for row in rows] == [*CLASSES, ""]
     for row in rows:
         assert sum(float(row[name]) for name in CLASSES) == pytest.approx(1, abs=1e-5)
@@ -91,13 +105,18 @@ def test_a_folder_gives_a_csv_with_actual_classes_from_sub_folders_and_skips_wha
     assert "skipped photos/notes.txt: not an image file type (.txt)" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("make", "message"), [
-    (lambda root: root / "missing.jpg", "missing.jpg: no such photo or folder"),
-    (lambda root: save_text(root / "notes.txt", "hello"), "notes.txt: not an image file type (.txt)"),
-    (lambda root: save_text(root / "empty.jpg", ""), "empty.jpg: empty file"),
-    (lambda root: save_text(root / "broken.jpg", "not a jpeg"), "broken.jpg: cannot decode (not a known image "
-                                                                 "format)"),
-])
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda root: root / "missing.jpg", "missing.jpg: no such photo or folder"),
+        (lambda root: save_text(root / "notes.txt", "hello"), "notes.txt: not an image file type (.txt)"),
+        (lambda root: save_text(root / "empty.jpg", ""), "empty.jpg: empty file"),
+        (
+            lambda root: save_text(root / "broken.jpg", "not a jpeg"),
+            "broken.jpg: cannot decode (not a known image format)",
+        ),
+    ],
+)
 def test_a_photo_that_cannot_be_read_is_the_data_paths_one_line(project, make, message):
     path = make(project).relative_to(project)
     with pytest.raises(DataError, match=f"^{message}$".replace("(", r"\(").replace(")", r"\)")):
@@ -111,41 +130,53 @@ def save_text(path: Path, text: str) -> Path:
 
 def test_sub_folders_that_are_not_the_models_classes_are_one_line(project):
     save_image(noise_image(5), project / "other" / "durian" / "a.jpg")
-    with pytest.raises(DataError, match="^other: sub-folders durian are not classes of the model, which knows "
-                                        "apple, bread, curry"):
+    with pytest.raises(
+        DataError, match="^other: sub-folders durian are not classes of the model, which knows apple, bread, curry"
+    ):
         predict([Path("other")], load_published_model(None, None), top=1, as_json=False)
 
 
 def test_a_missing_model_says_how_to_get_it_and_a_wrong_role_or_top_lists_the_choices(project):
-    with pytest.raises(FoodCnnError, match=r"^--role mobilenet_A: not a model of this study; the roles are basic, "
-                                           r"residual \(default: the chosen one, residual\)$"):
+    with pytest.raises(
+        FoodCnnError,
+        match=r"^--role mobilenet_A: not a model of this study; the roles are basic, "
+        r"residual \(default: the chosen one, residual\)$",
+    ):
         load_published_model("mobilenet_A", None)
     with pytest.raises(FoodCnnError, match=r"^--top must be at least 1 \(got 0\)$"):
         predict([Path("photos/apple/0.jpg")], load_published_model(None, None), top=0, as_json=False)
     model_file("basic").unlink()
-    with pytest.raises(FoodCnnError, match=r"^models/study/basic.pt is missing: `dvc pull models/study/basic.pt` "
-                                           r"fetches it from the team's remote"):
+    with pytest.raises(
+        FoodCnnError,
+        match=r"^models/study/basic.pt is missing: `dvc pull models/study/basic.pt` "
+        r"fetches it from the team's remote",
+    ):
         load_published_model("basic", None)
 
 
 def test_the_command_prints_errors_in_one_line_with_status_2(project):
-    result = subprocess.run([sys.executable, "-m", "foodcnn", "predict", "missing.jpg"], capture_output=True,
-                            text=True)
+    result = subprocess.run([sys.executable, "-m", "foodcnn", "predict", "missing.jpg"], capture_output=True, text=True)
     assert (result.returncode, result.stdout, result.stderr) == (2, "", "error: missing.jpg: no such photo or folder\n")
-    outside = subprocess.run([sys.executable, "-m", "foodcnn", "predict", "x.jpg"], capture_output=True, text=True,
-                             cwd=project / "photos")
+    outside = subprocess.run(
+        [sys.executable, "-m", "foodcnn", "predict", "x.jpg"], capture_output=True, text=True, cwd=project / "photos"
+    )
     assert outside.stderr == "error: no dvc.yaml here: run `foodcnn predict` in the project's folder\n"
-    unknown = subprocess.run([sys.executable, "-m", "foodcnn", "predict", "x.jpg", "--rev", "no-such-revision"],
-                             capture_output=True, text=True, cwd=REPO)
+    unknown = subprocess.run(
+        [sys.executable, "-m", "foodcnn", "predict", "x.jpg", "--rev", "no-such-revision"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert unknown.stderr == "error: --rev no-such-revision: not a revision of this repository\n"
 
 
 def study_model(tmp_path: Path, accuracies: list[float], losses: list[float]) -> StudyModel:
     runs = []
-    for seed, (accuracy, loss) in enumerate(zip(accuracies, losses)):
+    for seed, (accuracy, loss) in enumerate(zip(accuracies, losses, strict=True)):
         files = RunFiles(tmp_path / f"{seed}.pt", tmp_path / f"{seed}.tsv")
-        files.history.write_text(f"epoch\ttrain_loss\ttrain_accuracy\tval_loss\tval_accuracy\n"
-                                 f"1\t1.0\t0.5\t{loss}\t{accuracy}\n")
+        files.history.write_text(
+            f"epoch\ttrain_loss\ttrain_accuracy\tval_loss\tval_accuracy\n1\t1.0\t0.5\t{loss}\t{accuracy}\n"
+        )
         runs.append(files)
     return StudyModel(runs, {})
 

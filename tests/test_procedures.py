@@ -64,7 +64,9 @@ def test_p_is_005_at_the_ends_of_the_interval():
     low, high = intervals(test)
     assert high - 0.04 == pytest.approx(stats.t.ppf(0.975, 4) * 0.02)
     for end in (low, high):
-        assert p_values(ProcedureTest(test.difference - end, test.variance, test.degrees_of_freedom)) == pytest.approx(0.05)
+        assert p_values(ProcedureTest(test.difference - end, test.variance, test.degrees_of_freedom)) == pytest.approx(
+            0.05
+        )
 
 
 @pytest.mark.parametrize("paired", [True, False])

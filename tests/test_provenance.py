@@ -38,8 +38,9 @@ vendor_id\t: GenuineIntel
 
 
 def test_a_cpu_is_read_from_the_first_processor_of_cpuinfo_with_the_isa_that_picks_library_code():
-    assert parse_cpuinfo(CPUINFO) == CpuFamily("AuthenticAMD", 25, 17, "AMD EPYC",
-                                               ("avx2", "fma", "avx512f", "avx512_bf16"))
+    assert parse_cpuinfo(CPUINFO) == CpuFamily(
+        "AuthenticAMD", 25, 17, "AMD EPYC", ("avx2", "fma", "avx512f", "avx512_bf16")
+    )
 
 
 def test_without_cpuinfo_the_cpu_is_unknown_and_of_no_recorded_family(monkeypatch, tmp_path):
@@ -47,20 +48,26 @@ def test_without_cpuinfo_the_cpu_is_unknown_and_of_no_recorded_family(monkeypatc
     assert this_cpu().vendor == "unknown" and same_family(EPYC, this_cpu()) is False
 
 
-@pytest.mark.parametrize(("other", "same"), [
-    (EPYC, True),
-    (CpuFamily("AuthenticAMD", 25, 1, "AMD EPYC 7763", ("avx2", "fma")), False),  # Zen 3: another model
-    (CpuFamily("GenuineIntel", 25, 17, "AMD EPYC", ()), False),
-    (CpuFamily("AuthenticAMD", 25, None, "AMD EPYC", ()), None),  # a record without the model: undecided
-])
+@pytest.mark.parametrize(
+    ("other", "same"),
+    [
+        (EPYC, True),
+        (CpuFamily("AuthenticAMD", 25, 1, "AMD EPYC 7763", ("avx2", "fma")), False),  # Zen 3: another model
+        (CpuFamily("GenuineIntel", 25, 17, "AMD EPYC", ()), False),
+        (CpuFamily("AuthenticAMD", 25, None, "AMD EPYC", ()), None),  # a record without the model: undecided
+    ],
+)
 def test_one_family_is_one_vendor_family_and_model(other, same):
     assert same_family(other, EPYC) is same
 
 
 def test_the_committed_record_names_the_pinned_torch_and_reads_back():
     record = Provenance.from_json((REPO / PROVENANCE).read_text())
-    pinned = next(line.split("==")[1].split()[0] for line in (REPO / "requirements.txt").read_text().splitlines()
-                  if line.startswith("torch=="))
+    pinned = next(
+        line.split("==")[1].split()[0]
+        for line in (REPO / "requirements.txt").read_text().splitlines()
+        if line.startswith("torch==")
+    )
     assert record.libraries["torch"].split("+")[0] == pinned
     assert Provenance.from_json(record.to_json()) == record
 
@@ -72,38 +79,56 @@ def test_no_changed_result_says_nothing():
 def test_results_changed_on_another_family_is_one_line_naming_both_cpus_and_the_command_that_tests_it():
     changed = ["dvc.lock", "metrics/test.json", "plots/grid.csv", "reports/report.md", "metrics/comparisons.json"]
     line = committed_results_notice(changed, Provenance(XEON, LIBRARIES), Provenance(EPYC, LIBRARIES))
-    assert line == ("committed results changed (dvc.lock, metrics/test.json, plots/grid.csv and 2 more): made on "
-                    "Intel(R) Xeon(R) Processor (GenuineIntel family 6), this is AMD EPYC (AuthenticAMD family 25 "
-                    "model 17), another CPU family; `foodcnn diff HEAD workspace` tests whether the change is "
-                    "evidence, docs/reproducibility.md says what to expect")
+    assert line == (
+        "committed results changed (dvc.lock, metrics/test.json, plots/grid.csv and 2 more): made on "
+        "Intel(R) Xeon(R) Processor (GenuineIntel family 6), this is AMD EPYC (AuthenticAMD family 25 "
+        "model 17), another CPU family; `foodcnn diff HEAD workspace` tests whether the change is "
+        "evidence, docs/reproducibility.md says what to expect"
+    )
 
 
 def test_on_the_same_family_the_line_says_so_and_names_a_changed_library():
-    line = committed_results_notice(["dvc.lock"], Provenance(EPYC, LIBRARIES),
-                                    Provenance(EPYC, {**LIBRARIES, "torch": "2.15.0"}))
-    assert ("(dvc.lock): made on AMD EPYC (AuthenticAMD family 25 model 17), this is AMD EPYC (AuthenticAMD family "
-            "25 model 17), the same CPU family, with torch 2.15.0 instead of 2.14.1+cu130; `foodcnn diff") in line
+    line = committed_results_notice(
+        ["dvc.lock"], Provenance(EPYC, LIBRARIES), Provenance(EPYC, {**LIBRARIES, "torch": "2.15.0"})
+    )
+    assert (
+        "(dvc.lock): made on AMD EPYC (AuthenticAMD family 25 model 17), this is AMD EPYC (AuthenticAMD family "
+        "25 model 17), the same CPU family, with torch 2.15.0 instead of 2.14.1+cu130; `foodcnn diff"
+    ) in line
     assert "\n" not in line
 
 
 def test_a_record_without_the_model_number_says_the_family_is_undecided():
-    line = committed_results_notice(["dvc.lock"], Provenance(XEON, LIBRARIES),
-                                    Provenance(CpuFamily("GenuineIntel", 6, 143, "Intel Xeon", ()), LIBRARIES))
+    line = committed_results_notice(
+        ["dvc.lock"],
+        Provenance(XEON, LIBRARIES),
+        Provenance(CpuFamily("GenuineIntel", 6, 143, "Intel Xeon", ()), LIBRARIES),
+    )
     assert "(GenuineIntel family 6 model 143), the same vendor and family (the record has no model number);" in line
 
 
 def _git(repo: Path, *arguments: str) -> None:
-    subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *arguments], cwd=repo,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *arguments],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.fixture
 def study(tmp_path: Path) -> Path:
     """A committed repository with a dvc.lock listing a metrics file and a plots folder, and a provenance.json."""
-    lock = {"schema": "2.0", "stages": {
-        "train": {"cmd": "python train.py", "outs": [{"path": "plots/history", "md5": "a.dir"},
-                                                     {"path": "models/model.pt", "md5": "b"}]},
-        "evaluate": {"cmd": "python evaluate.py", "outs": [{"path": "metrics/test.json", "md5": "c"}]}}}
+    lock = {
+        "schema": "2.0",
+        "stages": {
+            "train": {
+                "cmd": "python train.py",
+                "outs": [{"path": "plots/history", "md5": "a.dir"}, {"path": "models/model.pt", "md5": "b"}],
+            },
+            "evaluate": {"cmd": "python evaluate.py", "outs": [{"path": "metrics/test.json", "md5": "c"}]},
+        },
+    }
     (tmp_path / "dvc.lock").write_text(json.dumps(lock))  # JSON is YAML
     for name in ("plots/history/run.tsv", "metrics/test.json", "README.md"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -135,8 +160,10 @@ def test_after_repro_an_unchanged_study_says_nothing_and_a_changed_one_names_the
     assert notice_after_repro(study) is None
     (study / "metrics/test.json").write_text("other digits\n")
     line = notice_after_repro(study)
-    assert line.startswith("committed results changed (metrics/test.json): made on Intel(R) Xeon(R) Processor "
-                           "(GenuineIntel family 6), this is ")
+    assert line.startswith(
+        "committed results changed (metrics/test.json): made on Intel(R) Xeon(R) Processor "
+        "(GenuineIntel family 6), this is "
+    )
     assert line.endswith("docs/reproducibility.md says what to expect")
 
 

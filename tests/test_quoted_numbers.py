@@ -39,16 +39,18 @@ def console_outputs(text: str) -> list[tuple[str, list[str]]]:
 
 @cache
 def is_commit(revision: str) -> bool:
-    result = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], cwd=REPO,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], cwd=REPO, capture_output=True, text=True
+    )
     return result.returncode == 0
 
 
 @cache
 def committed_accuracies(revision: str) -> dict[str, float]:
     """metrics/test.json at `revision`, flattened as `dvc metrics diff` names its keys (macro_f1.basic, ...)."""
-    text = subprocess.run(["git", "show", f"{revision}:metrics/test.json"], cwd=REPO, capture_output=True,
-                          text=True, check=True).stdout
+    text = subprocess.run(
+        ["git", "show", f"{revision}:metrics/test.json"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
     flat = {}
     for key, value in json.loads(text).items():
         flat |= {f"{key}.{name}": inner for name, inner in value.items()} if isinstance(value, dict) else {key: value}
@@ -120,13 +122,18 @@ def test_a_command_quoted_on_two_pages_printed_the_same_rows():
 def test_the_readme_findings_quote_the_committed_comparisons():
     comparisons = json.loads((REPO / "metrics/comparisons.json").read_text())
     readme = (REPO / "README.md").read_text()
-    found = re.search(r"dropout moved BasicCNN by (\S+) and ResidualCNN\s+by (\S+) points, ResidualCNN trails "
-                      r"BasicCNN by (\S+),", readme)
+    found = re.search(
+        r"dropout moved BasicCNN by (\S+) and ResidualCNN\s+by (\S+) points, ResidualCNN trails "
+        r"BasicCNN by (\S+),",
+        readme,
+    )
     assert found, "the README states the dropout and architecture differences"
     quoted = [float(value.replace("−", "-")) for value in found.groups()]
-    expected = [100 * comparisons["basic_dropout_vs_basic"]["difference"],
-                100 * comparisons["residual_dropout_vs_residual"]["difference"],
-                -100 * comparisons["residual_vs_basic"]["difference"]]
+    expected = [
+        100 * comparisons["basic_dropout_vs_basic"]["difference"],
+        100 * comparisons["residual_dropout_vs_residual"]["difference"],
+        -100 * comparisons["residual_vs_basic"]["difference"],
+    ]
     assert quoted == [round(value, 1) for value in expected], (quoted, expected)
 
 
@@ -141,10 +148,13 @@ def test_the_data_page_quotes_the_committed_grid():
 
 # The checks can fail.
 
+
 def test_console_outputs_are_split_per_command_and_per_block():
-    text = ("```console\n$ foodcnn diff a b\n| model | A | B | B − A (95 % CI) |\n|---|\n| basic | 1.0 | 2.0 | x |\n"
-            "$ dvc metrics diff a b\nmetrics/test.json  basic  0.1  0.2  0.1\n```\nprose\n"
-            "```console\n$ dvc exp show\nrow\n```\n```bash\nnot output\n```\n")
+    text = (
+        "```console\n$ foodcnn diff a b\n| model | A | B | B − A (95 % CI) |\n|---|\n| basic | 1.0 | 2.0 | x |\n"
+        "$ dvc metrics diff a b\nmetrics/test.json  basic  0.1  0.2  0.1\n```\nprose\n"
+        "```console\n$ dvc exp show\nrow\n```\n```bash\nnot output\n```\n"
+    )
     outputs = console_outputs(text)
     assert [command for command, _ in outputs] == ["foodcnn diff a b", "dvc metrics diff a b", "dvc exp show"]
     assert trained_model_rows(outputs[0][1]) == {"basic": ["basic", "1.0", "2.0", "x"]}

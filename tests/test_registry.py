@@ -28,7 +28,9 @@ def test_dvc_yaml_names_every_role_and_the_chosen_model_in_the_registry():
         artifacts = repo.artifacts.read()["dvc.yaml"]
     roles = [*study_labels(params.load(REPO / "params.yaml")), CHOSEN]
     assert {name: artifact.path for name, artifact in artifacts.items()} == {
-        **{artifact_name(role): model_file(role).as_posix() for role in roles}, "chosen-onnx": ONNX.as_posix()}
+        **{artifact_name(role): model_file(role).as_posix() for role in roles},
+        "chosen-onnx": ONNX.as_posix(),
+    }
     assert all(artifact.type == "model" and artifact.desc and artifact.labels for artifact in artifacts.values())
 
 
@@ -55,8 +57,17 @@ def test_another_clone_gets_the_chosen_model_through_the_registry_and_the_remote
     git(erin, "push", "-q", "origin", "chosen@v1.0.0")
     shown = api.artifacts_show("chosen", repo=str(erin))
     assert shown == {"rev": git(erin, "rev-parse", "HEAD").strip(), "path": "models/study/chosen.pt"}
-    dvc(tmp_path, "artifacts", "get", str(team / "origin.git"), "chosen", "-o", "chosen.pt",
-        "--remote-config", f"url={team / 'store'}")
+    dvc(
+        tmp_path,
+        "artifacts",
+        "get",
+        str(team / "origin.git"),
+        "chosen",
+        "-o",
+        "chosen.pt",
+        "--remote-config",
+        f"url={team / 'store'}",
+    )
     checkpoint = torch.load(tmp_path / "chosen.pt", map_location="cpu", weights_only=True)
     with api.open("models/study/index.json", repo=str(erin)) as handle:
         index = json.load(handle)
@@ -75,12 +86,19 @@ def test_predict_gives_each_test_photo_the_class_the_evaluate_stage_predicted(pu
     rows = list(csv.DictReader((pulled / f"plots/predictions/{index['chosen']}.csv").open()))
     photos = [f"data/raw/{row['path']}" for row in rows]
     predicted = json.loads(foodcnn(pulled, "predict", "--json", *photos))
-    assert predicted["model"] == {"role": index["chosen"], "seed": index["roles"][index["chosen"]]["seed"],
-                                  "chosen": True}
+    assert predicted["model"] == {
+        "role": index["chosen"],
+        "seed": index["roles"][index["chosen"]]["seed"],
+        "chosen": True,
+    }
     assert [photo["top"][0]["class"] for photo in predicted["photos"]] == [row["predicted"] for row in rows]
     # a clone that pulled nothing gets the same from the revision, through the remote
-    assert json.loads(foodcnn(unpulled, "predict", "--json", "--rev", "HEAD", *(pulled / p for p in photos[:3])))[
-        "photos"][0]["probabilities"] == predicted["photos"][0]["probabilities"]
+    assert (
+        json.loads(foodcnn(unpulled, "predict", "--json", "--rev", "HEAD", *(pulled / p for p in photos[:3])))[
+            "photos"
+        ][0]["probabilities"]
+        == predicted["photos"][0]["probabilities"]
+    )
 
 
 @pytest.mark.slow
@@ -103,5 +121,7 @@ def test_the_exported_models_give_pytorchs_outputs_and_the_class_names_round_tri
     described = json.loads((pulled / PREPROCESSING).read_text())
     assert tuple(described["classes"]) == classes == tuple(test["classes"])
     assert described["image_size"] == test["images"].shape[-1]
-    assert (described["mean"], described["std"]) == (pytest.approx([0.485, 0.456, 0.406]),
-                                                     pytest.approx([0.229, 0.224, 0.225]))
+    assert (described["mean"], described["std"]) == (
+        pytest.approx([0.485, 0.456, 0.406]),
+        pytest.approx([0.229, 0.224, 0.225]),
+    )

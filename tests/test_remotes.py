@@ -80,14 +80,17 @@ def raised_from(cause: BaseException, message: str = "plugin's error\nsecond lin
             return error
 
 
-@pytest.mark.parametrize(("cause", "words"), [
-    (PermissionError("Forbidden"), "refused the credentials"),
-    (type("PermissionDenied", (Exception,), {})("Permission denied for user"), "refused the credentials"),
-    (ConnectionRefusedError(111, "Connect call failed"), "refused the connection"),
-    (TimeoutError(), "did not answer in time"),
-    (type("ReadTimeoutError", (Exception,), {})("Read timeout"), "did not answer in time"),
-    (ValueError("something else"), "cannot reach"),
-])
+@pytest.mark.parametrize(
+    ("cause", "words"),
+    [
+        (PermissionError("Forbidden"), "refused the credentials"),
+        (type("PermissionDenied", (Exception,), {})("Permission denied for user"), "refused the credentials"),
+        (ConnectionRefusedError(111, "Connect call failed"), "refused the connection"),
+        (TimeoutError(), "did not answer in time"),
+        (type("ReadTimeoutError", (Exception,), {})("Read timeout"), "did not answer in time"),
+        (ValueError("something else"), "cannot reach"),
+    ],
+)
 def test_a_remote_error_is_one_line_saying_which_fault_and_what_to_do(cause, words):
     message = str(unreachable(FakeRemote(), raised_from(cause)))
     assert words in message and "DVC remote 'storage' (s3://team/store)" in message and "\n" not in message
@@ -120,17 +123,35 @@ def store(request, tmp_path_factory) -> Store:
         return Store("local", str(folder), folder, version="a local folder")
     if request.param == "s3":
         s3 = request.getfixturevalue("s3")
-        store = Store("s3", f"s3://{servers.BUCKET}", None, s3, int(s3.endpoint.rsplit(":", 1)[1]),
-                      {"endpointurl": "http://127.0.0.1:{port}", "access_key_id": s3.access_key_id,
-                       "secret_access_key": s3.secret_access_key},
-                      {"secret_access_key": "not-the-secret"}, {"connect_timeout": "1", "read_timeout": "1"},
-                      f"moto {s3.version} (S3)")
+        store = Store(
+            "s3",
+            f"s3://{servers.BUCKET}",
+            None,
+            s3,
+            int(s3.endpoint.rsplit(":", 1)[1]),
+            {
+                "endpointurl": "http://127.0.0.1:{port}",
+                "access_key_id": s3.access_key_id,
+                "secret_access_key": s3.secret_access_key,
+            },
+            {"secret_access_key": "not-the-secret"},
+            {"connect_timeout": "1", "read_timeout": "1"},
+            f"moto {s3.version} (S3)",
+        )
     else:
         ssh = request.getfixturevalue("ssh")
         folder = tmp_path_factory.mktemp("ssh-store")
-        store = Store("ssh", f"ssh://{ssh.user}@127.0.0.1:{{port}}{folder}", folder, None, ssh.port,
-                      {"keyfile": str(ssh.keyfile)}, {"keyfile": str(ssh.stranger_keyfile)}, {"timeout": "2"},
-                      ssh.version)
+        store = Store(
+            "ssh",
+            f"ssh://{ssh.user}@127.0.0.1:{{port}}{folder}",
+            folder,
+            None,
+            ssh.port,
+            {"keyfile": str(ssh.keyfile)},
+            {"keyfile": str(ssh.stranger_keyfile)},
+            {"timeout": "2"},
+            ssh.version,
+        )
     servers.SEEN[store.kind] = store.version
     return store
 
@@ -220,18 +241,22 @@ def faults(store: Store) -> dict[str, tuple[dict[str, str], str, list[str]]]:
     """Each fault's remote settings, the words its one line must have, and the directions it stops."""
     missing = {"url": "s3://no-such-bucket/team"} if store.kind == "s3" else {}
     return {
-        "wrong credentials": (store.settings("team", **store.wrong_credentials), "refused the credentials",
-                              ["pull", "push"]),
-        "server down": (store.settings("team", port=servers.free_port()), "refused the connection",
-                        ["pull", "push"]),
-        "missing": (store.settings("no-such-folder", **missing), "does not exist",
-                    ["pull", "push"] if store.kind == "s3" else ["pull"]),
+        "wrong credentials": (
+            store.settings("team", **store.wrong_credentials),
+            "refused the credentials",
+            ["pull", "push"],
+        ),
+        "server down": (store.settings("team", port=servers.free_port()), "refused the connection", ["pull", "push"]),
+        "missing": (
+            store.settings("no-such-folder", **missing),
+            "does not exist",
+            ["pull", "push"] if store.kind == "s3" else ["pull"],
+        ),
     }
 
 
 @pytest.mark.slow
-def test_each_fault_is_one_line_naming_the_remote_and_what_to_do_and_changes_nothing(store, team, pushed,
-                                                                                      monkeypatch):
+def test_each_fault_is_one_line_naming_the_remote_and_what_to_do_and_changes_nothing(store, team, pushed, monkeypatch):
     if store.kind == "local":
         pytest.skip("a local folder's faults are tests/test_team.py's")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # botocore's retries, on top of s3fs's, would take minutes
@@ -239,8 +264,11 @@ def test_each_fault_is_one_line_naming_the_remote_and_what_to_do_and_changes_not
     before = git(frank, "status", "--porcelain", "--untracked-files=all")
     cases = faults(store)
     with servers.silent_listener() as hanging:
-        cases["unreachable"] = (store.settings("team", port=hanging, **store.short_timeout), "did not answer in time",
-                                ["pull", "push"])
+        cases["unreachable"] = (
+            store.settings("team", port=hanging, **store.short_timeout),
+            "did not answer in time",
+            ["pull", "push"],
+        )
         for fault, (settings, words, directions) in cases.items():
             configure(frank, settings)
             for direction in directions:
@@ -257,8 +285,7 @@ def test_each_fault_is_one_line_naming_the_remote_and_what_to_do_and_changes_not
 
 
 @pytest.mark.slow
-def test_an_s3_endpoint_that_never_answers_stops_pull_and_push_in_time_with_the_default_settings(tmp_path,
-                                                                                                  monkeypatch):
+def test_an_s3_endpoint_that_never_answers_stops_pull_and_push_in_time_with_the_default_settings(tmp_path, monkeypatch):
     """No timeout in the remote's config and no AWS_MAX_ATTEMPTS: s3fs's and botocore's own (five tries of up to
     five attempts, 15 s each) kept `make push` silent for more than five minutes."""
     if importlib.util.find_spec("dvc_s3") is None:
@@ -267,8 +294,15 @@ def test_an_s3_endpoint_that_never_answers_stops_pull_and_push_in_time_with_the_
     project = copy_project(tmp_path / "project", TINY)
     before = git(project, "status", "--porcelain", "--untracked-files=all")
     with servers.silent_listener() as hanging:
-        configure(project, {"url": "s3://team/store", "endpointurl": f"http://127.0.0.1:{hanging}",
-                            "access_key_id": "someone", "secret_access_key": "secret"})
+        configure(
+            project,
+            {
+                "url": "s3://team/store",
+                "endpointurl": f"http://127.0.0.1:{hanging}",
+                "access_key_id": "someone",
+                "secret_access_key": "secret",
+            },
+        )
         for direction in ("pull", "push"):
             started = time.monotonic()
             message = failure(project, direction)
@@ -296,8 +330,14 @@ def kill_when_uploading(project: Path, store: Store, name: str, seconds: float =
     Returns how many objects had landed; fails when the push ended before it could be killed.
     """
     environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    push = subprocess.Popen([sys.executable, "scripts/remote.py", "push"], cwd=project, env=environment,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    push = subprocess.Popen(
+        [sys.executable, "scripts/remote.py", "push"],
+        cwd=project,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + seconds
     try:
         while not (landed := remote_objects(store, name)) and push.poll() is None and time.monotonic() < deadline:
@@ -313,8 +353,11 @@ def kill_when_uploading(project: Path, store: Store, name: str, seconds: float =
 def checksum_errors(project: Path) -> list[str]:
     """Objects of the local cache whose content does not hash to their name (md5, as DVC names them)."""
     cache = project / ".dvc/cache/files/md5"
-    return [str(path) for path in cache.rglob("*") if path.is_file()
-            and digest(path) != path.parent.name + path.name.removesuffix(".dir")]
+    return [
+        str(path)
+        for path in cache.rglob("*")
+        if path.is_file() and digest(path) != path.parent.name + path.name.removesuffix(".dir")
+    ]
 
 
 @pytest.mark.slow
@@ -342,14 +385,14 @@ def corrupt_on_remote(store: Store, name: str, md5: str) -> None:
     if store.s3 is not None:
         client = store.s3.client()
         body = bytearray(client.get_object(Bucket=servers.BUCKET, Key=f"{name}/{relative}")["Body"].read())
-        body[len(body) // 2: len(body) // 2 + 16] = bytes(16)
+        body[len(body) // 2 : len(body) // 2 + 16] = bytes(16)
         client.put_object(Bucket=servers.BUCKET, Key=f"{name}/{relative}", Body=bytes(body))
         return
     path = store.folder / name / relative
     mode = path.stat().st_mode
     path.chmod(0o644)
     body = bytearray(path.read_bytes())
-    body[len(body) // 2: len(body) // 2 + 16] = bytes(16)
+    body[len(body) // 2 : len(body) // 2 + 16] = bytes(16)
     path.write_bytes(bytes(body))
     path.chmod(mode)  # DVC re-hashes a writable object of a local remote itself; a failing disk keeps the mode
 

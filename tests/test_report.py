@@ -15,8 +15,12 @@ def side(*accuracies: float) -> Scored:
 
 
 def results(a: Scored, b: Scored) -> StudyResults:
-    comparison = {"comparison": "ResidualCNN vs BasicCNN (grid winners)", "a": "basic", "b": "residual",
-                  **compare_scored(a, b, True, 2, resamples=200, seed=0)}
+    comparison = {
+        "comparison": "ResidualCNN vs BasicCNN (grid winners)",
+        "a": "basic",
+        "b": "residual",
+        **compare_scored(a, b, True, 2, resamples=200, seed=0),
+    }
     add_verdicts([comparison], [("BasicCNN", "ResidualCNN")])
     return StudyResults({}, [], {}, {}, {}, {"residual_vs_basic": comparison}, [])
 
@@ -32,6 +36,8 @@ def test_with_three_seeds_the_procedures_get_their_own_table_and_verdict():
 def test_with_one_seed_the_report_says_its_verdicts_are_about_single_trained_models():
     text = comparisons_section(results(side(0.4), side(0.7)), LABELS)
     assert "| < 0.001 (McNemar exact) |" in text and "ResidualCNN better (these models)" in text
-    assert ("No verdict about the training procedures: they need 3 trained models (seeds) per side, and this run "
-            "has 1 / 1. Every verdict above is about single trained models") in text
+    assert (
+        "No verdict about the training procedures: they need 3 trained models (seeds) per side, and this run "
+        "has 1 / 1. Every verdict above is about single trained models"
+    ) in text
     assert "(procedure)" not in text

@@ -17,8 +17,13 @@ from tests.project import TINY, attempt, copy_project, git
 class Recorder:
     """The callbacks of run_side_by_side, noting what ran, when, and how many commands were running at once."""
 
-    def __init__(self, needs: dict[str, Start] | None = None, fail_start: str | None = None,
-                 fail_command: str | None = None, durations: dict[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        needs: dict[str, Start] | None = None,
+        fail_start: str | None = None,
+        fail_command: str | None = None,
+        durations: dict[str, float] | None = None,
+    ) -> None:
         self.needs, self.durations = needs or {}, durations or {}
         self.fail_start, self.fail_command = fail_start, fail_command
         self.lock = threading.Lock()
@@ -47,8 +52,9 @@ class Recorder:
             raise RuntimeError(f"{item} failed")
 
     def run(self, order: list[str], upstream: dict[str, list[str]], jobs: int) -> list[str]:
-        return run_side_by_side(order, upstream, self.start, self.command, self.finished.append,
-                                self.recorded.append, jobs)
+        return run_side_by_side(
+            order, upstream, self.start, self.command, self.finished.append, self.recorded.append, jobs
+        )
 
 
 def test_records_in_the_plans_order_whichever_command_ends_first():
@@ -63,8 +69,13 @@ def test_runs_up_to_jobs_commands_at_once_and_each_only_after_its_upstream():
     # prepare -> six runs -> selection -> two runs -> report, as the study's graph is shaped
     runs, finals = [f"train{i}" for i in range(6)], ["dropout0", "dropout1"]
     order = ["prepare", *runs, "selection", *finals, "report"]
-    upstream = {"prepare": [], **{run: ["prepare"] for run in runs}, "selection": runs,
-                **{final: ["selection"] for final in finals}, "report": finals}
+    upstream = {
+        "prepare": [],
+        **{run: ["prepare"] for run in runs},
+        "selection": runs,
+        **{final: ["selection"] for final in finals},
+        "report": finals,
+    }
     recorder = Recorder()
     finished = recorder.run(order, upstream, jobs=2)
     assert recorder.most_at_once == 2
@@ -109,8 +120,9 @@ def test_default_jobs_keep_runs_times_threads_within_the_cores(threads, cores, j
 
 
 def test_fewer_than_one_job_is_one_line_naming_the_option():
-    result = subprocess.run([sys.executable, "-m", "foodcnn", "repro", "--jobs", "0"], cwd=REPO,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "foodcnn", "repro", "--jobs", "0"], cwd=REPO, capture_output=True, text=True
+    )
     assert result.returncode == 2
     assert result.stderr == "error: --jobs must be at least 1 (got 0)\n"
 
@@ -123,16 +135,21 @@ def test_a_run_while_another_holds_the_projects_lock_is_one_line_naming_its_pid_
     with Repo(str(project)) as repo, repo.lock:  # as a `make repro` under way holds it, in this process
         result = attempt(project, sys.executable, "-m", "foodcnn", "repro")
     assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr == (f"error: another run (PID {os.getpid()}) holds this project's DVC lock "
-                             f"({os.path.join('.dvc', 'tmp', 'lock')}): wait for it to end, then run again\n")
+    assert result.stderr == (
+        f"error: another run (PID {os.getpid()}) holds this project's DVC lock "
+        f"({os.path.join('.dvc', 'tmp', 'lock')}): wait for it to end, then run again\n"
+    )
     assert git(project, "status", "--porcelain", "--untracked-files=all") == before
 
 
-@pytest.mark.parametrize(("text", "pid"), [
-    (" 4242\n", 4242),  # zc.lockfile, DVC's default
-    ("/p/.dvc/tmp/lock|host|4242|318", 4242),  # flufl.lock's claim file name (core.hardlink_lock)
-    ("", None),
-])
+@pytest.mark.parametrize(
+    ("text", "pid"),
+    [
+        (" 4242\n", 4242),  # zc.lockfile, DVC's default
+        ("/p/.dvc/tmp/lock|host|4242|318", 4242),  # flufl.lock's claim file name (core.hardlink_lock)
+        ("", None),
+    ],
+)
 def test_the_lock_files_pid_is_read_as_either_lock_writes_it(tmp_path, text, pid):
     (tmp_path / "lock").write_text(text)
     assert lock_holder(tmp_path / "lock") == pid
@@ -151,8 +168,12 @@ def test_a_stage_without_outputs_comes_before_every_later_stage_of_the_plan_and_
         def __repr__(self) -> str:
             return self.name
 
-    check, data, train, report = (Stage("check", []), Stage("data", ["d"]), Stage("train", ["m"]),
-                                  Stage("report", ["r"]))
+    check, data, train, report = (
+        Stage("check", []),
+        Stage("data", ["d"]),
+        Stage("train", ["m"]),
+        Stage("report", ["r"]),
+    )
     graph = nx.DiGraph([(train, data), (report, train)])  # DVC's edges: a stage -> the stages it reads from
     graph.add_node(check)
     waits = upstream([data, check, train, report], graph)

@@ -24,8 +24,11 @@ from tests.project import TINY, attempt, copy_project, dvc, merge, run, set_para
 
 # One from-scratch model, one learning rate, one fine-tune case: every kind of stage, as few commands as can be.
 SMALL = merge(TINY, {"grid": {"model": ["basic"], "lr": [0.01], "batch_size": [8]}})
-DRIVERS = {"dvc repro": ("-m", "dvc", "repro"), "foodcnn repro -j1": ("-m", "foodcnn", "repro", "--jobs", "1"),
-           "foodcnn repro -j3": ("-m", "foodcnn", "repro", "--jobs", "3")}
+DRIVERS = {
+    "dvc repro": ("-m", "dvc", "repro"),
+    "foodcnn repro -j1": ("-m", "foodcnn", "repro", "--jobs", "1"),
+    "foodcnn repro -j3": ("-m", "foodcnn", "repro", "--jobs", "3"),
+}
 REFERENCE = "dvc repro"
 LEFT_OUT = {".git", "tmp", "__pycache__"}  # git's files, DVC's locks and index (.dvc/tmp), bytecode
 
@@ -35,7 +38,11 @@ def snapshot(root: Path, excluded: str = "") -> dict[str, str]:
     files = {}
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
-        if path.is_file() and not LEFT_OUT & set(relative.parts) and not (excluded and relative.is_relative_to(excluded)):
+        if (
+            path.is_file()
+            and not LEFT_OUT & set(relative.parts)
+            and not (excluded and relative.is_relative_to(excluded))
+        ):
             files[relative.as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
     return files
 
@@ -44,8 +51,9 @@ def status(root: Path, excluded: str = "") -> dict:
     """`dvc status --json`, without what it says of the outputs under `excluded`."""
     found = json.loads(run(root, sys.executable, "-m", "dvc", "status", "--json").strip().splitlines()[-1])
     for stage, changes in found.items():
-        found[stage] = [change for change in changes
-                        if not (excluded and set(change.get("changed outs", {})) == {excluded})]
+        found[stage] = [
+            change for change in changes if not (excluded and set(change.get("changed outs", {})) == {excluded})
+        ]
     return found
 
 
@@ -87,8 +95,9 @@ def flow(copies: dict[str, Path], change: Callable[[Path], None], succeeds: bool
     drivers = {}
     for name, root in copies.items():
         with logs[name].open("w") as log:
-            drivers[name] = subprocess.Popen([sys.executable, *DRIVERS[name]], cwd=root, env=environment,
-                                             stdout=log, stderr=subprocess.STDOUT)
+            drivers[name] = subprocess.Popen(
+                [sys.executable, *DRIVERS[name]], cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT
+            )
     outputs = {}
     for name, driver in drivers.items():
         driver.wait()
@@ -216,8 +225,9 @@ def test_a_failing_command_half_way_records_what_ran_and_the_next_run_finishes_a
     for name, root in copies.items():
         if name != REFERENCE:
             assert snapshot(root / "reports") == report[name], f"{name} lost the last report"
-    assert yaml.safe_load((copies[REFERENCE] / "dvc.lock").read_text())["stages"]["evaluate"]["params"][
-        "params.yaml"]["evaluate"] == {"bootstrap_resamples": 500}
+    assert yaml.safe_load((copies[REFERENCE] / "dvc.lock").read_text())["stages"]["evaluate"]["params"]["params.yaml"][
+        "evaluate"
+    ] == {"bootstrap_resamples": 500}
 
     def mend(root: Path) -> None:
         entry = root / "stages/report.py"

@@ -33,8 +33,10 @@ def trained_run(cache: Path, config: RunConfig, rows: int) -> list[dict]:
     model = cached(cache, lambda path: save_checkpoint(path, state, spec, ("a", "b", "c"), config))
     records = [EpochRecord(epoch, 1.0, 0.5, 1.0, 0.5) for epoch in range(1, rows + 1)]
     history = cached(cache, lambda path: write_history(path, records))
-    return [{"path": "models/grid/basic_lr0.01_bs8_seed42.pt", "hash": "md5", "md5": model},
-            {"path": "plots/history/grid/basic_lr0.01_bs8_seed42.tsv", "hash": "md5", "md5": history}]
+    return [
+        {"path": "models/grid/basic_lr0.01_bs8_seed42.pt", "hash": "md5", "md5": model},
+        {"path": "plots/history/grid/basic_lr0.01_bs8_seed42.tsv", "hash": "md5", "md5": history},
+    ]
 
 
 def entry(runs: Path, name: str, command: str, params: dict, outs: list[dict]) -> Path:
@@ -57,8 +59,10 @@ def test_an_entry_whose_epochs_are_not_its_runs_is_named_with_both_numbers(folde
     read, found = check(runs, cache)
     assert read == 2 and [item.entry for item in found] == [poisoned] != [sound]
     reasons = found[0].reasons
-    assert reasons == ("its epochs is 6 but models/grid/basic_lr0.01_bs8_seed42.pt was trained with 8",
-                       "its epochs is 6 but plots/history/grid/basic_lr0.01_bs8_seed42.tsv has 8 epochs")
+    assert reasons == (
+        "its epochs is 6 but models/grid/basic_lr0.01_bs8_seed42.pt was trained with 8",
+        "its epochs is 6 but plots/history/grid/basic_lr0.01_bs8_seed42.tsv has 8 epochs",
+    )
     assert f"`rm {poisoned}`" in found[0].line(runs) and "runs/bb/bb22/value on the remote" in found[0].line(runs)
 
 
@@ -79,17 +83,31 @@ def test_entries_that_cannot_be_checked_are_not_named(folders):
     assert check(runs, cache) == (2, [])
 
 
-@pytest.mark.parametrize(("command", "params", "expected"), [
-    ("python stages/dropout.py --model basic --p 0.5 --seed 7", {"lr": "auto", "train.epochs": 3},
-     {"model": "basic", "dropout": "0.5", "seed": "7", "epochs": 3}),
-    ("python stages/dropout.py --model basic --p 0.5 --seed 7", {"lr": 0.01, "train.epochs": 3},
-     {"model": "basic", "dropout": "0.5", "seed": "7", "epochs": 3, "lr": 0.01}),
-    ("python stages/finetune.py --case B --seed 42", {"finetune.epochs": 5, "finetune.lr": 0.0005,
-                                                       "finetune.batch_size": 32, "finetune.weights": "none"},
-     {"case": "B", "seed": "42", "epochs": 5, "lr": 0.0005, "batch_size": 32, "weights": "none"}),
-    ("python stages/winner.py --model residual --seed 43", {"train.epochs": 8},
-     {"model": "residual", "seed": "43", "epochs": 8}),
-    ("python stages/selection.py", {"grid": {"lr": [0.1]}}, {}),
-])
+@pytest.mark.parametrize(
+    ("command", "params", "expected"),
+    [
+        (
+            "python stages/dropout.py --model basic --p 0.5 --seed 7",
+            {"lr": "auto", "train.epochs": 3},
+            {"model": "basic", "dropout": "0.5", "seed": "7", "epochs": 3},
+        ),
+        (
+            "python stages/dropout.py --model basic --p 0.5 --seed 7",
+            {"lr": 0.01, "train.epochs": 3},
+            {"model": "basic", "dropout": "0.5", "seed": "7", "epochs": 3, "lr": 0.01},
+        ),
+        (
+            "python stages/finetune.py --case B --seed 42",
+            {"finetune.epochs": 5, "finetune.lr": 0.0005, "finetune.batch_size": 32, "finetune.weights": "none"},
+            {"case": "B", "seed": "42", "epochs": 5, "lr": 0.0005, "batch_size": 32, "weights": "none"},
+        ),
+        (
+            "python stages/winner.py --model residual --seed 43",
+            {"train.epochs": 8},
+            {"model": "residual", "seed": "43", "epochs": 8},
+        ),
+        ("python stages/selection.py", {"grid": {"lr": [0.1]}}, {}),
+    ],
+)
 def test_what_each_training_stage_claims(command, params, expected):
     assert claims(command, params) == expected

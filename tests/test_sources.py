@@ -167,10 +167,16 @@ def test_a_folder_source_must_be_a_folder_of_at_least_two_non_empty_classes(tmp_
         copy_folder(tmp_path / "one", tmp_path / "raw")
 
 
-@pytest.mark.parametrize(("names", "message"), [
-    (("Pizza/0.png", "pizza/1.png", "sushi/0.png"), "Pizza and pizza in .* differ only in case"),
-    (("pizza/IMG.png", "pizza/img.png", "sushi/0.png"), "pizza/IMG.png and pizza/img.png in .* differ only in case"),
-])
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (("Pizza/0.png", "pizza/1.png", "sushi/0.png"), "Pizza and pizza in .* differ only in case"),
+        (
+            ("pizza/IMG.png", "pizza/img.png", "sushi/0.png"),
+            "pizza/IMG.png and pizza/img.png in .* differ only in case",
+        ),
+    ],
+)
 def test_names_that_differ_only_in_case_are_one_line_naming_both(tmp_path, names, message):
     for index, name in enumerate(names):
         save_image(noise_image(index), tmp_path / "photos" / name)
@@ -179,19 +185,28 @@ def test_names_that_differ_only_in_case_are_one_line_naming_both(tmp_path, names
     assert not (tmp_path / "raw").exists()
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    ({"source": "sample"}, "synthetic sample images (not food photos), 2 classes"),
-    ({"source": "food101"}, "- Data: Food-101 photos, 2 classes"),
-    ({"source": "food101", "food101": {"images_per_class": 100, "official_test": True}},
-     "Food-101 photos (at most 100 per class, Food-101's official test split), 2 classes"),
-    ({"source": "folder", "folder": {"path": Path("/photos/mine")}}, "images from the folder /photos/mine, 2 classes"),
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"source": "sample"}, "synthetic sample images (not food photos), 2 classes"),
+        ({"source": "food101"}, "- Data: Food-101 photos, 2 classes"),
+        (
+            {"source": "food101", "food101": {"images_per_class": 100, "official_test": True}},
+            "Food-101 photos (at most 100 per class, Food-101's official test split), 2 classes",
+        ),
+        (
+            {"source": "folder", "folder": {"path": Path("/photos/mine")}},
+            "images from the folder /photos/mine, 2 classes",
+        ),
+    ],
+)
 def test_the_report_names_the_data_source(data, expected):
     params = load(REPO / "params.yaml")
     food = dataclasses.replace(params.data.food101, **data.get("food101", {}))
     folder = dataclasses.replace(params.data.folder, **data.get("folder", {}))
-    params = dataclasses.replace(params, data=dataclasses.replace(
-        params.data, source=data["source"], food101=food, folder=folder))
+    params = dataclasses.replace(
+        params, data=dataclasses.replace(params.data, source=data["source"], food101=food, folder=folder)
+    )
     split = {"images": {"train": 8, "val": 2, "test": 2}, "classes": {"a": {}, "b": {}}}
     assert expected in describe_run(params, split)
 

@@ -18,12 +18,15 @@ PARAMS = load(REPO / "params.yaml")
 WINNERS = {"basic": {"lr": 0.01, "batch_size": 32}}
 
 
-@pytest.mark.parametrize(("arguments", "message"), [
-    (("nope", 0.01, 32, 42), "--model must be one of basic, residual, got 'nope'"),
-    (("basic", 0.0, 32, 42), "--lr must be a number in (0, 10) (one of grid.lr), got 0.0"),
-    (("basic", 0.01, 0, 42), "--batch-size must be an integer >= 1 (one of grid.batch_size), got 0"),
-    (("basic", 0.01, 32, -1), "--seed must be an integer >= 0 (one of grid.seeds), got -1"),
-])
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("nope", 0.01, 32, 42), "--model must be one of basic, residual, got 'nope'"),
+        (("basic", 0.0, 32, 42), "--lr must be a number in (0, 10) (one of grid.lr), got 0.0"),
+        (("basic", 0.01, 0, 42), "--batch-size must be an integer >= 1 (one of grid.batch_size), got 0"),
+        (("basic", 0.01, 32, -1), "--seed must be an integer >= 0 (one of grid.seeds), got -1"),
+    ],
+)
 def test_a_grid_run_checks_its_arguments_by_the_rules_of_params_yaml(arguments, message):
     with pytest.raises(FoodCnnError, match=message.replace("(", r"\(").replace(")", r"\)")):
         grid_run(PARAMS, *arguments)
@@ -51,17 +54,24 @@ def test_a_missing_input_names_the_stage_to_run_first(tmp_path, monkeypatch):
         require(Path("models/dropout/x.pt"))
 
 
-@pytest.mark.parametrize(("script", "arguments", "message"), [
-    ("train.py", ["--model", "nope", "--lr", "0.01", "--batch-size", "32", "--seed", "42"], "--model must be"),
-    ("prepare.py", [], "error: data/raw is missing: run `dvc repro images` first"),
-    ("winner.py", ["--model", "basic", "--seed", "43"],
-     "error: results/selection.json is missing: run `dvc repro selection` first"),
-    ("evaluate.py", [], "error: data/prepared/test.pt is missing: run `dvc repro prepare` first"),
-])
+@pytest.mark.parametrize(
+    ("script", "arguments", "message"),
+    [
+        ("train.py", ["--model", "nope", "--lr", "0.01", "--batch-size", "32", "--seed", "42"], "--model must be"),
+        ("prepare.py", [], "error: data/raw is missing: run `dvc repro images` first"),
+        (
+            "winner.py",
+            ["--model", "basic", "--seed", "43"],
+            "error: results/selection.json is missing: run `dvc repro selection` first",
+        ),
+        ("evaluate.py", [], "error: data/prepared/test.pt is missing: run `dvc repro prepare` first"),
+    ],
+)
 def test_a_stage_run_too_early_or_with_bad_arguments_says_why_in_one_line(tmp_path, script, arguments, message):
     (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
-    result = subprocess.run([sys.executable, str(REPO / "stages" / script), *arguments], cwd=tmp_path,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "stages" / script), *arguments], cwd=tmp_path, capture_output=True, text=True
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and message in result.stderr
 
@@ -105,7 +115,8 @@ def test_a_failing_source_leaves_the_last_images_in_place(tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(settings))
     (tmp_path / "data/raw/pizza").mkdir(parents=True)
     (tmp_path / "data/raw/pizza/last.jpg").write_bytes(b"the last good copy")
-    result = subprocess.run([sys.executable, str(REPO / "stages/images.py")], cwd=tmp_path, capture_output=True,
-                            text=True)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "stages/images.py")], cwd=tmp_path, capture_output=True, text=True
+    )
     assert result.returncode == 2 and result.stderr == "error: data.folder.path: gone is not a folder\n"
     assert (tmp_path / "data/raw/pizza/last.jpg").read_bytes() == b"the last good copy"

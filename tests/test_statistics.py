@@ -45,8 +45,10 @@ def test_resamples_come_in_bounded_chunks_that_do_not_change_the_draws(monkeypat
     assert [len(chunk) for chunk in chunks] == [7] * 14 + [2]
     assert torch.equal(torch.cat(chunks), whole)
     labels, predicted = noisy_predictions(5, count=50)
-    accuracy, total = over_resamples([lambda draws: accuracies(labels, predicted.view(1, -1), draws),
-                                      lambda draws: draws.sum(1)], Resampling(50, 100, seed=3))
+    accuracy, total = over_resamples(
+        [lambda draws: accuracies(labels, predicted.view(1, -1), draws), lambda draws: draws.sum(1)],
+        Resampling(50, 100, seed=3),
+    )
     assert torch.equal(accuracy, accuracies(labels, predicted.view(1, -1), whole)) and (total == 50).all()
 
 
@@ -64,7 +66,8 @@ def test_metrics_of_the_identity_resample_agree_with_scikit_learn():
     assert macro_f1s(labels, rows, each_once(200), 5).item() == pytest.approx(macro_f1)
     absent = torch.tensor([0, 0, 1, 1])  # classes 2 to 4 never occur: left out of the mean, as scikit-learn does
     assert macro_f1s(absent, torch.tensor([[0, 1, 1, 1]]), each_once(4), 5).item() == pytest.approx(
-        f1_score(absent, [0, 1, 1, 1], average="macro"))
+        f1_score(absent, [0, 1, 1, 1], average="macro")
+    )
 
 
 def test_metrics_per_resample_follow_the_drawn_images():

@@ -10,8 +10,15 @@ from tests.project import attempt, dvc, git, stages_run
 from tests.team import EXPERIMENT, clone, remote
 
 GRID = {"train@basic-0.01-8-42", "train@basic-0.001-8-42", "train@residual-0.01-8-42", "train@residual-0.001-8-42"}
-AFTER_GRID = {"selection", "dropout@basic-0.5-42", "dropout@residual-0.5-42", "finetune@A-42", "finetune@B-42",
-              "evaluate", "report"}
+AFTER_GRID = {
+    "selection",
+    "dropout@basic-0.5-42",
+    "dropout@residual-0.5-42",
+    "finetune@A-42",
+    "finetune@B-42",
+    "evaluate",
+    "report",
+}
 
 
 @pytest.mark.slow
@@ -63,8 +70,11 @@ def test_a_missing_empty_or_unreachable_remote_is_one_line_naming_it_and_changes
     (team / "a_file").write_text("not a folder")
     dvc(frank, "remote", "modify", "--local", "storage", "url", str(team / "a_file" / "store"))
     unreachable = failure(frank, "push")
-    for message, url, problem in [(missing, team / "missing", "does not exist"), (empty, team / "empty", "is empty"),
-                                  (unreachable, team / "a_file" / "store", "cannot reach")]:
+    for message, url, problem in [
+        (missing, team / "missing", "does not exist"),
+        (empty, team / "empty", "is empty"),
+        (unreachable, team / "a_file" / "store", "cannot reach"),
+    ]:
         assert message.startswith("error: ") and message.count("\n") == 1, message
         assert f"DVC remote 'storage' ({url})" in message and problem in message
         assert "make push" in message or "dvc remote modify" in message, "it says what to do"

@@ -16,8 +16,11 @@ CPU = torch.device("cpu")
 
 def mapped_files() -> set[str]:
     """The files this process has mapped into its memory."""
-    return {line.split(maxsplit=5)[-1].strip() for line in Path("/proc/self/maps").read_text().splitlines()
-            if len(line.split()) == 6}
+    return {
+        line.split(maxsplit=5)[-1].strip()
+        for line in Path("/proc/self/maps").read_text().splitlines()
+        if len(line.split()) == 6
+    }
 
 
 def in_memory(split: str) -> ImageSet:

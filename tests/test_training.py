@@ -80,7 +80,9 @@ def test_fit_is_deterministic_for_a_seed(separable, augment):
     def run(seed: int) -> list:
         torch.manual_seed(seed)
         model = build_model(ModelSpec("residual", 2, dropout=0.5))
-        return fit(model, train, val, FitSettings(epochs=2, batch_size=16, lr=0.01, seed=seed, augment=augment), CPU).history
+        return fit(
+            model, train, val, FitSettings(epochs=2, batch_size=16, lr=0.01, seed=seed, augment=augment), CPU
+        ).history
 
     assert run(5) == run(5)
     assert run(5) != run(6)

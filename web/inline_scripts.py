@@ -28,8 +28,11 @@ def offline_template(template: Path) -> str:
     scripts = [template.parent / path for path in LOCAL_SCRIPT.findall(html)]
     missing = [path for path in scripts if not path.is_file()]
     if missing:
-        print(f"{missing[0]} is missing (npm ci --prefix {template.parent}): DVC plots pages will load vega "
-              "from a CDN and stay blank offline", file=sys.stderr)
+        print(
+            f"{missing[0]} is missing (npm ci --prefix {template.parent}): DVC plots pages will load vega "
+            "from a CDN and stay blank offline",
+            file=sys.stderr,
+        )
         return LOCAL_SCRIPT.sub("", LOCAL_SCRIPT.sub("{scripts}", html, count=1))
     sources = iter(path.read_text(encoding="utf-8") for path in scripts)
     return LOCAL_SCRIPT.sub(lambda match: inline_script(next(sources)), html)

@@ -31,19 +31,26 @@ def grid_table(simulations: int, difference: float, resamples: int) -> list[str]
     """One row per test-set size, seed spread and seed count: the share of "better" verdicts of each kind (with a
     true difference, the share of "B better"), and the procedure interval's coverage."""
     words = "any “better”" if difference == 0 else "“B better”"
-    lines = [f"| test images | seed sd (points) | seeds per side | {words}: verdict on these trained models % | "
-             f"{words}: verdict on the procedures % | procedure interval covers the truth % |",
-             "|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"| test images | seed sd (points) | seeds per side | {words}: verdict on these trained models % | "
+        f"{words}: verdict on the procedures % | procedure interval covers the truth % |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
     for images in IMAGES:
         for seed_sd in SEED_SDS:
             for seeds in SEEDS:
                 scenario = Scenario(images, seed_sd, seeds, difference)
                 models = trained_models_rates(scenario, simulations, seed=11, resamples=resamples)
                 procedures = procedure_rates(scenario, simulations, seed=11) if seeds >= MIN_SEEDS else None
-                shown = [models.either, procedures and procedures.either] if difference == 0 else [
-                    models.b_better, procedures and procedures.b_better]
-                lines.append(f"| {images:,} | {100 * seed_sd:.0f} | {seeds} | {percent(shown[0])} | "
-                             f"{percent(shown[1])} | {percent(procedures and procedures.coverage)} |")
+                shown = (
+                    [models.either, procedures and procedures.either]
+                    if difference == 0
+                    else [models.b_better, procedures and procedures.b_better]
+                )
+                lines.append(
+                    f"| {images:,} | {100 * seed_sd:.0f} | {seeds} | {percent(shown[0])} | "
+                    f"{percent(shown[1])} | {percent(procedures and procedures.coverage)} |"
+                )
     return lines
 
 
@@ -57,7 +64,8 @@ def two_level_bootstrap_better(correct_a: np.ndarray, correct_b: np.ndarray, res
         seeds = len(correct)
         drawn = torch.randint(0, seeds, (resamples, seeds), generator=generator)
         weights = torch.zeros(resamples, seeds, dtype=torch.float64).scatter_add_(
-            1, drawn, torch.ones(resamples, seeds, dtype=torch.float64))
+            1, drawn, torch.ones(resamples, seeds, dtype=torch.float64)
+        )
         means.append(((weights @ torch.from_numpy(correct).double()) * images).sum(1) / (seeds * images.sum(1)))
     low, high = percentile_interval(means[1] - means[0])
     return low > 0 or high < 0
@@ -66,23 +74,36 @@ def two_level_bootstrap_better(correct_a: np.ndarray, correct_b: np.ndarray, res
 def method_table(simulations: int, resamples: int) -> list[str]:
     """False "better" of the two-level bootstrap and of the t interval on the same simulated comparisons, and
     the t interval's power with 2 seeds per side against 3."""
-    lines = ["| scenario | two-level bootstrap: any “better” % | t interval: any “better” % | "
-             "t interval: “B better” at +5 points % |", "|---|---:|---:|---:|"]
-    for images, seeds, interaction in ((99, 3, 0.0), (2750, 3, 0.0), (2750, 5, 0.0), (99, 3, 1.0), (500, 2, 0.0),
-                                       (500, 3, 0.0)):
+    lines = [
+        "| scenario | two-level bootstrap: any “better” % | t interval: any “better” % | "
+        "t interval: “B better” at +5 points % |",
+        "|---|---:|---:|---:|",
+    ]
+    for images, seeds, interaction in (
+        (99, 3, 0.0),
+        (2750, 3, 0.0),
+        (2750, 5, 0.0),
+        (99, 3, 1.0),
+        (500, 2, 0.0),
+        (500, 3, 0.0),
+    ):
         scenario = Scenario(images, 0.02, seeds, interaction=interaction)
-        bootstrap = [two_level_bootstrap_better(a, b, resamples, number)
-                     for correct_a, correct_b in batches(scenario, simulations, seed=12)
-                     for number, (a, b) in enumerate(zip(correct_a, correct_b, strict=True))]
+        bootstrap = [
+            two_level_bootstrap_better(a, b, resamples, number)
+            for correct_a, correct_b in batches(scenario, simulations, seed=12)
+            for number, (a, b) in enumerate(zip(correct_a, correct_b, strict=True))
+        ]
         t_better = []
         for difference in (0.0, POWER_DIFFERENCE):
             shifted = Scenario(images, 0.02, seeds, difference, interaction)
             tests = [procedure_test(a, b, paired=True) for a, b in batches(shifted, simulations, seed=12)]
             t_better.append(np.mean(np.concatenate([p_values(test) < 0.05 for test in tests])))
         kind = ", procedures equal on average, not per image" if interaction else ""
-        lines.append(f"| {images:,} images, seed sd 2 points, {seeds} seeds per side{kind} | "
-                     f"{percent(float(np.mean(bootstrap)))} | {percent(float(t_better[0]))} | "
-                     f"{percent(float(t_better[1]))} |")
+        lines.append(
+            f"| {images:,} images, seed sd 2 points, {seeds} seeds per side{kind} | "
+            f"{percent(float(np.mean(bootstrap)))} | {percent(float(t_better[0]))} | "
+            f"{percent(float(t_better[1]))} |"
+        )
     return lines
 
 
@@ -90,8 +111,10 @@ def measure(simulations: int, resamples: int) -> None:
     """The three tables, with the Monte Carlo error of a 5 % rate at this many simulations."""
     start = time.perf_counter()
     error = 1.96 * sqrt(0.05 * 0.95 / simulations)
-    print(f"\n11. calibration: {simulations} simulated comparisons per row (95 % Monte Carlo error of a 5 % rate: "
-          f"±{100 * error:.1f} points), {resamples} bootstrap resamples each")
+    print(
+        f"\n11. calibration: {simulations} simulated comparisons per row (95 % Monte Carlo error of a 5 % rate: "
+        f"±{100 * error:.1f} points), {resamples} bootstrap resamples each"
+    )
     print("\nNo true difference (B and A the same procedure):\n")
     print("\n".join(grid_table(simulations, 0.0, resamples)))
     print(f"\nB better by {100 * POWER_DIFFERENCE:.0f} points over all images and seeds:\n")

@@ -37,10 +37,14 @@ def diff_side(revision: str | None, images: int, seeds: int, accuracy: float, se
 
 def write_side(project: Path, side: Side) -> None:
     for role, run in side.roles.items():
-        write_table(project / PREDICTIONS_DIR / f"{role}.csv",
-                    [{"seed": seed, "image": index, "path": path, "actual": actual, "predicted": guess, "confidence": 0.5}
-                     for seed, predicted in run.predicted.items()
-                     for index, (path, actual, guess) in enumerate(zip(run.paths, run.actual, predicted, strict=True))])
+        write_table(
+            project / PREDICTIONS_DIR / f"{role}.csv",
+            [
+                {"seed": seed, "image": index, "path": path, "actual": actual, "predicted": guess, "confidence": 0.5}
+                for seed, predicted in run.predicted.items()
+                for index, (path, actual, guess) in enumerate(zip(run.paths, run.actual, predicted, strict=True))
+            ],
+        )
 
 
 def two_revisions(project: Path, a: Side, b: Side) -> None:
@@ -65,6 +69,8 @@ def measure(repeats: int, images: int, seeds: int, resamples: int) -> None:
             start = time.perf_counter()
             subprocess.run(command, cwd=project, check=True, stdout=subprocess.DEVNULL)
             command_seconds.append(time.perf_counter() - start)
-    print(f"\n6. diff: {images} test images x 6 roles x {seeds} seeds, {resamples} resamples: statistics "
-          f"{statistics.median(statistics_seconds):.2f} s, `foodcnn diff HEAD~1 HEAD` from a new process "
-          f"{statistics.median(command_seconds):.2f} s (medians of {repeats}; target < 3 s)")
+    print(
+        f"\n6. diff: {images} test images x 6 roles x {seeds} seeds, {resamples} resamples: statistics "
+        f"{statistics.median(statistics_seconds):.2f} s, `foodcnn diff HEAD~1 HEAD` from a new process "
+        f"{statistics.median(command_seconds):.2f} s (medians of {repeats}; target < 3 s)"
+    )

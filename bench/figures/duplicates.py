@@ -49,16 +49,19 @@ def measure(settings: study_params.Params, repeats: int, count: int, size: int) 
             if index:  # the first pair warms the file cache
                 pairs.append((time.perf_counter() - start, decode_time))
         prints = {path.relative_to(folder).as_posix(): fingerprint(read_rgb(path)) for path in paths}
-        grouping = statistics.median(timed(lambda: find_duplicates(prints, threshold), cpu)
-                                     for _ in range(repeats))
+        grouping = statistics.median(timed(lambda: find_duplicates(prints, threshold), cpu) for _ in range(repeats))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     decode = statistics.median(d for _, d in pairs)
     total = statistics.median(t for t, _ in pairs)
-    print(f"\n5. duplicates: the split's scan of {count} JPEGs of {size} px in {len(CLASS_NAMES)} classes, "
-          f"split.near_duplicates {threshold} (median of {repeats})")
+    print(
+        f"\n5. duplicates: the split's scan of {count} JPEGs of {size} px in {len(CLASS_NAMES)} classes, "
+        f"split.near_duplicates {threshold} (median of {repeats})"
+    )
     print(f"   decode only      {decode:7.2f} s  ({1000 * decode / count:.2f} ms per image)")
-    print(f"   scan             {total:7.2f} s  ({1000 * total / count:.2f} ms per image), ratio to decoding "
-          f"{median_ratio(pairs):.3f}")
+    print(
+        f"   scan             {total:7.2f} s  ({1000 * total / count:.2f} ms per image), ratio to decoding "
+        f"{median_ratio(pairs):.3f}"
+    )
     print(f"   grouping alone   {grouping:7.2f} s")
     print(f"   left out as duplicates: {len(found.duplicates)} (the images are distinct, so any is a false match)")

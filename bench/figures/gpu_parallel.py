@@ -25,7 +25,8 @@ torch.set_num_threads({threads})
 device = pick_device()
 train, val = random_image_set({count}, {size}, 0), random_image_set(2, {size}, 1)
 torch.manual_seed(0)
-quiet_fit(build_model(ModelSpec({model!r}, NUM_CLASSES)), train, val, FitSettings(1, {batch}, BENCH_LR, 0, None), device)
+settings = FitSettings(1, {batch}, BENCH_LR, 0, None)
+quiet_fit(build_model(ModelSpec({model!r}, NUM_CLASSES)), train, val, settings, device)
 open({ready!r}, "w").close()
 while not os.path.exists({go!r}):
     time.sleep(0.01)
@@ -46,9 +47,17 @@ def side_by_side(processes: int, model: str, size: int, batch_size: int, count: 
         children, ready = [], []
         for index in range(processes):
             ready.append(os.path.join(folder, f"ready{index}"))
-            script = PARALLEL_RUN_SCRIPT.format(bench=str(BENCH), count=count, size=size, model=model,
-                                                batch=batch_size, epochs=epochs, ready=ready[-1], go=go,
-                                                threads=max(1, cores // processes))
+            script = PARALLEL_RUN_SCRIPT.format(
+                bench=str(BENCH),
+                count=count,
+                size=size,
+                model=model,
+                batch=batch_size,
+                epochs=epochs,
+                ready=ready[-1],
+                go=go,
+                threads=max(1, cores // processes),
+            )
             children.append(subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True))
         try:
             while not all(os.path.exists(name) for name in ready):
@@ -73,8 +82,10 @@ def measure(counts: list[int], model: str, size: int, batch_size: int, images: i
     """N training processes side by side on one device, aggregate images/s, N = counts."""
     cores = os.cpu_count() or 1
     images -= images % batch_size  # full batches: every image trains
-    print(f"\ngpu-parallel: {model} runs side by side on {pick_device()}, each {images} images of {size} px, "
-          f"batch {batch_size}, {epochs} epoch(s), threads = {cores} cores / N; start-up and warm-up excluded")
+    print(
+        f"\ngpu-parallel: {model} runs side by side on {pick_device()}, each {images} images of {size} px, "
+        f"batch {batch_size}, {epochs} epoch(s), threads = {cores} cores / N; start-up and warm-up excluded"
+    )
     print(f"   {'N':>3} {'images/s':>9} {'per run':>8} {'vs N=1':>7}")
     single = None
     for processes in counts:

@@ -28,8 +28,15 @@ def measure(model: str, size: int, batch_size: int, count: int, rows: int) -> No
         wall = timed(lambda: quiet_fit(copy.deepcopy(initial), train, val, settings, device), device)
     events = profiler.key_averages()
     busy = sum(event.self_device_time_total for event in events) / 1e6 if on_cuda else None
-    print(f"\ngpu-profile: one epoch of training.fit, {model}, {count} images of {size} px, batch {batch_size}, "
-          f"augmented, on {device}: {count / wall:.0f} images/s; wall {wall:.2f} s"
-          + (f", device busy {busy:.2f} s ({busy / wall:.0%})" if busy is not None else ""))
-    print(events.table(sort_by="self_device_time_total" if on_cuda else "self_cpu_time_total", row_limit=rows,
-                       max_name_column_width=48))
+    print(
+        f"\ngpu-profile: one epoch of training.fit, {model}, {count} images of {size} px, batch {batch_size}, "
+        f"augmented, on {device}: {count / wall:.0f} images/s; wall {wall:.2f} s"
+        + (f", device busy {busy:.2f} s ({busy / wall:.0%})" if busy is not None else "")
+    )
+    print(
+        events.table(
+            sort_by="self_device_time_total" if on_cuda else "self_cpu_time_total",
+            row_limit=rows,
+            max_name_column_width=48,
+        )
+    )

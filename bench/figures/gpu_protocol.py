@@ -21,33 +21,54 @@ from foodcnn.io import read_table
 
 # The protocol's phases in dvc.yaml's order: the stages run one after the other, or (None) the phase's
 # training runs side by side. backbone (finetune.weights as a file) goes with the data: the fine-tunes read it.
-PHASES = [("data", ["images", "split", "prepare", "backbone"]), ("grid+finetune", None),
-          ("selection", ["selection"]), ("winner+dropout", None), ("evaluate+report", ["evaluate", "report"])]
+PHASES = [
+    ("data", ["images", "split", "prepare", "backbone"]),
+    ("grid+finetune", None),
+    ("selection", ["selection"]),
+    ("winner+dropout", None),
+    ("evaluate+report", ["evaluate", "report"]),
+]
 
 
 def protocol_runs(settings: study_params.Params, phase: str) -> list[tuple[str, list[str]]]:
     """The stage commands of one parallel phase, as dvc.yaml's matrices expand them: (name, argv)."""
     seeds = settings.train.seeds
     if phase == "grid+finetune":
-        runs = [(f"train_{m}_lr{lr:g}_bs{bs}_seed{seed}",
-                 ["stages/train.py", "--model", m, "--lr", f"{lr:g}", "--batch-size", str(bs), "--seed", str(seed)])
-                for m in settings.grid.model for lr in settings.grid.lr for bs in settings.grid.batch_size
-                for seed in settings.grid.seeds]
-        return runs + [(f"finetune_{case}_seed{seed}", ["stages/finetune.py", "--case", case, "--seed", str(seed)])
-                       for case in settings.finetune.cases for seed in seeds]
-    winners = [(f"winner_{m}_seed{seed}", ["stages/winner.py", "--model", m, "--seed", str(seed)])
-               for m in settings.grid.model for seed in seeds]
-    return winners + [(f"dropout_{m}_p{p:g}_seed{seed}",
-                       ["stages/dropout.py", "--model", m, "--p", f"{p:g}", "--seed", str(seed)])
-                      for m in settings.grid.model for p in settings.dropout for seed in seeds]
+        runs = [
+            (
+                f"train_{m}_lr{lr:g}_bs{bs}_seed{seed}",
+                ["stages/train.py", "--model", m, "--lr", f"{lr:g}", "--batch-size", str(bs), "--seed", str(seed)],
+            )
+            for m in settings.grid.model
+            for lr in settings.grid.lr
+            for bs in settings.grid.batch_size
+            for seed in settings.grid.seeds
+        ]
+        return runs + [
+            (f"finetune_{case}_seed{seed}", ["stages/finetune.py", "--case", case, "--seed", str(seed)])
+            for case in settings.finetune.cases
+            for seed in seeds
+        ]
+    winners = [
+        (f"winner_{m}_seed{seed}", ["stages/winner.py", "--model", m, "--seed", str(seed)])
+        for m in settings.grid.model
+        for seed in seeds
+    ]
+    return winners + [
+        (f"dropout_{m}_p{p:g}_seed{seed}", ["stages/dropout.py", "--model", m, "--p", f"{p:g}", "--seed", str(seed)])
+        for m in settings.grid.model
+        for p in settings.dropout
+        for seed in seeds
+    ]
 
 
 def run_stage(project: Path, name: str, argv: list[str]) -> None:
     environment = {**os.environ, "PYTHONPATH": str(project / "src")}
     log = project / "logs" / f"{name}.log"
     with open(log, "w") as handle:
-        code = subprocess.run([sys.executable, *argv], cwd=project, env=environment, stdout=handle,
-                              stderr=subprocess.STDOUT).returncode
+        code = subprocess.run(
+            [sys.executable, *argv], cwd=project, env=environment, stdout=handle, stderr=subprocess.STDOUT
+        ).returncode
     if code:
         raise SystemExit(f"{name} failed (exit {code}):\n" + "\n".join(log.read_text().splitlines()[-15:]))
 
@@ -72,8 +93,7 @@ def protocol_project(images_per_class: int, size: int, epochs: int, finetune_epo
     return folder
 
 
-def run_phase(folder: Path, settings: study_params.Params, phase: str, stages: list[str] | None,
-              parallel: int) -> int:
+def run_phase(folder: Path, settings: study_params.Params, phase: str, stages: list[str] | None, parallel: int) -> int:
     """One phase of the protocol; how many runs it took."""
     if stages:
         for stage in stages:
@@ -89,10 +109,12 @@ def measure(images_per_class: int, size: int, epochs: int, finetune_epochs: int,
     """The study's protocol on the built-in sample, the stage scripts in dvc.yaml's order."""
     folder = protocol_project(images_per_class, size, epochs, finetune_epochs, parallel)
     settings = study_params.load(folder / "params.yaml")
-    print(f"\ngpu-protocol: {NUM_CLASSES} x {images_per_class} sample images at {size} px, grid {epochs} epochs, "
-          f"fine-tunes {finetune_epochs}, up to {parallel} runs side by side ({settings.threads} "
-          f"thread(s) each), precision {settings.train.precision}, channels_last "
-          f"{settings.train.channels_last}, on {pick_device()}; in {folder}")
+    print(
+        f"\ngpu-protocol: {NUM_CLASSES} x {images_per_class} sample images at {size} px, grid {epochs} epochs, "
+        f"fine-tunes {finetune_epochs}, up to {parallel} runs side by side ({settings.threads} "
+        f"thread(s) each), precision {settings.train.precision}, channels_last "
+        f"{settings.train.channels_last}, on {pick_device()}; in {folder}"
+    )
     start = time.perf_counter()
     try:
         for phase, stages in PHASES:

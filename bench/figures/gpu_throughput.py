@@ -36,8 +36,15 @@ def peak_tflops(device: torch.device, given: float | None) -> float | None:
     return next((peak for part, peak in PEAK_BF16_TFLOPS.items() if part in name), None)
 
 
-def bare_compiled_loop(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, batch_size: int, epochs: int,
-                       device: torch.device, compiled: bool) -> Callable[[], None]:
+def bare_compiled_loop(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    batch_size: int,
+    epochs: int,
+    device: torch.device,
+    compiled: bool,
+) -> Callable[[], None]:
     """The reference step, nothing else: fused Adam, ready normalised inputs on the device, indexes drawn there,
     only full batches (one shape, so one compilation), the same precision, layout and cuDNN settings as fit's."""
     configure_cudnn(device)
@@ -60,8 +67,16 @@ def bare_compiled_loop(model: nn.Module, inputs: torch.Tensor, labels: torch.Ten
     return run
 
 
-def measure(models: list[str], size: int, batch_size: int, count: int, epochs: int, compiled: bool,
-            peak: float | None, augment: study_params.AugmentParams) -> None:
+def measure(
+    models: list[str],
+    size: int,
+    batch_size: int,
+    count: int,
+    epochs: int,
+    compiled: bool,
+    peak: float | None,
+    augment: study_params.AugmentParams,
+) -> None:
     """training.fit against a bare compiled loop, per model, and the FLOP rate both reach."""
     device = pick_device()
     count -= count % batch_size  # full batches only, in both loops
@@ -69,13 +84,20 @@ def measure(models: list[str], size: int, batch_size: int, count: int, epochs: i
     inputs, labels = normalize(train.images.to(device)), train.labels.to(device)
     precision, channels_last = numerics("auto", "auto", device)
     peak = peak_tflops(device, peak)
-    print(f"\ngpu-throughput: training images/s on {device}, {count} images of {size} px, batch {batch_size}, "
-          f"{epochs} epochs per timing, {precision}{' + channels_last' if channels_last else ''}; "
-          f"bare loop {'torch.compile' if compiled else 'eager'}; peak {f'{peak:g} TFLOP/s' if peak else 'unknown'}")
-    print(f"   {'model':30} {'GFLOP/img':>9} {'bare':>7} {'fit':>7} {'ratio':>6} {'fit+aug':>7} {'ratio':>6} "
-          f"{'fit TFLOP/s':>11} {'of peak':>7}")
-    cases = {"basic": ModelSpec("basic", NUM_CLASSES), "residual": ModelSpec("residual", NUM_CLASSES),
-             "mobilenet": ModelSpec("mobilenet", NUM_CLASSES, trainable_blocks=19)}
+    print(
+        f"\ngpu-throughput: training images/s on {device}, {count} images of {size} px, batch {batch_size}, "
+        f"{epochs} epochs per timing, {precision}{' + channels_last' if channels_last else ''}; "
+        f"bare loop {'torch.compile' if compiled else 'eager'}; peak {f'{peak:g} TFLOP/s' if peak else 'unknown'}"
+    )
+    print(
+        f"   {'model':30} {'GFLOP/img':>9} {'bare':>7} {'fit':>7} {'ratio':>6} {'fit+aug':>7} {'ratio':>6} "
+        f"{'fit TFLOP/s':>11} {'of peak':>7}"
+    )
+    cases = {
+        "basic": ModelSpec("basic", NUM_CLASSES),
+        "residual": ModelSpec("residual", NUM_CLASSES),
+        "mobilenet": ModelSpec("mobilenet", NUM_CLASSES, trainable_blocks=19),
+    }
     for name in models:
         flops = training_flops_per_image(cases[name], size)
         torch.manual_seed(0)
@@ -87,9 +109,18 @@ def measure(models: list[str], size: int, batch_size: int, count: int, epochs: i
         for augmented in (None, augment):
             settings = FitSettings(epochs, batch_size, BENCH_LR, 0, augmented)
             quiet_fit(copy.deepcopy(initial), train, val, FitSettings(1, batch_size, BENCH_LR, 0, augmented), device)
-            rates.append(count * epochs / timed(lambda: quiet_fit(copy.deepcopy(initial), train, val, settings, device),  # noqa: B023 (called before the loop moves on)
-                                                device))
+            rates.append(
+                count
+                * epochs
+                / timed(
+                    lambda: quiet_fit(copy.deepcopy(initial), train, val, settings, device),  # noqa: B023 (called before the loop moves on)
+                    device,
+                )
+            )
         achieved = rates[0] * flops / 1e12
         share = f"{achieved / peak:7.1%}" if peak else f"{'n/a':>7}"
-        print(f"   {name:30} {flops / 1e9:9.2f} {bare_rate:7.0f} {rates[0]:7.0f} {rates[0] / bare_rate:6.3f} "
-              f"{rates[1]:7.0f} {rates[1] / bare_rate:6.3f} {achieved:11.2f} {share}", flush=True)
+        print(
+            f"   {name:30} {flops / 1e9:9.2f} {bare_rate:7.0f} {rates[0]:7.0f} {rates[0] / bare_rate:6.3f} "
+            f"{rates[1]:7.0f} {rates[1] / bare_rate:6.3f} {achieved:11.2f} {share}",
+            flush=True,
+        )

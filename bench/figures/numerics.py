@@ -52,24 +52,34 @@ print(json.dumps(min(times)))
 def epoch_seconds(model: str, batch: int, setting: str) -> float:
     environment, onednn = SETTINGS[setting]
     paths = os.pathsep.join([str(BENCH), str(BENCH.parent / "src"), os.environ.get("PYTHONPATH", "")])
-    result = subprocess.run([sys.executable, "-c", CHILD, model, str(batch), "on" if onednn else "off"],
-                            env={**os.environ, **environment, "PYTHONPATH": paths}, capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, model, str(batch), "on" if onednn else "off"],
+        env={**os.environ, **environment, "PYTHONPATH": paths},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout.splitlines()[-1])
 
 
 def measure(repeats: int) -> None:
-    print(f"\n11. CPU settings: one training epoch (s) of each default run, 1 thread, 32 px, new process per timing, "
-          f"settings in turn, median of {repeats} processes of the fastest of 3 epochs")
+    print(
+        f"\n11. CPU settings: one training epoch (s) of each default run, 1 thread, 32 px, new process per timing, "
+        f"settings in turn, median of {repeats} processes of the fastest of 3 epochs"
+    )
     names = list(SETTINGS)
     print(f"   {'run':14} " + " ".join(f"{name:>15}" for name in names) + f"   ratios to {names[0]}")
     for model, batch in RUNS:
         times: dict[str, list[float]] = {name: [] for name in names}
         for repeat in range(repeats):
             # Each repeat starts at the next setting, so that none always runs first or after the same one.
-            for name in names[repeat % len(names):] + names[:repeat % len(names)]:
+            for name in names[repeat % len(names) :] + names[: repeat % len(names)]:
                 times[name].append(epoch_seconds(model, batch, name))
         medians = {name: statistics.median(values) for name, values in times.items()}
         ratios = " ".join(f"{medians[name] / medians[names[0]]:.2f}" for name in names[1:])
-        print(f"   {model + ' bs ' + str(batch):14} " + " ".join(f"{medians[name]:>15.2f}" for name in names)
-              + f"   {ratios}", flush=True)
+        print(
+            f"   {model + ' bs ' + str(batch):14} "
+            + " ".join(f"{medians[name]:>15.2f}" for name in names)
+            + f"   {ratios}",
+            flush=True,
+        )

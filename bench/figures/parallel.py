@@ -28,8 +28,9 @@ quiet_fit(build_model(ModelSpec({model!r}, NUM_CLASSES)), sample_shaped_set(sett
 
 def two_runs(model: str, epochs: int, side_by_side: bool, threads: int) -> float:
     """Seconds of two training processes of `threads` threads each, one after the other or side by side."""
-    script = TRAIN_SCRIPT.format(bench=str(BENCH), params=str(REPO / "params.yaml"), model=model, epochs=epochs,
-                                 threads=threads)
+    script = TRAIN_SCRIPT.format(
+        bench=str(BENCH), params=str(REPO / "params.yaml"), model=model, epochs=epochs, threads=threads
+    )
     start = time.perf_counter()
     if side_by_side:
         processes = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(2)]
@@ -45,8 +46,11 @@ def measure(repeats: int, epochs: int, model: str) -> None:
     """Two training processes one after the other, then side by side with and without shared threads."""
     cores = os.cpu_count() or 1
     shared = max(1, cores // 2)
-    variants = [(f"one at a time, {cores} threads each", False, cores), (f"side by side, {shared} thread(s) each", True, shared),
-                (f"side by side, {cores} threads each", True, cores)]
+    variants = [
+        (f"one at a time, {cores} threads each", False, cores),
+        (f"side by side, {shared} thread(s) each", True, shared),
+        (f"side by side, {cores} threads each", True, cores),
+    ]
     times: dict[str, list[float]] = {name: [] for name, _, _ in variants}
     for _ in range(repeats):
         for name, side_by_side, threads in variants:

@@ -30,10 +30,16 @@ def remote_kinds(folder: Path) -> Iterator[dict[str, dict[str, str]]]:
     with servers.s3_server(folder / "moto") as s3, servers.ssh_server(folder / "sshd") as ssh:
         yield {
             "local folder": {"url": str(folder / "local-store")},
-            f"S3 (moto {s3.version})": {"url": f"s3://{servers.BUCKET}/store", "endpointurl": s3.endpoint,
-                                        "access_key_id": s3.access_key_id, "secret_access_key": s3.secret_access_key},
-            f"SSH ({ssh.version.split(',')[0]})": {"url": f"ssh://{ssh.user}@127.0.0.1:{ssh.port}{folder}/ssh-store",
-                                                   "keyfile": str(ssh.keyfile)},
+            f"S3 (moto {s3.version})": {
+                "url": f"s3://{servers.BUCKET}/store",
+                "endpointurl": s3.endpoint,
+                "access_key_id": s3.access_key_id,
+                "secret_access_key": s3.secret_access_key,
+            },
+            f"SSH ({ssh.version.split(',')[0]})": {
+                "url": f"ssh://{ssh.user}@127.0.0.1:{ssh.port}{folder}/ssh-store",
+                "keyfile": str(ssh.keyfile),
+            },
         }
 
 
@@ -41,11 +47,20 @@ def timed_remote(project: Path, direction: str, settings: dict[str, str], enviro
     """Seconds of `make push` or `make pull` (scripts/remote.py) with the default remote set to settings."""
     (project / ".dvc/config.local").unlink(missing_ok=True)  # the previous kind's settings
     for key, value in settings.items():
-        subprocess.run([sys.executable, "-m", "dvc", "remote", "modify", "--local", "storage", key, value],
-                       cwd=project, env=environment, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "dvc", "remote", "modify", "--local", "storage", key, value],
+            cwd=project,
+            env=environment,
+            check=True,
+        )
     start = time.perf_counter()
-    subprocess.run([sys.executable, "scripts/remote.py", direction], cwd=project, env=environment, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "scripts/remote.py", direction],
+        cwd=project,
+        env=environment,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
@@ -62,15 +77,19 @@ def measure(cache: Path, keep: bool) -> None:
     try:
         pusher = study_project(folder / "pusher")
         shutil.copytree(cache, pusher / ".dvc/cache")
-        print(f"\n9. remote: `make push` / `make pull` of the default study ({megabytes(pusher / '.dvc/cache'):.0f} MB "
-              f"in the cache, from {cache}), one timing each")
+        print(
+            f"\n9. remote: `make push` / `make pull` of the default study ({megabytes(pusher / '.dvc/cache'):.0f} MB "
+            f"in the cache, from {cache}), one timing each"
+        )
         with remote_kinds(folder) as kinds:
             for kind, settings in kinds.items():
                 push = timed_remote(pusher, "push", settings, environment)
                 puller = study_project(folder / f"puller-{len(list(folder.glob('puller-*')))}")
                 pull = timed_remote(puller, "pull", settings, environment)
-                print(f"   {kind:40} push {push:6.1f} s   pull {pull:6.1f} s   "
-                      f"({megabytes(puller / '.dvc/cache'):.0f} MB pulled)")
+                print(
+                    f"   {kind:40} push {push:6.1f} s   pull {pull:6.1f} s   "
+                    f"({megabytes(puller / '.dvc/cache'):.0f} MB pulled)"
+                )
     finally:
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)

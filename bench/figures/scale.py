@@ -73,8 +73,12 @@ def _kib(path: str, field: str) -> int:
 def run_measured(commands: list[list[str]], cwd: Path, env: dict[str, str]) -> Usage:
     """Run the commands side by side (python arguments, each under the launcher) until all have finished."""
     start = time.perf_counter()
-    launchers = [subprocess.Popen([sys.executable, "-c", LAUNCHER, *command], cwd=cwd, env=env,
-                                  stdout=subprocess.PIPE, text=True) for command in commands]
+    launchers = [
+        subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER, *command], cwd=cwd, env=env, stdout=subprocess.PIPE, text=True
+        )
+        for command in commands
+    ]
     anon = pss = 0
     while any(launcher.poll() is None for launcher in launchers):
         pids = [pid for launcher in launchers for pid in _descendants(launcher.pid)]
@@ -96,9 +100,12 @@ def write_bursts(root: Path, count: int, size: int) -> None:
     photo, so that every photo is a near-duplicate of every other of its burst (the split's worst case) and
     each class keeps three photos, enough to split."""
     generator = np.random.default_rng(0)
-    drawings = [np.asarray(draw_image(index % len(CLASS_NAMES), size, random.Random(index),
-                                      np.random.default_rng(index)), np.int16)
-                for index in range(BURSTS_PER_CLASS * len(CLASS_NAMES))]
+    drawings = [
+        np.asarray(
+            draw_image(index % len(CLASS_NAMES), size, random.Random(index), np.random.default_rng(index)), np.int16
+        )
+        for index in range(BURSTS_PER_CLASS * len(CLASS_NAMES))
+    ]
     for number in range(count):
         drawing = drawings[number % len(drawings)]
         pixels = (drawing + generator.integers(-2, 3, drawing.shape)).clip(0, 255)
@@ -107,8 +114,7 @@ def write_bursts(root: Path, count: int, size: int) -> None:
         Image.fromarray(pixels.astype(np.uint8)).save(path, quality=90)
 
 
-def make_project(folder: Path, checkout: Path, photos: int, photo_size: int, image_size: int,
-                 bursts: bool) -> None:
+def make_project(folder: Path, checkout: Path, photos: int, photo_size: int, image_size: int, bursts: bool) -> None:
     """params.yaml of the checkout sized as asked (one epoch, one thread per run) and the photos as data/raw."""
     values = yaml.safe_load((checkout / "params.yaml").read_text())
     values["threads"] = 1
@@ -119,8 +125,17 @@ def make_project(folder: Path, checkout: Path, photos: int, photo_size: int, ima
 
 
 def train_command(checkout: Path, lr: float) -> list[str]:
-    return [str(checkout / "stages/train.py"), "--model", "basic", "--lr", str(lr), "--batch-size", "32",
-            "--seed", "42"]
+    return [
+        str(checkout / "stages/train.py"),
+        "--model",
+        "basic",
+        "--lr",
+        str(lr),
+        "--batch-size",
+        "32",
+        "--seed",
+        "42",
+    ]
 
 
 def read_split(path: Path, mapped: bool) -> ImageSet:
@@ -147,17 +162,29 @@ def epoch_times(folder: Path, augment: study_params.AugmentParams, repeats: int)
 
 
 def show(label: str, usage: Usage) -> None:
-    print(f"   {label:<22} {usage.wall:8.1f} s  peak RSS {usage.rss:8.0f} MiB  anonymous {usage.anon:8.0f} MiB  "
-          f"PSS {usage.pss:8.0f} MiB")
+    print(
+        f"   {label:<22} {usage.wall:8.1f} s  peak RSS {usage.rss:8.0f} MiB  anonymous {usage.anon:8.0f} MiB  "
+        f"PSS {usage.pss:8.0f} MiB"
+    )
 
 
-def measure(checkout: Path, counts: list[int], photo_size: int, image_size: int, side_by_side: list[int],
-            bursts: bool, repeats: int, keep: bool) -> None:
+def measure(
+    checkout: Path,
+    counts: list[int],
+    photo_size: int,
+    image_size: int,
+    side_by_side: list[int],
+    bursts: bool,
+    repeats: int,
+    keep: bool,
+) -> None:
     """Each size in counts: split, prepare, one epoch of each number of runs side by side, and (with training)
     one epoch in this process on the mapped splits against the splits in memory."""
     kind = f"near-duplicate bursts ({BURSTS_PER_CLASS} per class)" if bursts else "distinct photos"
-    print(f"\n13. scale: {checkout}'s stages on {kind}, JPEGs of {photo_size} px prepared at {image_size} px, "
-          f"split.near_duplicates as in params.yaml, one epoch of basic (batch 32, 1 thread per run)")
+    print(
+        f"\n13. scale: {checkout}'s stages on {kind}, JPEGs of {photo_size} px prepared at {image_size} px, "
+        f"split.near_duplicates as in params.yaml, one epoch of basic (batch 32, 1 thread per run)"
+    )
     env = {**os.environ, "PYTHONPATH": str(checkout / "src")}  # that checkout's foodcnn, not this one's
     for count in counts:
         folder = Path(tempfile.mkdtemp(prefix="foodcnn-bench-scale-"))
@@ -177,9 +204,11 @@ def measure(checkout: Path, counts: list[int], photo_size: int, image_size: int,
             if side_by_side and repeats:
                 settings = study_params.load(folder / "params.yaml")
                 pairs = epoch_times(folder, settings.train.augment, repeats)
-                print(f"   epoch in this process, mapped {np.median([m for m, _ in pairs]):.1f} s, in memory "
-                      f"{np.median([r for _, r in pairs]):.1f} s, ratio {median_ratio(pairs):.3f} "
-                      f"(median of {repeats})")
+                print(
+                    f"   epoch in this process, mapped {np.median([m for m, _ in pairs]):.1f} s, in memory "
+                    f"{np.median([r for _, r in pairs]):.1f} s, ratio {median_ratio(pairs):.3f} "
+                    f"(median of {repeats})"
+                )
         finally:
             if keep:
                 print(f"   kept {folder}")

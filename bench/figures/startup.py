@@ -25,7 +25,11 @@ def measure(repeats: int, project: Path) -> None:
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-c", IMPORT_ONLY, str(script)], cwd=project, check=True,
-                           env={"PYTHONPATH": str(project / "src")})
+            subprocess.run(
+                [sys.executable, "-c", IMPORT_ONLY, str(script)],
+                cwd=project,
+                check=True,
+                env={"PYTHONPATH": str(project / "src")},
+            )
             times.append(time.perf_counter() - start)
         print(f"   {name:10} {statistics.median(times):5.2f} s")

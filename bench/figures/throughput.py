@@ -39,16 +39,23 @@ def measure(settings: study_params.Params, repeats: int, epochs: int, models: li
     train, val = sample_shaped_set(settings, "train", 0), sample_shaped_set(settings, "train", 1)
     val = ImageSet(val.images[:2], val.labels[:2], val.classes, val.paths[:2])  # keep validation out of the figure
     inputs, labels = normalize(train.images.to(device)), train.labels.to(device)
-    print(f"\n1. training throughput, images/s ({len(train)} images of {settings.data.image_size} px, "
-          f"{epochs} epochs per timing, median of {repeats}; validation on 2 images)")
-    print("   project = training.fit: shuffle, index, augment (or normalise), forward/backward/Adam, metrics, "
-          "progress bar, best-weights copy")
+    print(
+        f"\n1. training throughput, images/s ({len(train)} images of {settings.data.image_size} px, "
+        f"{epochs} epochs per timing, median of {repeats}; validation on 2 images)"
+    )
+    print(
+        "   project = training.fit: shuffle, index, augment (or normalise), forward/backward/Adam, metrics, "
+        "progress bar, best-weights copy"
+    )
     print("   bare    = the same model, batch size and Adam over ready normalised float tensors, no augmentation")
     cases = [
         ("basic", ModelSpec("basic", NUM_CLASSES), settings.grid.batch_size[0]),
         ("residual", ModelSpec("residual", NUM_CLASSES), settings.grid.batch_size[0]),
-        ("mobilenet (all blocks train)", ModelSpec("mobilenet", NUM_CLASSES, trainable_blocks=19),
-         settings.finetune.batch_size),
+        (
+            "mobilenet (all blocks train)",
+            ModelSpec("mobilenet", NUM_CLASSES, trainable_blocks=19),
+            settings.finetune.batch_size,
+        ),
     ]
     cases = [case for case in cases if case[1].name in models]
     print(f"   {'model':30} {'batch':>5} {'bare':>7} {'fit':>7} {'ratio':>6} {'fit+aug':>7} {'ratio':>6}")
@@ -78,5 +85,8 @@ def measure(settings: study_params.Params, repeats: int, epochs: int, models: li
         rate = images_per_run / statistics.median(bare_times)
         plain_rate = images_per_run / statistics.median(t for _, t in plain_pairs)
         augmented_rate = images_per_run / statistics.median(t for _, t in augmented_pairs)
-        print(f"   {name:30} {batch_size:>5} {rate:7.0f} {plain_rate:7.0f} {median_ratio(plain_pairs):6.3f} "
-              f"{augmented_rate:7.0f} {median_ratio(augmented_pairs):6.3f}", flush=True)
+        print(
+            f"   {name:30} {batch_size:>5} {rate:7.0f} {plain_rate:7.0f} {median_ratio(plain_pairs):6.3f} "
+            f"{augmented_rate:7.0f} {median_ratio(augmented_pairs):6.3f}",
+            flush=True,
+        )

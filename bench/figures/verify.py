@@ -23,8 +23,13 @@ def measure(repeats: int, project: Path) -> None:
     for index in range(repeats + 1):
         folder = Path(tempfile.mkdtemp(prefix="foodcnn-bench-copy-"))
         try:
-            copy_time = timed(lambda: [shutil.copyfile(path, folder / f"{path.parent.name}{path.name}")  # noqa: B023 (called before the loop moves on)
-                                       for path in objects], cpu)
+            copy_time = timed(
+                lambda: [
+                    shutil.copyfile(path, folder / f"{path.parent.name}{path.name}")  # noqa: B023 (called before the loop moves on)
+                    for path in objects
+                ],
+                cpu,
+            )
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         start = time.perf_counter()
@@ -35,8 +40,12 @@ def measure(repeats: int, project: Path) -> None:
     check = statistics.median(c for c, _ in pairs)
     copy = statistics.median(c for _, c in pairs)
     print(f"\n7. verify: what `make push` re-hashes in {project} (median of {repeats}, file cache warm)")
-    print(f"   re-hash  {report.checked:5} objects {report.size / 1e6:7.1f} MB {check:7.2f} s "
-          f"({report.size / 1e6 / check:.0f} MB/s); {report.absent} named but not in the cache, "
-          f"{len(report.mismatches)} corrupt")
-    print(f"   copy     {len(objects):5} objects {copied / 1e6:7.1f} MB {copy:7.2f} s "
-          f"({copied / 1e6 / copy:.0f} MB/s), ratio re-hash / copy {median_ratio(pairs):.2f}")
+    print(
+        f"   re-hash  {report.checked:5} objects {report.size / 1e6:7.1f} MB {check:7.2f} s "
+        f"({report.size / 1e6 / check:.0f} MB/s); {report.absent} named but not in the cache, "
+        f"{len(report.mismatches)} corrupt"
+    )
+    print(
+        f"   copy     {len(objects):5} objects {copied / 1e6:7.1f} MB {copy:7.2f} s "
+        f"({copied / 1e6 / copy:.0f} MB/s), ratio re-hash / copy {median_ratio(pairs):.2f}"
+    )

@@ -17,60 +17,80 @@ def parser() -> argparse.ArgumentParser:
     command = argparse.ArgumentParser(prog="foodcnn", description=__doc__)
     verbs = command.add_subparsers(dest="verb", required=True)
     repro = verbs.add_parser(
-        "repro", help="dvc repro, with independent stages side by side",
+        "repro",
+        help="dvc repro, with independent stages side by side",
         description="Bring the pipeline up to date as `dvc repro` does (same stages, run-cache and dvc.lock), "
-                    "running the commands of independent stages side by side. Each computes on params.yaml's "
-                    "`threads`, so the files are the same as a sequential `dvc repro`.")
+        "running the commands of independent stages side by side. Each computes on params.yaml's "
+        "`threads`, so the files are the same as a sequential `dvc repro`.",
+    )
     repro.add_argument("targets", nargs="*", metavar="STAGE", help="stages to bring up to date (default: all)")
     repro.add_argument("-j", "--jobs", type=int, help="commands at once (default: usable CPU cores / threads)")
     diff = verbs.add_parser(
-        "diff", help="is the difference between revisions evidence or noise?",
+        "diff",
+        help="is the difference between revisions evidence or noise?",
         description="Compare every study model's test results between revisions (branches, tags, commits, "
-                    "`dvc exp` experiments or 'workspace'), paired on the same test images when it can be. "
-                    "Like `dvc metrics diff`: no revision compares HEAD with the workspace, one compares it "
-                    "with the workspace; with three or more, each is compared with the first.")
+        "`dvc exp` experiments or 'workspace'), paired on the same test images when it can be. "
+        "Like `dvc metrics diff`: no revision compares HEAD with the workspace, one compares it "
+        "with the workspace; with three or more, each is compared with the first.",
+    )
     diff.add_argument("revisions", nargs="*", metavar="REV", help="A, then B (default: HEAD workspace)")
     output = diff.add_mutually_exclusive_group()
     output.add_argument("--md", action="store_true", help="a Markdown table (the default)")
     output.add_argument("--json", action="store_true", help="JSON, for scripts")
     diff.add_argument("-o", "--output", type=Path, metavar="FILE.png", help="also draw a forest plot there")
-    diff.add_argument("--resamples", type=int, default=1000,
-                      help=f"bootstrap resamples of the test images (at most {params.MAX_RESAMPLES})")
+    diff.add_argument(
+        "--resamples",
+        type=int,
+        default=1000,
+        help=f"bootstrap resamples of the test images (at most {params.MAX_RESAMPLES})",
+    )
     diff.add_argument("--seed", type=int, default=0, help="seed of the bootstrap draws")
     exp = verbs.add_parser("exp", help="dvc exp run, with the experiment's params checked first")
     exp_verbs = exp.add_subparsers(dest="exp_verb", required=True)
     exp_verbs.add_parser(
-        "run", help="dvc exp run, with the experiment's params checked first",
+        "run",
+        help="dvc exp run, with the experiment's params checked first",
         description="Check params.yaml as the experiment would have it (`-S` applied), as the params stage does, "
-                    "then run `dvc exp run` with the same arguments. `dvc exp run` alone changes the workspace "
-                    "before the params stage runs: a rejected value could first delete the outputs of stages it "
-                    "drops.", usage="foodcnn exp run [dvc exp run's arguments]")
+        "then run `dvc exp run` with the same arguments. `dvc exp run` alone changes the workspace "
+        "before the params stage runs: a rejected value could first delete the outputs of stages it "
+        "drops.",
+        usage="foodcnn exp run [dvc exp run's arguments]",
+    )
     tidy = verbs.add_parser(
-        "tidy", help="remove the runs' files that no stage of dvc.yaml makes any more",
+        "tidy",
+        help="remove the runs' files that no stage of dvc.yaml makes any more",
         description="Delete the models and learning curves in the runs' folders that no stage of dvc.yaml "
-                    "declares: those of a grid value dropped from params.yaml, or left by `dvc exp apply` of an "
-                    "experiment without a value the workspace last ran. The evaluate and report stages hash "
-                    "these folders, so until then `dvc status` lists them.")
+        "declares: those of a grid value dropped from params.yaml, or left by `dvc exp apply` of an "
+        "experiment without a value the workspace last ran. The evaluate and report stages hash "
+        "these folders, so until then `dvc status` lists them.",
+    )
     tidy.add_argument("-n", "--dry-run", action="store_true", help="list the files, remove nothing")
     predict = verbs.add_parser(
-        "predict", help="a study model's class probabilities for photos",
+        "predict",
+        help="a study model's class probabilities for photos",
         description="Read each photo as the study reads its images (upright RGB, resized by data.resize) and give "
-                    "the model's most probable classes: a table per photo, a CSV per folder (a sub-folder named "
-                    "after a class gives its photos' actual class). The model is the publish stage's: the chosen "
-                    "one (best validation accuracy) unless --role names another, each role at its median seed on "
-                    "validation (docs/using-the-model.md).")
+        "the model's most probable classes: a table per photo, a CSV per folder (a sub-folder named "
+        "after a class gives its photos' actual class). The model is the publish stage's: the chosen "
+        "one (best validation accuracy) unless --role names another, each role at its median seed on "
+        "validation (docs/using-the-model.md).",
+    )
     predict.add_argument("paths", nargs="+", type=Path, metavar="PHOTO|FOLDER")
     predict.add_argument("--role", help="a study model's role, such as basic or mobilenet_A (default: the chosen one)")
     predict.add_argument("--rev", help="the model as this git revision left it (default: the workspace's)")
     predict.add_argument("--top", type=int, default=5, help="classes per photo (default: 5)")
     predict.add_argument("--json", action="store_true", help="JSON, for scripts: every class's probability")
-    predict.add_argument("--explain", type=Path, metavar="FOLDER",
-                         help="also draw where the model looks (Grad-CAM) for each photo given by name, as PNGs there")
+    predict.add_argument(
+        "--explain",
+        type=Path,
+        metavar="FOLDER",
+        help="also draw where the model looks (Grad-CAM) for each photo given by name, as PNGs there",
+    )
     return command
 
 
 def predict(arguments: argparse.Namespace) -> None:
-    from foodcnn.predict import load_published_model, predict as run_model
+    from foodcnn.predict import load_published_model
+    from foodcnn.predict import predict as run_model
 
     model = load_published_model(arguments.role, arguments.rev)
     output = run_model(arguments.paths, model, arguments.top, arguments.json, arguments.explain)
@@ -115,8 +135,10 @@ def diff(arguments: argparse.Namespace) -> None:
     if len(names) == 1:
         names = [*names, WORKSPACE]
     if not 1 <= arguments.resamples <= params.MAX_RESAMPLES:
-        raise FoodCnnError(f"--resamples must be from 1 to {params.MAX_RESAMPLES} (got {arguments.resamples}): more "
-                           f"would not move the intervals, and each resample takes memory")
+        raise FoodCnnError(
+            f"--resamples must be from 1 to {params.MAX_RESAMPLES} (got {arguments.resamples}): more "
+            f"would not move the intervals, and each resample takes memory"
+        )
     try:
         repo = Repo()
     except NotDvcRepoError as error:
@@ -124,12 +146,26 @@ def diff(arguments: argparse.Namespace) -> None:
     with repo:
         sides = [read_side(repo, name) for name in names]
         stale, edited = workspace_changes(repo) if WORKSPACE in names else ([], [])
-    warnings = [f"The workspace has results older than their code, params or inputs (`dvc status`: "
-                f"{', '.join(stale)}): run `dvc repro` to compare what they would give; compared as they are."] if stale else []
-    warnings += [f"The workspace has outputs changed after their stage ran (`dvc status`: {', '.join(edited)}): "
-                 f"compared as they are."] if edited else []
+    warnings = (
+        [
+            f"The workspace has results older than their code, params or inputs (`dvc status`: "
+            f"{', '.join(stale)}): run `dvc repro` to compare what they would give; compared as they are."
+        ]
+        if stale
+        else []
+    )
+    warnings += (
+        [
+            f"The workspace has outputs changed after their stage ran (`dvc status`: {', '.join(edited)}): "
+            f"compared as they are."
+        ]
+        if edited
+        else []
+    )
     comparisons = [compare(sides[0], side, arguments.resamples, arguments.seed) for side in sides[1:]]
-    sys.stdout.write(render.as_json(comparisons, warnings) if arguments.json else render.markdown(comparisons, warnings))
+    sys.stdout.write(
+        render.as_json(comparisons, warnings) if arguments.json else render.markdown(comparisons, warnings)
+    )
     if arguments.output:
         render.forest_plot(comparisons, arguments.output)
 
@@ -139,9 +175,13 @@ def main() -> None:
     arguments, dvc_arguments = command.parse_known_args()  # `exp run` hands what it does not know to DVC
     if arguments.verb != "exp" and dvc_arguments:
         command.error(f"unrecognized arguments: {' '.join(dvc_arguments)}")
-    verbs = {"repro": lambda: repro(arguments), "diff": lambda: diff(arguments),
-             "exp": lambda: experiment.run(dvc_arguments), "tidy": lambda: tidy(arguments),
-             "predict": lambda: predict(arguments)}
+    verbs = {
+        "repro": lambda: repro(arguments),
+        "diff": lambda: diff(arguments),
+        "exp": lambda: experiment.run(dvc_arguments),
+        "tidy": lambda: tidy(arguments),
+        "predict": lambda: predict(arguments),
+    }
     cli.run(verbs[arguments.verb])
 
 

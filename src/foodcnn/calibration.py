@@ -92,8 +92,9 @@ def simulate(scenario: Scenario, count: int, rng: np.random.Generator) -> tuple[
 
 def scored(correct: np.ndarray) -> Scored:
     """A side whose predictions are right where `correct` (seeds, images) says: label 0, prediction 0 or 1."""
-    return Scored(torch.zeros(correct.shape[1], dtype=torch.long), torch.from_numpy(~correct).long(),
-                  tuple(range(len(correct))))
+    return Scored(
+        torch.zeros(correct.shape[1], dtype=torch.long), torch.from_numpy(~correct).long(), tuple(range(len(correct)))
+    )
 
 
 def trained_models_verdicts(correct_a: np.ndarray, correct_b: np.ndarray, resamples: int) -> list[str]:
@@ -104,16 +105,18 @@ def trained_models_verdicts(correct_a: np.ndarray, correct_b: np.ndarray, resamp
         observed = float(table_b.mean() - table_a.mean())
         resampled = torch.zeros(0)  # McNemar's test, for one model per side, needs no resamples
         if len(a.seeds) > 1:
-            accuracy_a, accuracy_b = over_resamples([partial(accuracy_of, a), partial(accuracy_of, b)],
-                                                    Resampling(len(a.labels), resamples, number))
+            accuracy_a, accuracy_b = over_resamples(
+                [partial(accuracy_of, a), partial(accuracy_of, b)], Resampling(len(a.labels), resamples, number)
+            )
             resampled = accuracy_b - accuracy_a
         _, p_value = trained_models_p_value(a, b, True, observed, resampled)
         verdicts.append(verdict("trained_models", observed, p_value, NAMES))
     return verdicts
 
 
-def batches(scenario: Scenario, simulations: int, seed: int, size: int = 500
-            ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def batches(
+    scenario: Scenario, simulations: int, seed: int, size: int = 500
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The simulated comparisons drawn from `seed`, `size` at a time: the same ones for every kind of verdict."""
     rng = np.random.default_rng(seed)
     for start in range(0, simulations, size):
@@ -142,5 +145,8 @@ def procedure_rates(scenario: Scenario, simulations: int, seed: int) -> Rates:
         test = procedure_test(correct_a, correct_b, paired=True)
         low, high = intervals(test)
         covered += int(((low <= scenario.difference) & (scenario.difference <= high)).sum())
-        verdicts += [verdict("procedures", float(d), float(p), NAMES) for d, p in zip(test.difference, p_values(test), strict=True)]
+        verdicts += [
+            verdict("procedures", float(d), float(p), NAMES)
+            for d, p in zip(test.difference, p_values(test), strict=True)
+        ]
     return rates(verdicts, "procedures", covered / simulations)

@@ -16,11 +16,17 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 
-def save_checkpoint(path: Path, state_dict: dict[str, torch.Tensor], spec: ModelSpec, classes: tuple[str, ...],
-                    config: "DataclassInstance") -> None:
+def save_checkpoint(
+    path: Path,
+    state_dict: dict[str, torch.Tensor],
+    spec: ModelSpec,
+    classes: tuple[str, ...],
+    config: "DataclassInstance",
+) -> None:
     """`config` is the run's configuration dataclass, kept for whoever inspects the file."""
-    save_torch(path, {"state_dict": state_dict, "spec": spec.to_dict(), "classes": list(classes),
-                      "config": asdict(config)})
+    save_torch(
+        path, {"state_dict": state_dict, "spec": spec.to_dict(), "classes": list(classes), "config": asdict(config)}
+    )
 
 
 # What torch.load(weights_only=True) raises for a file torch.save did not write from tensors and plain containers:
@@ -42,8 +48,10 @@ def read_checkpoint(path: Path) -> dict:
 
 
 def not_written_here(path: Path) -> IntegrityError:
-    return IntegrityError(f"{path} is not a state dict this project wrote (nothing in it was run): restore it with "
-                          f"`dvc checkout --force {path}`")
+    return IntegrityError(
+        f"{path} is not a state dict this project wrote (nothing in it was run): restore it with "
+        f"`dvc checkout --force {path}`"
+    )
 
 
 def load_checkpoint(path: Path) -> tuple[torch.nn.Module, tuple[str, ...]]:

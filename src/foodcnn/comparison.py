@@ -57,13 +57,17 @@ def accuracy_of(side: Scored, draws: torch.Tensor) -> torch.Tensor:
     return accuracies(side.labels, side.predictions, draws)
 
 
-def resampled_differences(a: Scored, b: Scored, paired: bool, num_classes: int, resamples: int, seed: int
-                          ) -> tuple[torch.Tensor, torch.Tensor]:
+def resampled_differences(
+    a: Scored, b: Scored, paired: bool, num_classes: int, resamples: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """B minus A in every resample of the test images, accuracy and macro-F1: one pass over the draws for both
     sides when they are paired, one per side otherwise."""
+
     def of(side: Scored) -> list[Callable[[torch.Tensor], torch.Tensor]]:
-        return [lambda draws: accuracy_of(side, draws),
-                lambda draws: macro_f1s(side.labels, side.predictions, draws, num_classes)]
+        return [
+            lambda draws: accuracy_of(side, draws),
+            lambda draws: macro_f1s(side.labels, side.predictions, draws, num_classes),
+        ]
 
     resampling_a = Resampling(len(a.labels), resamples, seed)
     if paired:
@@ -74,8 +78,9 @@ def resampled_differences(a: Scored, b: Scored, paired: bool, num_classes: int, 
     return accuracy_b - accuracy_a, f1_b - f1_a
 
 
-def trained_models_p_value(a: Scored, b: Scored, paired: bool, observed: float, resampled: torch.Tensor
-                           ) -> tuple[str, float]:
+def trained_models_p_value(
+    a: Scored, b: Scored, paired: bool, observed: float, resampled: torch.Tensor
+) -> tuple[str, float]:
     """The test of "these trained models are equally accurate" and its p-value, given the observed accuracy
     difference and its resampled values: McNemar's exact test for one model per side on the same images (the
     images only one side gets right), else the bootstrap's."""
@@ -84,14 +89,19 @@ def trained_models_p_value(a: Scored, b: Scored, paired: bool, observed: float, 
     return "bootstrap", bootstrap_p_value(observed, resampled)
 
 
-def trained_models(a: Scored, b: Scored, paired: bool, num_classes: int, observed: float, resamples: int,
-                   seed: int) -> dict:
+def trained_models(
+    a: Scored, b: Scored, paired: bool, num_classes: int, observed: float, resamples: int, seed: int
+) -> dict:
     """Intervals over test images of the accuracy and macro-F1 differences, and the p-value of the accuracy's
     (`observed`)."""
     accuracy, macro_f1 = resampled_differences(a, b, paired, num_classes, resamples, seed)
     test, p_value = trained_models_p_value(a, b, paired, observed, accuracy)
-    return {"accuracy_ci95": list(percentile_interval(accuracy)), "macro_f1_ci95": list(percentile_interval(macro_f1)),
-            "test": test, "p_value": significant(p_value)}
+    return {
+        "accuracy_ci95": list(percentile_interval(accuracy)),
+        "macro_f1_ci95": list(percentile_interval(macro_f1)),
+        "test": test,
+        "p_value": significant(p_value),
+    }
 
 
 def procedures(a: Scored, b: Scored, paired: bool) -> dict:
@@ -100,9 +110,11 @@ def procedures(a: Scored, b: Scored, paired: bool) -> dict:
         return {"seeds_needed": MIN_SEEDS}
     test = procedure_test(a.correct.numpy(), b.correct.numpy(), paired)
     low, high = intervals(test)
-    return {"accuracy_ci95": [round(float(low), 4), round(float(high), 4)],
-            "degrees_of_freedom": round(float(test.degrees_of_freedom), 1) if test.variance > 0 else None,
-            "p_value": significant(float(p_values(test)))}
+    return {
+        "accuracy_ci95": [round(float(low), 4), round(float(high), 4)],
+        "degrees_of_freedom": round(float(test.degrees_of_freedom), 1) if test.variance > 0 else None,
+        "p_value": significant(float(p_values(test))),
+    }
 
 
 def seed_accuracy(side: Scored) -> dict[int, float]:
@@ -113,21 +125,29 @@ def seed_accuracy(side: Scored) -> dict[int, float]:
 def point_values(side: Scored, num_classes: int) -> tuple[float, float]:
     """Accuracy and macro-F1 on the test set itself, means over seeds."""
     once = each_once(len(side.labels))
-    return (accuracies(side.labels, side.predictions, once).item(),
-            macro_f1s(side.labels, side.predictions, once, num_classes).item())
+    return (
+        accuracies(side.labels, side.predictions, once).item(),
+        macro_f1s(side.labels, side.predictions, once, num_classes).item(),
+    )
 
 
 def compare_scored(a: Scored, b: Scored, paired: bool, num_classes: int, resamples: int, seed: int) -> dict:
     """B minus A: accuracy and macro-F1 (means over seeds), then both kinds of comparison; `paired` when both
     sides scored the same images in the same order. Verdicts come with `add_verdicts`, over all comparisons."""
     values_a, values_b = point_values(a, num_classes), point_values(b, num_classes)
-    values = {name: {"a": round(value_a, 4), "b": round(value_b, 4), "difference": round(value_b - value_a, 4)}
-              for name, value_a, value_b in zip(("accuracy", "macro_f1"), values_a, values_b, strict=True)}
+    values = {
+        name: {"a": round(value_a, 4), "b": round(value_b, 4), "difference": round(value_b - value_a, 4)}
+        for name, value_a, value_b in zip(("accuracy", "macro_f1"), values_a, values_b, strict=True)
+    }
     observed = values_b[0] - values_a[0]
-    return {"paired": paired, "seeds": [len(a.seeds), len(b.seeds)], **values,
-            "trained_models": trained_models(a, b, paired, num_classes, observed, resamples, seed),
-            "procedures": procedures(a, b, paired),
-            "seed_accuracy": {"a": seed_accuracy(a), "b": seed_accuracy(b)}}
+    return {
+        "paired": paired,
+        "seeds": [len(a.seeds), len(b.seeds)],
+        **values,
+        "trained_models": trained_models(a, b, paired, num_classes, observed, resamples, seed),
+        "procedures": procedures(a, b, paired),
+        "seed_accuracy": {"a": seed_accuracy(a), "b": seed_accuracy(b)},
+    }
 
 
 def verdict(kind: str, difference: float, adjusted_p: float, names: tuple[str, str]) -> str:

@@ -55,8 +55,11 @@ def per_class_metrics(labels: torch.Tensor, predictions: torch.Tensor, classes: 
     runs = predictions.view(-1, len(labels))
     scores = class_scores(labels.repeat(len(runs)), runs.flatten(), len(classes))
     return [
-        {"class": name, **{key: round(values[i].item(), 4) for key, values in scores.items() if key != "support"},
-         "support": int(scores["support"][i].item()) // len(runs)}
+        {
+            "class": name,
+            **{key: round(values[i].item(), 4) for key, values in scores.items() if key != "support"},
+            "support": int(scores["support"][i].item()) // len(runs),
+        }
         for i, name in enumerate(classes)
     ]
 
@@ -69,10 +72,17 @@ def prediction_rows(
     template, which counts the rows of every seed together."""
     confidence, predicted = logits.softmax(1).max(1)
     return [
-        {"seed": seed, "image": index, "path": path, "actual": classes[actual], "predicted": classes[guess],
-         "confidence": round(probability, 4)}
+        {
+            "seed": seed,
+            "image": index,
+            "path": path,
+            "actual": classes[actual],
+            "predicted": classes[guess],
+            "confidence": round(probability, 4),
+        }
         for index, (path, actual, guess, probability) in enumerate(
-            zip(paths, labels.tolist(), predicted.tolist(), confidence.tolist(), strict=True))
+            zip(paths, labels.tolist(), predicted.tolist(), confidence.tolist(), strict=True)
+        )
     ]
 
 

@@ -52,9 +52,16 @@ def export_onnx(model: torch.nn.Module, size: int, path: Path) -> None:
     onnxscript packages, which the study's environment does not install (only the tests check the file)."""
     with torch.no_grad(), atomic_path(path) as temporary, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's deprecation notice, for its developers' callers
-        torch.onnx.export(model.eval(), (example_input(size),), str(temporary), dynamo=False,
-                          input_names=[INPUT], output_names=[OUTPUT], opset_version=ONNX_OPSET,
-                          dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}})
+        torch.onnx.export(
+            model.eval(),
+            (example_input(size),),
+            str(temporary),
+            dynamo=False,
+            input_names=[INPUT],
+            output_names=[OUTPUT],
+            opset_version=ONNX_OPSET,
+            dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}},
+        )
 
 
 def preprocessing(size: int, resize: str, classes: tuple[str, ...], role: str, seed: int) -> dict:
@@ -64,8 +71,10 @@ def preprocessing(size: int, resize: str, classes: tuple[str, ...], role: str, s
         "input": {"name": INPUT, "shape": ["batch", 3, size, size], "dtype": "float32", "layout": "NCHW RGB"},
         "image_size": size,
         "resize": resize,
-        "resize_policies": {"crop": "scale the shorter side to image_size (bilinear), centre-crop",
-                            "pad": "scale the longer side to image_size (bilinear), pad with black"},
+        "resize_policies": {
+            "crop": "scale the shorter side to image_size (bilinear), centre-crop",
+            "pad": "scale the longer side to image_size (bilinear), pad with black",
+        },
         "scale": 1 / 255,
         "mean": list(IMAGENET_MEAN),
         "std": list(IMAGENET_STD),

@@ -45,16 +45,26 @@ def figure_path(name: str) -> tuple[Path, str]:
 def accuracy_figure(test: dict[str, dict], classes: tuple[str, ...], labels: dict[str, str]) -> tuple[str, str]:
     path, link = figure_path("test_accuracy")
     ranked = sorted(test, key=lambda key: -test[key]["accuracy"])
-    save_figure(interval_figure([labels[key] for key in ranked], [test[key]["accuracy"] for key in ranked],
-                                [tuple(test[key]["accuracy_ci95"]) for key in ranked], 1 / len(classes),
-                                "Test accuracy of every model of the study"), path)
+    save_figure(
+        interval_figure(
+            [labels[key] for key in ranked],
+            [test[key]["accuracy"] for key in ranked],
+            [tuple(test[key]["accuracy_ci95"]) for key in ranked],
+            1 / len(classes),
+            "Test accuracy of every model of the study",
+        ),
+        path,
+    )
     return "Test accuracy with 95 % intervals", link
 
 
 def grid_histories(settings: Params, model: str, lr: float) -> dict[str, list[dict]]:
     """The curves of a model's grid runs at one learning rate: every batch size and seed, by run name."""
-    runs = [run_name(config_name(model, lr, batch_size), seed)
-            for batch_size in settings.grid.batch_size for seed in settings.grid.seeds]
+    runs = [
+        run_name(config_name(model, lr, batch_size), seed)
+        for batch_size in settings.grid.batch_size
+        for seed in settings.grid.seeds
+    ]
     return {run: read_table(RunFiles.of("grid", run).history, delimiter="\t") for run in runs}
 
 
@@ -69,8 +79,9 @@ def curve_figures(settings: Params) -> list[tuple[str, str]]:
     return figures
 
 
-def confusion_figures(test: dict[str, dict], classes: tuple[str, ...], seeds: tuple[int, ...],
-                      labels: dict[str, str]) -> list[tuple[str, str]]:
+def confusion_figures(
+    test: dict[str, dict], classes: tuple[str, ...], seeds: tuple[int, ...], labels: dict[str, str]
+) -> list[tuple[str, str]]:
     figures = []
     for role in test:
         matrix = confusion_from_rows(predictions(role), classes)
@@ -86,8 +97,7 @@ def misclassified_figure_of(kind: str, role: str, label: str, seed: int, images:
     """The test images a model's run got wrong with the highest confidence, from its predictions file."""
     wrong = [row for row in predictions(role) if int(row["seed"]) == seed and row["actual"] != row["predicted"]]
     shown = sorted(wrong, key=lambda row: -float(row["confidence"]))[:MISCLASSIFIED_SHOWN]
-    captions = [f"true {row['actual']}\npredicted {row['predicted']} ({float(row['confidence']):.2f})"
-                for row in shown]
+    captions = [f"true {row['actual']}\npredicted {row['predicted']} ({float(row['confidence']):.2f})" for row in shown]
     chosen = images[torch.tensor([int(row["image"]) for row in shown], dtype=torch.int64)]
     path, link = figure_path(f"misclassified_{kind}")
     title = f"{label} (seed {seed}): the most confidently misclassified test images"
@@ -104,27 +114,50 @@ def thumbnail(path: str, raw: Path) -> Image.Image:
 def duplicate_figure(duplicates: dict, raw: Path = RAW_DIR) -> tuple[str, str]:
     """The near-duplicate pairs the split left out, each photo left out beside the one kept; drawn when there are
     none too, so that no earlier run's pairs outlive it."""
-    pairs = [(copy["distance"], copy["path"], group["kept"])
-             for group in duplicates["groups"] for copy in group["copies"] if copy["distance"] is not None]
+    pairs = [
+        (copy["distance"], copy["path"], group["kept"])
+        for group in duplicates["groups"]
+        for copy in group["copies"]
+        if copy["distance"] is not None
+    ]
     shown = sorted(pairs, key=lambda pair: (-pair[0], pair[1]))[:PAIRS_SHOWN]
     threshold = duplicates["near_duplicates"]
     rule = "near-duplicates off" if threshold == "off" else f"threshold {threshold} bits"
-    title = (f"{len(shown)} of {len(pairs)} near-duplicate pairs ({rule}), the most different first" if pairs else
-             f"No near-duplicate pairs ({rule})")
+    title = (
+        f"{len(shown)} of {len(pairs)} near-duplicate pairs ({rule}), the most different first"
+        if pairs
+        else f"No near-duplicate pairs ({rule})"
+    )
     path, link = figure_path("near_duplicates")
-    save_figure(image_pairs_figure([(thumbnail(kept, raw), thumbnail(copy, raw)) for _, copy, kept in shown],
-                                   [(f"kept: {kept}", f"left out: {copy}\n{distance} of 64 bits apart")
-                                    for distance, copy, kept in shown], title), path)
+    save_figure(
+        image_pairs_figure(
+            [(thumbnail(kept, raw), thumbnail(copy, raw)) for _, copy, kept in shown],
+            [(f"kept: {kept}", f"left out: {copy}\n{distance} of 64 bits apart") for distance, copy, kept in shown],
+            title,
+        ),
+        path,
+    )
     return "Near-duplicates left out by the split: each beside the photo kept", link
 
 
-def report_figures(settings: Params, test: dict[str, dict], classes: tuple[str, ...], validation: dict[str, dict],
-                   images: torch.Tensor, duplicates: dict) -> list[tuple[str, str]]:
+def report_figures(
+    settings: Params,
+    test: dict[str, dict],
+    classes: tuple[str, ...],
+    validation: dict[str, dict],
+    images: torch.Tensor,
+    duplicates: dict,
+) -> list[tuple[str, str]]:
     """Draw every figure of the report into reports/figures; returns (caption, link) pairs in report order."""
     seeds = settings.train.seeds
     labels = study_labels(settings)
-    return [accuracy_figure(test, classes, labels), *curve_figures(settings),
-            *confusion_figures(test, classes, seeds, labels),
-            *(misclassified_figure_of(kind, role, labels[role], seeds[0], images)
-              for kind, role in zip(("best_scratch", "best_transfer"), best_models(settings, validation), strict=True)),
-            duplicate_figure(duplicates)]
+    return [
+        accuracy_figure(test, classes, labels),
+        *curve_figures(settings),
+        *confusion_figures(test, classes, seeds, labels),
+        *(
+            misclassified_figure_of(kind, role, labels[role], seeds[0], images)
+            for kind, role in zip(("best_scratch", "best_transfer"), best_models(settings, validation), strict=True)
+        ),
+        duplicate_figure(duplicates),
+    ]

@@ -26,5 +26,7 @@ def write_history(path: Path, history: Sequence[EpochRecord]) -> None:
 
 
 def read_history(path: Path) -> list[EpochRecord]:
-    return [EpochRecord(int(row["epoch"]), *(float(row[field.name]) for field in fields(EpochRecord)[1:]))
-            for row in read_table(path, delimiter="\t")]
+    return [
+        EpochRecord(int(row["epoch"]), *(float(row[field.name]) for field in fields(EpochRecord)[1:]))
+        for row in read_table(path, delimiter="\t")
+    ]

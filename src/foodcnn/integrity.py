@@ -45,9 +45,11 @@ class Mismatch:
         rerun = f"`dvc repro -f {self.expected.stage}`" if self.expected.stage else "its stage"
         what = f"cache object {self.file} of {self.expected.path}" if self.in_cache else f"{self.file}"
         # DVC never replaces an object its cache holds: pull and repro only restore it once it is deleted.
-        restore = ("`make pull` (it replaces corrupt objects), or delete it and run " + rerun if self.in_cache
-                   else f"`git checkout -- {self.file}` if git tracks it, else `dvc checkout --force {self.file}`; "
-                        f"or {rerun}")
+        restore = (
+            "`make pull` (it replaces corrupt objects), or delete it and run " + rerun
+            if self.in_cache
+            else f"`git checkout -- {self.file}` if git tracks it, else `dvc checkout --force {self.file}`; or {rerun}"
+        )
         return f"corrupt: {what}: md5 {self.actual}, expected {self.expected.md5}; restore with {restore}"
 
 
@@ -112,14 +114,20 @@ def lock_outputs(lock: Path) -> list[Expected]:
 
 def run_cache_outputs(runs: Path) -> list[Expected]:
     """Every output the local run-cache records: what `make push` sends beside dvc.lock's outputs."""
-    return [expected for entry in sorted(runs.glob("*/*/*")) if entry.is_file()
-            for expected in outputs(yaml.safe_load(entry.read_text()) or {}, None)]
+    return [
+        expected
+        for entry in sorted(runs.glob("*/*/*"))
+        if entry.is_file()
+        for expected in outputs(yaml.safe_load(entry.read_text()) or {}, None)
+    ]
 
 
 def manifest(path: Path, directory: Expected) -> list[Expected]:
     """The files a `.dir` object lists, as outputs of the directory's stage."""
-    return [Expected(entry["md5"], f"{directory.path}/{entry['relpath']}", directory.stage)
-            for entry in json.loads(path.read_bytes())]
+    return [
+        Expected(entry["md5"], f"{directory.path}/{entry['relpath']}", directory.stage)
+        for entry in json.loads(path.read_bytes())
+    ]
 
 
 def check_object(cache: Path, expected: Expected, report: Report) -> list[Expected]:
@@ -208,8 +216,9 @@ def check_arrived(cache: Path, before: set[Path], expected: Iterable[Expected]) 
 def locations(repo: Repo) -> tuple[Path, Path, Path]:
     """The repository root, DVC's object cache and its run-cache folder, relative to here when inside."""
     found = repo.root_dir, repo.cache.local.path, repo.stage_cache.cache_dir
-    root, cache, run_cache = (Path(os.path.relpath(path)) if Path(path).is_relative_to(Path.cwd()) else Path(path)
-                              for path in found)
+    root, cache, run_cache = (
+        Path(os.path.relpath(path)) if Path(path).is_relative_to(Path.cwd()) else Path(path) for path in found
+    )
     return root, cache, run_cache
 
 
@@ -220,9 +229,11 @@ def intact_in_workspace(root: Path, missing: Iterable[Expected]) -> list[Expecte
 
 def lost_line(cache: Path, item: Expected) -> str:
     """One line for a cache object that is gone while its output is still in the workspace, intact."""
-    return (f"missing: cache object {object_path(cache, item.md5)} of {item.path}: the workspace copy matches "
-            f"dvc.lock but the cache lacks it (DVC deletes a writable cache object it finds corrupt, and `dvc status` "
-            f"then says 'not in cache'; `make push` cannot send it); put it back with `dvc commit -f {item.stage}`")
+    return (
+        f"missing: cache object {object_path(cache, item.md5)} of {item.path}: the workspace copy matches "
+        f"dvc.lock but the cache lacks it (DVC deletes a writable cache object it finds corrupt, and `dvc status` "
+        f"then says 'not in cache'; `make push` cannot send it); put it back with `dvc commit -f {item.stage}`"
+    )
 
 
 def verify() -> None:
@@ -238,9 +249,11 @@ def verify() -> None:
         print(mismatch.line())
     for item in lost:
         print(lost_line(cache, item))
-    print(f"re-hashed {stored.checked} cache objects and {workspace.checked} workspace files that dvc.lock names "
-          f"({len(in_git)} outputs are git's, `cache: false`, re-hashed in the workspace only); "
-          f"{stored.absent - len(lost)} objects and {workspace.absent} files are not here (`make pull` fetches them)")
+    print(
+        f"re-hashed {stored.checked} cache objects and {workspace.checked} workspace files that dvc.lock names "
+        f"({len(in_git)} outputs are git's, `cache: false`, re-hashed in the workspace only); "
+        f"{stored.absent - len(lost)} objects and {workspace.absent} files are not here (`make pull` fetches them)"
+    )
     counts = [(len(mismatches), "corrupt files"), (len(lost), "lost cache objects")]
     found = [f"{count} {what}" for count, what in counts if count]
     if found:

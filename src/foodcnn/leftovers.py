@@ -25,10 +25,15 @@ def declared_outputs(root: Path) -> set[Path]:
 def leftovers(root: Path) -> list[Path]:
     """The files in the runs' folders that no stage declares, relative to the project's root."""
     declared = declared_outputs(root)
-    found = (path.relative_to(root) for folder in RUN_FOLDERS if (root / folder).is_dir()
-             for path in (root / folder).iterdir())
-    return sorted(path for path in found
-                  if (root / path).is_file() and path.name != ".gitignore" and path not in declared)
+    found = (
+        path.relative_to(root)
+        for folder in RUN_FOLDERS
+        if (root / folder).is_dir()
+        for path in (root / folder).iterdir()
+    )
+    return sorted(
+        path for path in found if (root / path).is_file() and path.name != ".gitignore" and path not in declared
+    )
 
 
 def remove(root: Path, paths: list[Path]) -> None:

@@ -37,13 +37,41 @@ VALID_CPU_SETTINGS = {
     # PyTorch on x86-64 compares case-sensitively and warns, then picks the CPU's best, on anything else.
     "ATEN_CPU_CAPABILITY": ("default", "avx2", "avx512"),
     # oneDNN ignores case; an unknown name means no cap at all.
-    "ONEDNN_MAX_CPU_ISA": ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI",
-                           "AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX", "AVX512_CORE_AMX_FP16",
-                           "AVX10_1_512", "AVX10_1_512_AMX", "AVX10_1_512_AMX_FP16", "AVX10_2_512",
-                           "AVX10_2_512_AMX_2", "ALL"),
+    "ONEDNN_MAX_CPU_ISA": (
+        "SSE41",
+        "AVX",
+        "AVX2",
+        "AVX2_VNNI",
+        "AVX2_VNNI_2",
+        "AVX512_CORE",
+        "AVX512_CORE_VNNI",
+        "AVX512_CORE_BF16",
+        "AVX512_CORE_FP16",
+        "AVX512_CORE_AMX",
+        "AVX512_CORE_AMX_FP16",
+        "AVX10_1_512",
+        "AVX10_1_512_AMX",
+        "AVX10_1_512_AMX_FP16",
+        "AVX10_2_512",
+        "AVX10_2_512_AMX_2",
+        "ALL",
+    ),
     # MKL reads [BRANCH=]<branch>[,STRICT] and falls back to AUTO without a word on an unknown branch.
-    "MKL_CBWR": ("AUTO", "COMPATIBLE", "SSE2", "SSE3", "SSSE3", "SSE4_1", "SSE4_2", "AVX", "AVX2", "AVX512",
-                 "AVX512_E1", "AVX512_MIC", "AVX512_MIC_E1"),
+    "MKL_CBWR": (
+        "AUTO",
+        "COMPATIBLE",
+        "SSE2",
+        "SSE3",
+        "SSSE3",
+        "SSE4_1",
+        "SSE4_2",
+        "AVX",
+        "AVX2",
+        "AVX512",
+        "AVX512_E1",
+        "AVX512_MIC",
+        "AVX512_MIC_E1",
+    ),
 }
 _SPELLING = {"MKL_CBWR": "[BRANCH=]<branch>[,STRICT], <branch> one of "}
 
@@ -72,9 +100,11 @@ def check_cpu_numerics(environment: Mapping[str, str]) -> str | None:
     for name, portable in PORTABLE_CPU_SETTINGS.items():
         value = environment.get(name, portable)
         if _choice(name, value) not in VALID_CPU_SETTINGS[name]:
-            raise NumericsError(f"{name}={value!r} is unknown to its library, which would silently run other code: "
-                                f"use {_SPELLING.get(name, 'one of ')}{', '.join(VALID_CPU_SETTINGS[name])} "
-                                f"(unset: the portable {portable})")
+            raise NumericsError(
+                f"{name}={value!r} is unknown to its library, which would silently run other code: "
+                f"use {_SPELLING.get(name, 'one of ')}{', '.join(VALID_CPU_SETTINGS[name])} "
+                f"(unset: the portable {portable})"
+            )
         if _canonical(name, value) != _canonical(name, portable):
             changed[name] = value
     if not changed:

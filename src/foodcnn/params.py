@@ -322,8 +322,11 @@ def _under_weights_dir(path: str) -> bool:
 def _finetune(section: _Section) -> FinetuneParams:
     weights = section.get("weights")
     if not isinstance(weights, str) or not (weights in (IMAGENET, RANDOM_INIT) or _under_weights_dir(weights)):
-        raise section.fail("weights", f"{IMAGENET}, {RANDOM_INIT} or a state-dict file under {WEIGHTS_DIR}/ (the "
-                           "folder the backbone stage depends on, so that a replaced file re-runs the fine-tunes)")
+        raise section.fail(
+            "weights",
+            f"{IMAGENET}, {RANDOM_INIT} or a state-dict file under {WEIGHTS_DIR}/ (the "
+            "folder the backbone stage depends on, so that a replaced file re-runs the fine-tunes)",
+        )
     cases = section.section("cases")
     if not cases.values:
         raise section.fail("cases", "at least one case")
@@ -358,13 +361,13 @@ def parse(values: Any) -> Params:
         grid=_grid(root.section("grid")),
         lr=None if lr == "auto" else root.number("lr", 0.0, 10.0),
         dropout=tuple(
-            root.section("dropout").number("p", 0.0, 1.0, value=p)
-            for p in root.section("dropout").nonempty_list("p")
+            root.section("dropout").number("p", 0.0, 1.0, value=p) for p in root.section("dropout").nonempty_list("p")
         ),
         finetune=_finetune(root.section("finetune")),
         evaluate=EvaluateParams(
             bootstrap_resamples=root.section("evaluate").integer(
-                "bootstrap_resamples", minimum=100, maximum=MAX_RESAMPLES, why="beyond it the intervals do not move"),
+                "bootstrap_resamples", minimum=100, maximum=MAX_RESAMPLES, why="beyond it the intervals do not move"
+            ),
         ),
     )
     root.check_all_read()
@@ -385,12 +388,16 @@ def check_named_inputs(params: Params) -> None:
     symbolic-link loop in it naming the path only, and the folder source would skip a loop without a word."""
     folder = params.data.folder.path
     if not folder.is_dir():
-        raise ParamsError(f"params.yaml: data.folder.path: {folder} is not a folder, and the images stage depends on "
-                          f"it whatever data.source (point it at a folder of class sub-folders, or keep data/photos)")
+        raise ParamsError(
+            f"params.yaml: data.folder.path: {folder} is not a folder, and the images stage depends on "
+            f"it whatever data.source (point it at a folder of class sub-folders, or keep data/photos)"
+        )
     loop = _link_loop(folder)
     if loop:
-        raise ParamsError(f"params.yaml: data.folder.path: {loop} in {folder} is a symbolic link that leads back to "
-                          f"itself or to a folder holding it: remove it")
+        raise ParamsError(
+            f"params.yaml: data.folder.path: {loop} in {folder} is a symbolic link that leads back to "
+            f"itself or to a folder holding it: remove it"
+        )
 
 
 def _link_loop(folder: Path) -> Path | None:

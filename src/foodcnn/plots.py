@@ -53,16 +53,23 @@ def clip_outlying_losses(axis: plt.Axes) -> None:
 def learning_curves(panels: dict[str, dict[str, list[dict]]], title: str) -> plt.Figure:
     """One row per panel (e.g. a learning rate) of loss and accuracy per epoch, training solid and validation
     dashed, one line colour per run of the panel's histories (run name -> rows)."""
-    figure, axes = plt.subplots(len(panels), 2, figsize=(11, 4 * len(panels)), squeeze=False,
-                                gridspec_kw={"hspace": 0.35})
+    figure, axes = plt.subplots(
+        len(panels), 2, figsize=(11, 4 * len(panels)), squeeze=False, gridspec_kw={"hspace": 0.35}
+    )
     for (panel, histories), (loss_axis, accuracy_axis) in zip(panels.items(), axes, strict=True):
-        for (name, rows), colour in zip(histories.items(), cast(tuple, cast(ListedColormap, plt.cm.tab10).colors) * 3, strict=False):
+        for (name, rows), colour in zip(
+            histories.items(), cast(tuple, cast(ListedColormap, plt.cm.tab10).colors) * 3, strict=False
+        ):
             epochs = [int(row["epoch"]) for row in rows]
             for axis, metric in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
-                axis.plot(epochs, [float(row[f"train_{metric}"]) for row in rows], color=colour,
-                          label=f"{name} train")
-                axis.plot(epochs, [float(row[f"val_{metric}"]) for row in rows], color=colour, linestyle="--",
-                          label=f"{name} val")
+                axis.plot(epochs, [float(row[f"train_{metric}"]) for row in rows], color=colour, label=f"{name} train")
+                axis.plot(
+                    epochs,
+                    [float(row[f"val_{metric}"]) for row in rows],
+                    color=colour,
+                    linestyle="--",
+                    label=f"{name} val",
+                )
         for axis, metric in ((loss_axis, "cross-entropy loss"), (accuracy_axis, "accuracy")):
             axis.set_xlabel("epoch")
             axis.set_ylabel(metric)
@@ -87,8 +94,15 @@ def _matrix_panel(axis: plt.Axes, matrix: torch.Tensor, classes: tuple[str, ...]
         for column in ticks:
             value = matrix[row, column].item()
             if value:
-                axis.text(column, row, format(value, fmt), ha="center", va="center", fontsize=7,
-                          color="white" if value > threshold else "black")
+                axis.text(
+                    column,
+                    row,
+                    format(value, fmt),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if value > threshold else "black",
+                )
     axis.figure.colorbar(image, ax=axis, fraction=0.046)
     axis.set_title(title)
 
@@ -127,8 +141,15 @@ def interval_figure(
     positions = range(len(labels))[::-1]
     lows = [value - low for value, (low, _) in zip(values, intervals, strict=True)]
     highs = [high - value for value, (_, high) in zip(values, intervals, strict=True)]
-    axis.errorbar([100 * v for v in values], list(positions), xerr=[[100 * v for v in lows], [100 * v for v in highs]],
-                  fmt="o", color="tab:blue", ecolor="tab:gray", capsize=3)
+    axis.errorbar(
+        [100 * v for v in values],
+        list(positions),
+        xerr=[[100 * v for v in lows], [100 * v for v in highs]],
+        fmt="o",
+        color="tab:blue",
+        ecolor="tab:gray",
+        capsize=3,
+    )
     axis.axvline(100 * chance, color="tab:red", linestyle=":", label=f"chance ({100 * chance:.1f} %)")
     axis.legend(fontsize=8, loc="lower right")
     axis.set_yticks(list(positions), labels, fontsize=9)
@@ -139,8 +160,9 @@ def interval_figure(
     return figure
 
 
-def image_pairs_figure(pairs: list[tuple[Image.Image, Image.Image]], captions: list[tuple[str, str]], title: str,
-                       pairs_per_row: int = 3) -> plt.Figure:
+def image_pairs_figure(
+    pairs: list[tuple[Image.Image, Image.Image]], captions: list[tuple[str, str]], title: str, pairs_per_row: int = 3
+) -> plt.Figure:
     """Pairs of images side by side, each image with its caption, pairs_per_row pairs to a row; no pairs: the
     title alone."""
     if not pairs:
@@ -148,8 +170,9 @@ def image_pairs_figure(pairs: list[tuple[Image.Image, Image.Image]], captions: l
         figure.suptitle(title)
         return figure
     rows = -(-len(pairs) // pairs_per_row)
-    figure, axes = plt.subplots(rows, 2 * pairs_per_row, figsize=(3.6 * pairs_per_row, 2.1 * rows + 0.4), squeeze=False,
-                                layout="constrained")
+    figure, axes = plt.subplots(
+        rows, 2 * pairs_per_row, figsize=(3.6 * pairs_per_row, 2.1 * rows + 0.4), squeeze=False, layout="constrained"
+    )
     for axis in axes.flat:
         axis.axis("off")
     for index, (images, texts) in enumerate(zip(pairs, captions, strict=False)):

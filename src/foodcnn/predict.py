@@ -44,10 +44,14 @@ class PublishedModel:
 
 def missing(path: Path, rev: str | None) -> FoodCnnError:
     if rev is None:
-        return FoodCnnError(f"{path} is missing: `dvc pull {path}` fetches it from the team's remote (`make pull` "
-                            f"fetches every output), `dvc repro publish` makes it")
-    return FoodCnnError(f"{path} at {rev} is in neither DVC's cache nor its remote: push it from the machine that "
-                        f"made it, or check out {rev} and run `dvc repro publish`")
+        return FoodCnnError(
+            f"{path} is missing: `dvc pull {path}` fetches it from the team's remote (`make pull` "
+            f"fetches every output), `dvc repro publish` makes it"
+        )
+    return FoodCnnError(
+        f"{path} at {rev} is in neither DVC's cache nor its remote: push it from the machine that "
+        f"made it, or check out {rev} and run `dvc repro publish`"
+    )
 
 
 def fetch(path: Path, rev: str, folder: Path) -> Path:
@@ -76,6 +80,7 @@ def load_published_model(role: str | None, rev: str | None) -> PublishedModel:
     if not Path("dvc.yaml").is_file():
         raise FoodCnnError("no dvc.yaml here: run `foodcnn predict` in the project's folder")
     with tempfile.TemporaryDirectory() as folder:
+
         def local(path: Path) -> Path:
             if rev is not None:
                 return fetch(path, rev, Path(folder))
@@ -86,8 +91,15 @@ def load_published_model(role: str | None, rev: str | None) -> PublishedModel:
         index = read_json(local(INDEX))
         name = resolve_role(index, role)
         network, classes = load_checkpoint(local(model_file(name)))
-    return PublishedModel(name, index["roles"][name]["seed"], name == index["chosen"], network, classes,
-                      index["image_size"], index["resize"])
+    return PublishedModel(
+        name,
+        index["roles"][name]["seed"],
+        name == index["chosen"],
+        network,
+        classes,
+        index["image_size"],
+        index["resize"],
+    )
 
 
 def photo_tensor(path: Path, model: PublishedModel) -> torch.Tensor:
@@ -115,8 +127,10 @@ def folder_photos(folder: Path, classes: tuple[str, ...]) -> list[tuple[Path, st
             photos.append((path, relative.parts[0] if len(relative.parts) > 1 else ""))
     unknown = sorted({actual for _, actual in photos} - {"", *classes})
     if unknown:
-        raise DataError(f"{folder}: sub-folders {', '.join(unknown)} are not classes of the model, which knows "
-                        f"{', '.join(classes)}: name sub-folders after classes, or give the photos themselves")
+        raise DataError(
+            f"{folder}: sub-folders {', '.join(unknown)} are not classes of the model, which knows "
+            f"{', '.join(classes)}: name sub-folders after classes, or give the photos themselves"
+        )
     return photos
 
 
@@ -135,16 +149,24 @@ def folder_rows(folder: Path, model: PublishedModel) -> list[dict]:
                 print(f"skipped {path}: {error.reason}", file=sys.stderr)
         if not batch:
             continue
-        for (path, actual, _), row in zip(batch, probabilities(model, [image for *_, image in batch]).tolist()):
+        for (path, actual, _), row in zip(
+            batch, probabilities(model, [image for *_, image in batch]).tolist(), strict=True
+        ):
             best = max(range(len(row)), key=row.__getitem__)
-            rows.append({"photo": path.as_posix(), **({"actual": actual} if labelled else {}),
-                         "predicted": model.classes[best], "probability": round(row[best], 6),
-                         **{name: round(p, 6) for name, p in zip(model.classes, row)}})
+            rows.append(
+                {
+                    "photo": path.as_posix(),
+                    **({"actual": actual} if labelled else {}),
+                    "predicted": model.classes[best],
+                    "probability": round(row[best], 6),
+                    **{name: round(p, 6) for name, p in zip(model.classes, row, strict=True)},
+                }
+            )
     return rows
 
 
 def ranked(classes: tuple[str, ...], row: list[float], top: int) -> list[tuple[str, float]]:
-    return sorted(zip(classes, row), key=lambda pair: -pair[1])[:top]
+    return sorted(zip(classes, row, strict=True), key=lambda pair: -pair[1])[:top]
 
 
 def photo_table(path: Path, classes: tuple[str, ...], row: list[float], top: int) -> str:
@@ -159,21 +181,28 @@ def csv_text(rows: list[dict]) -> str:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         # fixed decimals: Python writes a small probability as 1.1e-05, which some spreadsheets read as text
-        writer.writerows({key: f"{value:.6f}" if isinstance(value, float) else value for key, value in row.items()}
-                         for row in rows)
+        writer.writerows(
+            {key: f"{value:.6f}" if isinstance(value, float) else value for key, value in row.items()} for row in rows
+        )
     return out.getvalue()
 
 
-def explain(photos: list[Path], images: list[torch.Tensor], rows: list[list[float]], model: PublishedModel,
-            folder: Path) -> None:
+def explain(
+    photos: list[Path], images: list[torch.Tensor], rows: list[list[float]], model: PublishedModel, folder: Path
+) -> None:
     """A Grad-CAM figure per photo for its most probable class, in `folder`, each path said on stderr."""
     from foodcnn.gradcam import heatmaps, save_explanations
 
     best = [max(range(len(row)), key=row.__getitem__) for row in rows]
     maps = heatmaps(model.network, torch.stack(images), best)
-    named = {"_".join(path.with_suffix("").parts).lstrip("_"): (image, heat, f"{path.name}: {model.classes[b]} "
-                                                                             f"{row[b]:.3f} ({model.role})")
-             for path, image, heat, b, row in zip(photos, images, maps, best, rows)}
+    named = {
+        "_".join(path.with_suffix("").parts).lstrip("_"): (
+            image,
+            heat,
+            f"{path.name}: {model.classes[b]} {row[b]:.3f} ({model.role})",
+        )
+        for path, image, heat, b, row in zip(photos, images, maps, best, rows, strict=True)
+    }
     for written in save_explanations(folder, named):
         print(f"wrote {written}", file=sys.stderr)
 
@@ -187,21 +216,35 @@ def predict(paths: list[Path], model: PublishedModel, top: int, as_json: bool, e
     photos = [path for path in paths if not path.is_dir()]
     images = [photo_tensor(path, model) for path in photos]
     rows = probabilities(model, images).tolist() if photos else []
-    by_photo = dict(zip(photos, rows))
+    by_photo = dict(zip(photos, rows, strict=True))
     if explain_to is not None and photos:
         explain(photos, images, rows, model, explain_to)
     folders = {path: folder_rows(path, model) for path in paths if path.is_dir()}
     if as_json:
         import json
 
-        return json.dumps({
-            "model": {"role": model.role, "seed": model.seed, "chosen": model.chosen},
-            "photos": [{"photo": path.as_posix(), "top": [{"class": name, "probability": round(p, 6)}
-                                                          for name, p in ranked(model.classes, row, top)],
-                        "probabilities": {name: round(p, 6) for name, p in zip(model.classes, row)}}
-                       for path, row in by_photo.items()],
-            "folders": {path.as_posix(): rows for path, rows in folders.items()},
-        }, indent=2) + "\n"
-    return "\n".join(csv_text(folders[path]) if path in folders else photo_table(path, model.classes,
-                                                                                  by_photo[path], top)
-                     for path in paths)
+        return (
+            json.dumps(
+                {
+                    "model": {"role": model.role, "seed": model.seed, "chosen": model.chosen},
+                    "photos": [
+                        {
+                            "photo": path.as_posix(),
+                            "top": [
+                                {"class": name, "probability": round(p, 6)}
+                                for name, p in ranked(model.classes, row, top)
+                            ],
+                            "probabilities": {name: round(p, 6) for name, p in zip(model.classes, row, strict=True)},
+                        }
+                        for path, row in by_photo.items()
+                    ],
+                    "folders": {path.as_posix(): rows for path, rows in folders.items()},
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    return "\n".join(
+        csv_text(folders[path]) if path in folders else photo_table(path, model.classes, by_photo[path], top)
+        for path in paths
+    )

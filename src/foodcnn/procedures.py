@@ -87,8 +87,9 @@ def procedure_test(correct_a: np.ndarray, correct_b: np.ndarray, paired: bool) -
     luck = a.noise / (seeds_a * correct_a.shape[-1]) + b.noise / (seeds_b * correct_b.shape[-1])
     floored = variance < luck
     variance = np.where(floored, luck, variance)
-    freedom = np.where(floored, (seeds_a - 1) * (correct_a.shape[-1] - 1) + (seeds_b - 1) * (correct_b.shape[-1] - 1),
-                       freedom)
+    freedom = np.where(
+        floored, (seeds_a - 1) * (correct_a.shape[-1] - 1) + (seeds_b - 1) * (correct_b.shape[-1] - 1), freedom
+    )
     return ProcedureTest(b.accuracy - a.accuracy, variance, np.where(variance > 0, freedom, np.nan))
 
 

@@ -45,9 +45,13 @@ def parse_cpuinfo(text: str) -> CpuFamily:
         key, _, value = line.partition(":")
         fields[key.strip()] = value.strip()
     flags = set(fields.get("flags", "").split())
-    return CpuFamily(fields.get("vendor_id", "unknown"), int(fields.get("cpu family", "0")),
-                     int(fields["model"]) if fields.get("model", "").isdigit() else None,
-                     fields.get("model name", "unknown"), tuple(flag for flag in ISA_FLAGS if flag in flags))
+    return CpuFamily(
+        fields.get("vendor_id", "unknown"),
+        int(fields.get("cpu family", "0")),
+        int(fields["model"]) if fields.get("model", "").isdigit() else None,
+        fields.get("model name", "unknown"),
+        tuple(flag for flag in ISA_FLAGS if flag in flags),
+    )
 
 
 def this_cpu() -> CpuFamily:
@@ -74,8 +78,11 @@ def library_versions() -> dict[str, str]:
     config = torch.__config__.show()
     mkl = re.search(r"Math Kernel Library Version (\S+)", config)
     onednn = re.search(r"MKL-DNN (v\S+)", config)
-    return {"torch": torch.__version__, "MKL": mkl.group(1) if mkl else "none",
-            "oneDNN": onednn.group(1) if onednn else "none"}
+    return {
+        "torch": torch.__version__,
+        "MKL": mkl.group(1) if mkl else "none",
+        "oneDNN": onednn.group(1) if onednn else "none",
+    }
 
 
 @dataclass(frozen=True)
@@ -101,8 +108,13 @@ def committed_result_paths(repo: Path) -> list[str]:
 
 def changed_files(repo: Path, paths: list[str]) -> list[str]:
     """Those of paths (files or folders) that differ from the commit checked out, new files included."""
-    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--", *paths], cwd=repo,
-                            capture_output=True, text=True, check=True).stdout
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all", "--", *paths],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return [line[3:] for line in status.splitlines()]
 
 
@@ -114,8 +126,11 @@ def _cpu_verdict(recorded: CpuFamily, here: CpuFamily) -> str:
 
 
 def _library_changes(recorded: dict[str, str], here: dict[str, str]) -> str:
-    changes = [f"{name} {here.get(name, 'none')} instead of {version}" for name, version in recorded.items()
-               if here.get(name) != version]
+    changes = [
+        f"{name} {here.get(name, 'none')} instead of {version}"
+        for name, version in recorded.items()
+        if here.get(name) != version
+    ]
     return f", with {', '.join(changes)}" if changes else ""
 
 
@@ -124,12 +139,15 @@ def committed_results_notice(changed: list[str], recorded: Provenance, here: Pro
     evidence; None when none changed."""
     if not changed:
         return None
-    named = ", ".join(changed[:NOTICE_EXAMPLES]) + (f" and {len(changed) - NOTICE_EXAMPLES} more"
-                                                     if len(changed) > NOTICE_EXAMPLES else "")
-    return (f"committed results changed ({named}): made on {recorded.cpu.describe()}, this is "
-            f"{here.cpu.describe()}, {_cpu_verdict(recorded.cpu, here.cpu)}"
-            f"{_library_changes(recorded.libraries, here.libraries)}; `foodcnn diff HEAD workspace` tests whether "
-            f"the change is evidence, docs/reproducibility.md says what to expect")
+    named = ", ".join(changed[:NOTICE_EXAMPLES]) + (
+        f" and {len(changed) - NOTICE_EXAMPLES} more" if len(changed) > NOTICE_EXAMPLES else ""
+    )
+    return (
+        f"committed results changed ({named}): made on {recorded.cpu.describe()}, this is "
+        f"{here.cpu.describe()}, {_cpu_verdict(recorded.cpu, here.cpu)}"
+        f"{_library_changes(recorded.libraries, here.libraries)}; `foodcnn diff HEAD workspace` tests whether "
+        f"the change is evidence, docs/reproducibility.md says what to expect"
+    )
 
 
 def notice_after_repro(repo: Path) -> str | None:

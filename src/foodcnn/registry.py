@@ -48,8 +48,7 @@ def median_seed(model: StudyModel, seeds: tuple[int, ...]) -> tuple[int, Path]:
     """The seed (and its checkpoint) whose validation accuracy is the median of the role's runs; of an even
     number of runs, the lower of the two middle ones."""
     summaries = [run_summary(run) for run in model.runs]
-    order = sorted(range(len(seeds)),
-                   key=lambda i: (summaries[i]["val_accuracy"], -summaries[i]["val_loss"], i))
+    order = sorted(range(len(seeds)), key=lambda i: (summaries[i]["val_accuracy"], -summaries[i]["val_loss"], i))
     middle = order[(len(order) - 1) // 2]
     return seeds[middle], model.runs[middle].model
 
@@ -61,10 +60,17 @@ def study_index(params: Params) -> dict:
     roles = {}
     for role, model in models.items():
         seed, checkpoint = median_seed(model, params.train.seeds)
-        roles[role] = {"seed": seed, "checkpoint": checkpoint.as_posix(),
-                       "val_accuracy": model.validation["val_accuracy"]}
-    return {"chosen": best_by_validation({role: model.validation for role, model in models.items()}),
-            "image_size": params.data.image_size, "resize": params.data.resize, "roles": roles}
+        roles[role] = {
+            "seed": seed,
+            "checkpoint": checkpoint.as_posix(),
+            "val_accuracy": model.validation["val_accuracy"],
+        }
+    return {
+        "chosen": best_by_validation({role: model.validation for role, model in models.items()}),
+        "image_size": params.data.image_size,
+        "resize": params.data.resize,
+        "roles": roles,
+    }
 
 
 def resolve_role(index: dict, role: str | None) -> str:
@@ -72,6 +78,8 @@ def resolve_role(index: dict, role: str | None) -> str:
     if role is None or role == CHOSEN:
         return index["chosen"]
     if role not in index["roles"]:
-        raise FoodCnnError(f"--role {role}: not a model of this study; the roles are {', '.join(index['roles'])} "
-                           f"(default: the chosen one, {index['chosen']})")
+        raise FoodCnnError(
+            f"--role {role}: not a model of this study; the roles are {', '.join(index['roles'])} "
+            f"(default: the chosen one, {index['chosen']})"
+        )
     return role

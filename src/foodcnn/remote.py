@@ -23,8 +23,10 @@ from foodcnn import integrity
 from foodcnn.errors import RemoteError
 
 SET_URL = "dvc remote modify --local {name} url <path or URL>"
-SET_CREDENTIALS = ("`dvc remote modify --local {name} access_key_id|secret_access_key <value>` (S3) or "
-                   "`dvc remote modify --local {name} user|keyfile <value>` (SSH)")
+SET_CREDENTIALS = (
+    "`dvc remote modify --local {name} access_key_id|secret_access_key <value>` (S3) or "
+    "`dvc remote modify --local {name} user|keyfile <value>` (SSH)"
+)
 # Buckets that a push must not create (see check_pushable).
 OBJECT_STORES = {"s3", "gs", "azure"}
 # Plugin errors that subclass neither PermissionError nor TimeoutError, by name: importing them would make the
@@ -57,16 +59,23 @@ def unreachable(remote: Remote, error: BaseException) -> RemoteError:
     detail = " ".join(str(error).split()) or type(error).__name__
     names = {type(cause).__name__ for cause in chain}
     if any(isinstance(cause, PermissionError) for cause in chain) or names & REFUSED_LOGIN:
-        return RemoteError(f"{describe(remote)} refused the credentials ({detail}): set them in .dvc/config.local "
-                           f"with {SET_CREDENTIALS.format(name=remote.name)}")
+        return RemoteError(
+            f"{describe(remote)} refused the credentials ({detail}): set them in .dvc/config.local "
+            f"with {SET_CREDENTIALS.format(name=remote.name)}"
+        )
     if any(isinstance(cause, ConnectionRefusedError) for cause in chain):
-        return RemoteError(f"{describe(remote)} refused the connection: is its server running? Check the host "
-                           f"and port ({SET_URL.format(name=remote.name)}, or endpointurl for S3)")
+        return RemoteError(
+            f"{describe(remote)} refused the connection: is its server running? Check the host "
+            f"and port ({SET_URL.format(name=remote.name)}, or endpointurl for S3)"
+        )
     if any(isinstance(cause, TimeoutError) for cause in chain) or names & TIMED_OUT:
-        return RemoteError(f"{describe(remote)} did not answer in time: check the address and the network "
-                           f"(VPN, firewall) ({SET_URL.format(name=remote.name)})")
-    return RemoteError(f"cannot reach {describe(remote)}: {detail}; check the URL and credentials "
-                       f"({SET_URL.format(name=remote.name)})")
+        return RemoteError(
+            f"{describe(remote)} did not answer in time: check the address and the network "
+            f"(VPN, firewall) ({SET_URL.format(name=remote.name)})"
+        )
+    return RemoteError(
+        f"cannot reach {describe(remote)}: {detail}; check the URL and credentials ({SET_URL.format(name=remote.name)})"
+    )
 
 
 def bound_s3_waits(repo: Repo) -> None:
@@ -101,8 +110,9 @@ def check_folder(remote: Remote) -> None:
     except Exception as error:  # noqa: BLE001 - each storage plugin raises its own types (botocore's, asyncssh's)
         raise unreachable(remote, error) from error
     if is_file:
-        raise RemoteError(f"{describe(remote)} is a file, not a folder: point it at a folder "
-                          f"({SET_URL.format(name=remote.name)})")
+        raise RemoteError(
+            f"{describe(remote)} is a file, not a folder: point it at a folder ({SET_URL.format(name=remote.name)})"
+        )
 
 
 def check_pullable(remote: Remote) -> None:
@@ -114,11 +124,14 @@ def check_pullable(remote: Remote) -> None:
     except Exception as error:  # noqa: BLE001 - each storage plugin raises its own types (botocore's, asyncssh's)
         raise unreachable(remote, error) from error
     if not exists:
-        raise RemoteError(f"{describe(remote)} does not exist: run `make push` in the clone that ran the "
-                          f"pipeline, or point it at the team's remote ({SET_URL.format(name=remote.name)})")
+        raise RemoteError(
+            f"{describe(remote)} does not exist: run `make push` in the clone that ran the "
+            f"pipeline, or point it at the team's remote ({SET_URL.format(name=remote.name)})"
+        )
     if empty:
-        raise RemoteError(f"{describe(remote)} is empty: run `make push` in the clone that ran the pipeline, "
-                          f"or `make repro` here")
+        raise RemoteError(
+            f"{describe(remote)} is empty: run `make push` in the clone that ran the pipeline, or `make repro` here"
+        )
 
 
 def check_pushable(remote: Remote) -> None:
@@ -137,8 +150,10 @@ def check_pushable(remote: Remote) -> None:
     except Exception as error:  # noqa: BLE001 - each storage plugin raises its own types (botocore's, asyncssh's)
         raise unreachable(remote, error) from error
     if not bucket_exists:
-        raise RemoteError(f"the bucket of {describe(remote)} does not exist: create it, or point the remote at "
-                          f"the team's bucket ({SET_URL.format(name=remote.name)})")
+        raise RemoteError(
+            f"the bucket of {describe(remote)} does not exist: create it, or point the remote at "
+            f"the team's bucket ({SET_URL.format(name=remote.name)})"
+        )
 
 
 def run_cache_entries(repo: Repo) -> list[tuple[str, str]]:
@@ -185,17 +200,27 @@ def refuse_corrupt_or_incomplete(repo: Repo, remote: Remote) -> None:
     for mismatch in report.mismatches:
         print(mismatch.line(), file=sys.stderr)
     if report.mismatches:
-        raise RemoteError(f"{len(report.mismatches)} cache objects do not match their md5 (listed above): nothing "
-                          f"pushed to {describe(remote)}")
-    left_out = [item for item in report.missing if item.stage is not None and (root / item.path).exists()
-                and not remote.odb.exists(item.md5)]
+        raise RemoteError(
+            f"{len(report.mismatches)} cache objects do not match their md5 (listed above): nothing "
+            f"pushed to {describe(remote)}"
+        )
+    left_out = [
+        item
+        for item in report.missing
+        if item.stage is not None and (root / item.path).exists() and not remote.odb.exists(item.md5)
+    ]
     for item in left_out:
-        print(f"missing: {item.path} (stage {item.stage}): object {item.md5} is in neither the local cache nor the "
-              f"remote", file=sys.stderr)
+        print(
+            f"missing: {item.path} (stage {item.stage}): object {item.md5} is in neither the local cache nor the "
+            f"remote",
+            file=sys.stderr,
+        )
     if left_out:
-        raise RemoteError(f"{len(left_out)} outputs of this commit are in neither the local cache nor "
-                          f"{describe(remote)} (listed above): nothing pushed; `make verify` says why and how to "
-                          f"restore each, or `make pull` from the remote that has them")
+        raise RemoteError(
+            f"{len(left_out)} outputs of this commit are in neither the local cache nor "
+            f"{describe(remote)} (listed above): nothing pushed; `make verify` says why and how to "
+            f"restore each, or `make pull` from the remote that has them"
+        )
 
 
 def push() -> None:
@@ -213,8 +238,11 @@ def remove_corrupt(cache: Path, expected: list[integrity.Expected]) -> None:
     """Delete the corrupt local objects among those named, so that the fetch replaces them."""
     report = integrity.check_cache(cache, expected)
     for mismatch in report.mismatches:
-        print(f"replacing corrupt {mismatch.file} ({mismatch.expected.path}): md5 {mismatch.actual}, expected "
-              f"{mismatch.expected.md5}", file=sys.stderr)
+        print(
+            f"replacing corrupt {mismatch.file} ({mismatch.expected.path}): md5 {mismatch.actual}, expected "
+            f"{mismatch.expected.md5}",
+            file=sys.stderr,
+        )
     integrity.remove(report.mismatches)
 
 
@@ -223,12 +251,16 @@ def refuse_arrived(cache: Path, before: set[Path], expected: list[integrity.Expe
     report = integrity.check_arrived(cache, before, expected)
     integrity.remove(report.mismatches)
     for mismatch in report.mismatches:
-        print(f"{mismatch.file} ({mismatch.expected.path}): md5 {mismatch.actual}, expected "
-              f"{mismatch.expected.md5}", file=sys.stderr)
+        print(
+            f"{mismatch.file} ({mismatch.expected.path}): md5 {mismatch.actual}, expected {mismatch.expected.md5}",
+            file=sys.stderr,
+        )
     if report.mismatches:
-        raise RemoteError(f"{len(report.mismatches)} objects from {describe(remote)} do not match their md5 (listed "
-                          f"above, deleted, nothing checked out): push them again from a clone whose "
-                          f"`make verify` passes")
+        raise RemoteError(
+            f"{len(report.mismatches)} objects from {describe(remote)} do not match their md5 (listed "
+            f"above, deleted, nothing checked out): push them again from a clone whose "
+            f"`make verify` passes"
+        )
 
 
 def pull() -> None:

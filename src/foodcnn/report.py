@@ -59,21 +59,27 @@ def describe_run(params: Params, split: dict) -> str:
     else:
         source = "synthetic sample images (not food photos)"
     seeds, grid_seeds = params.train.seeds, params.grid.seeds
-    return "\n".join([
-        f"- Data: {source}, {len(split['classes'])} classes, "
-        f"{counts['train']} / {counts['val']} / {counts['test']} train / val / test images",
-        f"- Image size: {params.data.image_size} x {params.data.image_size} ({params.data.resize})",
-        f"- From-scratch models: {params.train.epochs} epochs; MobileNetV2: {params.finetune.epochs} epochs, "
-        f"weights {weights_label(params.finetune.weights)}",
-        f"- Grid seeds: {', '.join(map(str, grid_seeds))}; the study's models (each grid winner trained again, "
-        f"the dropout retrains, the fine-tunes) train at the seeds {', '.join(map(str, seeds))} "
-        + ("(one trained model each: every comparison's verdict is about single trained models)" if len(seeds) == 1
-           else f"({len(seeds)} trained models each; numbers are means ± std over seeds)"),
-        "- Every choice (grid winner, dropout p, the best models compared) is made on validation accuracy; "
-        "test numbers are reported only.",
-        f"- Test numbers carry a 95 % percentile-bootstrap interval in brackets: {params.evaluate.bootstrap_resamples} "
-        f"resamples of the {counts['test']} test images (seed {params.seed}).",
-    ])
+    return "\n".join(
+        [
+            f"- Data: {source}, {len(split['classes'])} classes, "
+            f"{counts['train']} / {counts['val']} / {counts['test']} train / val / test images",
+            f"- Image size: {params.data.image_size} x {params.data.image_size} ({params.data.resize})",
+            f"- From-scratch models: {params.train.epochs} epochs; MobileNetV2: {params.finetune.epochs} epochs, "
+            f"weights {weights_label(params.finetune.weights)}",
+            f"- Grid seeds: {', '.join(map(str, grid_seeds))}; the study's models (each grid winner trained again, "
+            f"the dropout retrains, the fine-tunes) train at the seeds {', '.join(map(str, seeds))} "
+            + (
+                "(one trained model each: every comparison's verdict is about single trained models)"
+                if len(seeds) == 1
+                else f"({len(seeds)} trained models each; numbers are means ± std over seeds)"
+            ),
+            "- Every choice (grid winner, dropout p, the best models compared) is made on validation accuracy; "
+            "test numbers are reported only.",
+            "- Test numbers carry a 95 % percentile-bootstrap interval in brackets: "
+            f"{params.evaluate.bootstrap_resamples} resamples of the {counts['test']} test images "
+            f"(seed {params.seed}).",
+        ]
+    )
 
 
 def scratch_table(params: Params, results: StudyResults) -> str:
@@ -85,16 +91,30 @@ def scratch_table(params: Params, results: StudyResults) -> str:
         winner = next(row for row in results.grid if row["model"] == model and row["selected"] == "True")
         with_dropout = dropout_role(model)
         validation, dropout_validation = results.validation[model], results.validation[with_dropout]
-        rows.append([
-            model_title(model), f"lr {float(winner['lr']):g}, batch {winner['batch_size']}",
-            with_std(validation["val_accuracy"], validation["val_accuracy_std"], seeds),
-            estimate(results.test[model], "accuracy"), estimate(results.test[model], "macro_f1"),
-            f"{results.test[with_dropout]['dropout_p']:g}",
-            with_std(dropout_validation["val_accuracy"], dropout_validation["val_accuracy_std"], seeds),
-            estimate(results.test[with_dropout], "accuracy"), estimate(results.test[with_dropout], "macro_f1"),
-        ])
-    header = ["Model", "Selected configuration", "Val acc %", "Test acc %", "Test macro-F1 %",
-              "Dropout p", "Val acc % (dropout)", "Test acc % (dropout)", "Test macro-F1 % (dropout)"]
+        rows.append(
+            [
+                model_title(model),
+                f"lr {float(winner['lr']):g}, batch {winner['batch_size']}",
+                with_std(validation["val_accuracy"], validation["val_accuracy_std"], seeds),
+                estimate(results.test[model], "accuracy"),
+                estimate(results.test[model], "macro_f1"),
+                f"{results.test[with_dropout]['dropout_p']:g}",
+                with_std(dropout_validation["val_accuracy"], dropout_validation["val_accuracy_std"], seeds),
+                estimate(results.test[with_dropout], "accuracy"),
+                estimate(results.test[with_dropout], "macro_f1"),
+            ]
+        )
+    header = [
+        "Model",
+        "Selected configuration",
+        "Val acc %",
+        "Test acc %",
+        "Test macro-F1 %",
+        "Dropout p",
+        "Val acc % (dropout)",
+        "Test acc % (dropout)",
+        "Test macro-F1 % (dropout)",
+    ]
     return markdown_table(header, rows)
 
 
@@ -106,9 +126,16 @@ def transfer_table(params: Params, results: StudyResults) -> str:
         role = finetune_role(case)
         trains = "head only" if blocks == 0 else f"head + last {blocks} feature blocks"
         validation = results.validation[role]
-        rows.append([case, trains, weights_label(params.finetune.weights),
-                     with_std(validation["val_accuracy"], validation["val_accuracy_std"], seeds),
-                     estimate(results.test[role], "accuracy"), estimate(results.test[role], "macro_f1")])
+        rows.append(
+            [
+                case,
+                trains,
+                weights_label(params.finetune.weights),
+                with_std(validation["val_accuracy"], validation["val_accuracy_std"], seeds),
+                estimate(results.test[role], "accuracy"),
+                estimate(results.test[role], "macro_f1"),
+            ]
+        )
     return markdown_table(["Case", "Trains", "Weights", "Val acc %", "Test acc %", "Test macro-F1 %"], rows)
 
 
@@ -116,9 +143,14 @@ def dropout_table(params: Params, results: StudyResults) -> str:
     """Every dropout retrain on validation, where the p of the tables above was chosen."""
     seeds = len(params.train.seeds)
     rows = [
-        [model_title(model), f"{p:g}", validation["best_epoch"],
-         with_std(validation["val_accuracy"], validation["val_accuracy_std"], seeds),
-         f"{validation['val_loss']:.3f}", "yes" if p == results.test[dropout_role(model)]["dropout_p"] else ""]
+        [
+            model_title(model),
+            f"{p:g}",
+            validation["best_epoch"],
+            with_std(validation["val_accuracy"], validation["val_accuracy_std"], seeds),
+            f"{validation['val_loss']:.3f}",
+            "yes" if p == results.test[dropout_role(model)]["dropout_p"] else "",
+        ]
         for model, retrains in results.dropout.items()
         for p, validation in retrains.items()
     ]
@@ -128,9 +160,15 @@ def dropout_table(params: Params, results: StudyResults) -> str:
 def grid_table(params: Params, results: StudyResults) -> str:
     seeds = len(params.grid.seeds)
     rows = [
-        [model_title(row["model"]), f"{float(row['lr']):g}", row["batch_size"], row["best_epoch"],
-         with_std(row["val_accuracy"], row["val_accuracy_std"], seeds), f"{float(row['val_loss']):.3f}",
-         "yes" if row["selected"] == "True" else ""]
+        [
+            model_title(row["model"]),
+            f"{float(row['lr']):g}",
+            row["batch_size"],
+            row["best_epoch"],
+            with_std(row["val_accuracy"], row["val_accuracy_std"], seeds),
+            f"{float(row['val_loss']):.3f}",
+            "yes" if row["selected"] == "True" else "",
+        ]
         for row in results.grid
     ]
     return markdown_table(["Model", "lr", "Batch size", "Best epoch", "Val acc %", "Val loss", "Selected"], rows)
@@ -154,11 +192,28 @@ def trained_models_table(results: StudyResults, labels: dict[str, str]) -> str:
     rows = []
     for comparison in results.comparisons.values():
         models = comparison["trained_models"]
-        rows.append([comparison["comparison"], labels[comparison["a"]], labels[comparison["b"]],
-                     points(comparison["accuracy"]["difference"]), interval_points(*models["accuracy_ci95"]),
-                     f"{p_value(models['p_value'])} ({models['test']})", p_value(models["p_holm"]), models["verdict"]])
-    header = ["Comparison", "A", "B", "Test acc B - A (points)", "95 % interval (test images)", "p", "p Holm",
-              "Verdict on these trained models"]
+        rows.append(
+            [
+                comparison["comparison"],
+                labels[comparison["a"]],
+                labels[comparison["b"]],
+                points(comparison["accuracy"]["difference"]),
+                interval_points(*models["accuracy_ci95"]),
+                f"{p_value(models['p_value'])} ({models['test']})",
+                p_value(models["p_holm"]),
+                models["verdict"],
+            ]
+        )
+    header = [
+        "Comparison",
+        "A",
+        "B",
+        "Test acc B - A (points)",
+        "95 % interval (test images)",
+        "p",
+        "p Holm",
+        "Verdict on these trained models",
+    ]
     return markdown_table(header, rows)
 
 
@@ -169,28 +224,61 @@ def procedures_table(results: StudyResults, labels: dict[str, str]) -> str:
         procedures = comparison["procedures"]
         seeds = " / ".join(map(str, comparison["seeds"]))
         if "p_value" in procedures:
-            rows.append([comparison["comparison"], labels[comparison["a"]], labels[comparison["b"]], seeds,
-                         interval_points(*procedures["accuracy_ci95"]), p_value(procedures["p_value"]),
-                         p_value(procedures["p_holm"]), procedures["verdict"]])
+            rows.append(
+                [
+                    comparison["comparison"],
+                    labels[comparison["a"]],
+                    labels[comparison["b"]],
+                    seeds,
+                    interval_points(*procedures["accuracy_ci95"]),
+                    p_value(procedures["p_value"]),
+                    p_value(procedures["p_holm"]),
+                    procedures["verdict"],
+                ]
+            )
         else:
-            rows.append([comparison["comparison"], labels[comparison["a"]], labels[comparison["b"]], seeds,
-                         "–", "–", "–", procedures["verdict"]])
-    header = ["Comparison", "A", "B", "Seeds A / B", "95 % interval (seeds and test images)", "p", "p Holm",
-              "Verdict on the procedures"]
+            rows.append(
+                [
+                    comparison["comparison"],
+                    labels[comparison["a"]],
+                    labels[comparison["b"]],
+                    seeds,
+                    "–",
+                    "–",
+                    "–",
+                    procedures["verdict"],
+                ]
+            )
+    header = [
+        "Comparison",
+        "A",
+        "B",
+        "Seeds A / B",
+        "95 % interval (seeds and test images)",
+        "p",
+        "p Holm",
+        "Verdict on the procedures",
+    ]
     return markdown_table(header, rows)
 
 
 def comparisons_section(results: StudyResults, labels: dict[str, str]) -> str:
     """Both kinds of verdict, each in its own table and said as what it is."""
     comparisons = list(results.comparisons.values())
-    blocks = ["### These trained models (only the test images vary)", trained_models_table(results, labels),
-              TRAINED_MODELS_NOTE, "### The training procedures (seeds and test images vary)"]
+    blocks = [
+        "### These trained models (only the test images vary)",
+        trained_models_table(results, labels),
+        TRAINED_MODELS_NOTE,
+        "### The training procedures (seeds and test images vary)",
+    ]
     if comparisons and all("seeds_needed" in comparison["procedures"] for comparison in comparisons):
         needed = comparisons[0]["procedures"]["seeds_needed"]
-        blocks.append(f"No verdict about the training procedures: they need {needed} trained models (seeds) per "
-                      f"side, and this run has {' / '.join(map(str, comparisons[0]['seeds']))}. Every verdict above "
-                      f"is about single trained models: another seed, or the same seed on another CPU, can move "
-                      f"these networks' test accuracy by several points and turn a verdict around.")
+        blocks.append(
+            f"No verdict about the training procedures: they need {needed} trained models (seeds) per "
+            f"side, and this run has {' / '.join(map(str, comparisons[0]['seeds']))}. Every verdict above "
+            f"is about single trained models: another seed, or the same seed on another CPU, can move "
+            f"these networks' test accuracy by several points and turn a verdict around."
+        )
     else:
         blocks += [procedures_table(results, labels), PROCEDURES_NOTE]
     return "\n\n".join(blocks)
@@ -214,13 +302,20 @@ PROCEDURES_NOTE = (
 def duplicates_section(duplicates: dict) -> str:
     """What the split left out as copies of a kept photo, per class, and the test leaks of a fixed test list."""
     threshold = duplicates["near_duplicates"]
-    rule = ("identical pixels only (near-duplicates off)" if threshold == "off" else
-            f"identical pixels, or difference hashes at most {threshold} of 64 bits apart")
-    lines = [f"Duplicates ({rule}; `split.near_duplicates`): {duplicates['left_out']} photos left out, each a copy "
-             "of a photo kept (`data/split_report.json` lists every group)."]
+    rule = (
+        "identical pixels only (near-duplicates off)"
+        if threshold == "off"
+        else f"identical pixels, or difference hashes at most {threshold} of 64 bits apart"
+    )
+    lines = [
+        f"Duplicates ({rule}; `split.near_duplicates`): {duplicates['left_out']} photos left out, each a copy "
+        "of a photo kept (`data/split_report.json` lists every group)."
+    ]
     if duplicates["test_leaks"] is not None:
-        lines.append(f"The fixed test list had {duplicates['test_leaks']} leaks: training photos that duplicate a "
-                     "test photo, left out of training.")
+        lines.append(
+            f"The fixed test list had {duplicates['test_leaks']} leaks: training photos that duplicate a "
+            "test photo, left out of training."
+        )
     if duplicates["left_out"]:
         rows = [[label, counts["identical"], counts["near"]] for label, counts in duplicates["per_class"].items()]
         lines.append(markdown_table(["Class", "Identical pixels", "Near-duplicates"], rows))
@@ -229,21 +324,26 @@ def duplicates_section(duplicates: dict) -> str:
 
 def build_report(params: Params, results: StudyResults) -> str:
     figures = "\n\n".join(f"### {caption}\n\n![{caption}]({path})" for caption, path in results.figures)
-    return "\n\n".join([
-        "# foodcnn: study report",
-        describe_run(params, results.split),
-        "## Best from-scratch models, without and with dropout (test set)",
-        scratch_table(params, results),
-        "## Transfer learning with MobileNetV2 (test set)",
-        transfer_table(params, results),
-        "## Comparisons (test set)",
-        comparisons_section(results, study_labels(params)),
-        "## Grid search (validation set)",
-        grid_table(params, results),
-        "## Dropout retrains of the grid winners (validation set)",
-        dropout_table(params, results),
-        "## Duplicates left out by the split",
-        duplicates_section(results.split["duplicates"]),
-        "## Figures",
-        figures,
-    ]) + "\n"
+    return (
+        "\n\n".join(
+            [
+                "# foodcnn: study report",
+                describe_run(params, results.split),
+                "## Best from-scratch models, without and with dropout (test set)",
+                scratch_table(params, results),
+                "## Transfer learning with MobileNetV2 (test set)",
+                transfer_table(params, results),
+                "## Comparisons (test set)",
+                comparisons_section(results, study_labels(params)),
+                "## Grid search (validation set)",
+                grid_table(params, results),
+                "## Dropout retrains of the grid winners (validation set)",
+                dropout_table(params, results),
+                "## Duplicates left out by the split",
+                duplicates_section(results.split["duplicates"]),
+                "## Figures",
+                figures,
+            ]
+        )
+        + "\n"
+    )

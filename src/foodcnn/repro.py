@@ -92,10 +92,12 @@ def run_cache_entry(stage: "Stage") -> tuple[Path, dict]:
 
 def describe(values: dict) -> str:
     """Parameters as `name=value`, nested mappings flattened: train.augment.flip=True."""
+
     def flat(prefix: str, value: object) -> list[str]:
         if isinstance(value, dict):
             return [item for key, inner in value.items() for item in flat(f"{prefix}.{key}", inner)]
         return [f"{prefix}={value}"]
+
     return ", ".join(item for name, value in values.items() for item in flat(name, value))
 
 
@@ -124,8 +126,10 @@ def repository_lock(repo: "Repo") -> Iterator[None]:
             lockfile = Path(repo.lock.lockfile)
             pid = lock_holder(lockfile)
             holder = f"another run (PID {pid})" if pid else "another run"
-            raise FoodCnnError(f"{holder} holds this project's DVC lock ({os.path.relpath(lockfile)}): wait for it "
-                               f"to end, then run again") from error
+            raise FoodCnnError(
+                f"{holder} holds this project's DVC lock ({os.path.relpath(lockfile)}): wait for it "
+                f"to end, then run again"
+            ) from error
         yield
 
 
@@ -201,12 +205,23 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
             stage.commit()
             if stage in restored:  # say what was reused, so that a person can check it
                 path, values = run_cache_entry(stage)
-                logger.info("Stage '%s' restored the run of %s (run-cache entry %s)", stage.addressing,
-                            describe(values), path.relative_to(repo.root_dir))
+                logger.info(
+                    "Stage '%s' restored the run of %s (run-cache entry %s)",
+                    stage.addressing,
+                    describe(values),
+                    path.relative_to(repo.root_dir),
+                )
 
         try:
-            finished = run_side_by_side(order, upstream(order, graph), start, command, finish,
-                                        lambda stage: stage.dump(update_pipeline=False), jobs)
+            finished = run_side_by_side(
+                order,
+                upstream(order, graph),
+                start,
+                command,
+                finish,
+                lambda stage: stage.dump(update_pipeline=False),
+                jobs,
+            )
         except DvcException as error:
             raise FoodCnnError(str(error)) from error
     return len(finished)

@@ -20,13 +20,23 @@ from foodcnn.integrity import object_path
 # How each training stage's options and parameters name the fields of the configuration its checkpoint keeps
 # (foodcnn.runs.RunConfig): stage entry point -> option or parameter -> field.
 CLAIMS = {
-    "stages/train.py": {"--model": "model", "--lr": "lr", "--batch-size": "batch_size", "--seed": "seed",
-                        "train.epochs": "epochs"},
+    "stages/train.py": {
+        "--model": "model",
+        "--lr": "lr",
+        "--batch-size": "batch_size",
+        "--seed": "seed",
+        "train.epochs": "epochs",
+    },
     "stages/winner.py": {"--model": "model", "--seed": "seed", "train.epochs": "epochs"},
-    "stages/dropout.py": {"--model": "model", "--p": "dropout", "--seed": "seed", "train.epochs": "epochs",
-                          "lr": "lr"},
-    "stages/finetune.py": {"--case": "case", "--seed": "seed", "finetune.epochs": "epochs", "finetune.lr": "lr",
-                           "finetune.batch_size": "batch_size", "finetune.weights": "weights"},
+    "stages/dropout.py": {"--model": "model", "--p": "dropout", "--seed": "seed", "train.epochs": "epochs", "lr": "lr"},
+    "stages/finetune.py": {
+        "--case": "case",
+        "--seed": "seed",
+        "finetune.epochs": "epochs",
+        "finetune.lr": "lr",
+        "finetune.batch_size": "batch_size",
+        "finetune.weights": "weights",
+    },
 }
 
 
@@ -40,8 +50,10 @@ class Poisoned:
 
     def line(self, runs: Path) -> str:
         name = self.entry.relative_to(runs).as_posix()
-        return (f"poisoned run-cache entry {self.entry} (`{self.command}`): {'; '.join(self.reasons)}; drop it with "
-                f"`rm {self.entry}` and, if it was pushed, delete runs/{name} on the remote too")
+        return (
+            f"poisoned run-cache entry {self.entry} (`{self.command}`): {'; '.join(self.reasons)}; drop it with "
+            f"`rm {self.entry}` and, if it was pushed, delete runs/{name} on the remote too"
+        )
 
 
 def claims(command: str, params: dict) -> dict[str, object]:
@@ -50,7 +62,7 @@ def claims(command: str, params: dict) -> dict[str, object]:
     script = next((word for word in words if word in CLAIMS), None)
     if script is None:
         return {}
-    options = dict(zip(words[words.index(script) + 1::2], words[words.index(script) + 2::2], strict=False))
+    options = dict(zip(words[words.index(script) + 1 :: 2], words[words.index(script) + 2 :: 2], strict=False))
     said = {**options, **params}
     return {field: said[name] for name, field in CLAIMS[script].items() if name in said and said[name] != "auto"}
 
@@ -82,8 +94,11 @@ def check_entry(path: Path, cache: Path) -> Poisoned | None:
             continue
         if out["path"].endswith(".pt"):
             kept = torch.load(stored, map_location="cpu", weights_only=True).get("config", {})
-            reasons += [f"its {field} is {claimed[field]} but {out['path']} was trained with {kept[field]}"
-                        for field in claimed if field in kept and not agrees(claimed[field], kept[field])]
+            reasons += [
+                f"its {field} is {claimed[field]} but {out['path']} was trained with {kept[field]}"
+                for field in claimed
+                if field in kept and not agrees(claimed[field], kept[field])
+            ]
         elif out["path"].endswith(".tsv") and "epochs" in claimed:
             rows = len(stored.read_text().splitlines()) - 1  # a header, then a row per epoch
             if rows != int(str(claimed["epochs"])):
@@ -116,5 +131,7 @@ def verify() -> None:
         print(found.line(runs))
     print(f"checked {read} run-cache entries against their training runs' checkpoints and histories")
     if poisoned:
-        raise IntegrityError(f"{len(poisoned)} poisoned run-cache entries (listed above): drop each as its line "
-                             "says, or every entry (docs/team.md)")
+        raise IntegrityError(
+            f"{len(poisoned)} poisoned run-cache entries (listed above): drop each as its line "
+            "says, or every entry (docs/team.md)"
+        )

@@ -43,8 +43,9 @@ class RunConfig:
         return RunFiles.of(self.group, self.name)
 
 
-def config_name(model: str, lr: float, batch_size: int, dropout: float = 0.0, case: str = "",
-                winner: bool = False) -> str:
+def config_name(
+    model: str, lr: float, batch_size: int, dropout: float = 0.0, case: str = "", winner: bool = False
+) -> str:
     """basic_lr0.01_bs32 for a grid configuration, basic_winner for the grid winner trained again, basic_dropout0.3
     for a dropout retrain, mobilenet_A for a fine-tune: what a run trains, whatever its seed. The winner's and
     the retrains' names leave out what the grid chose, so that dvc.yaml can name their files."""
@@ -110,5 +111,13 @@ def finetune_run(params: Params, case: str, seed: int) -> RunConfig:
     finetune = params.finetune
     _check("--case", case, case in finetune.cases, "one of finetune.cases: " + ", ".join(finetune.cases))
     _check("--seed", seed, seed >= 0, "an integer >= 0 (one of train.seeds)")
-    return RunConfig(MOBILENET, finetune.lr, finetune.batch_size, finetune.epochs, seed, case=case,
-                     trainable_blocks=finetune.cases[case], weights=finetune.weights)
+    return RunConfig(
+        MOBILENET,
+        finetune.lr,
+        finetune.batch_size,
+        finetune.epochs,
+        seed,
+        case=case,
+        trainable_blocks=finetune.cases[case],
+        weights=finetune.weights,
+    )

@@ -32,9 +32,15 @@ def default_jobs(threads: int, cores: int) -> int:
     return max(1, cores // threads)
 
 
-def run_side_by_side(order: Sequence[Item], upstream: Mapping[Item, Collection[Item]], start: Callable[[Item], Start],
-                     command: Callable[[Item], None], finish: Callable[[Item], None], record: Callable[[Item], None],
-                     jobs: int) -> list[Item]:
+def run_side_by_side(
+    order: Sequence[Item],
+    upstream: Mapping[Item, Collection[Item]],
+    start: Callable[[Item], Start],
+    command: Callable[[Item], None],
+    finish: Callable[[Item], None],
+    record: Callable[[Item], None],
+    jobs: int,
+) -> list[Item]:
     """Take items in `order` once their upstream items are done: start(item) in this thread says what it needs;
     command(item) runs in a pool of `jobs` threads; finish(item) follows in this thread for each command or
     restored item, as soon as it ends, and record(item) for each finished item in `order`, so that what

@@ -55,8 +55,9 @@ def select_winners(grid: GridParams, metrics: dict[str, dict]) -> tuple[dict[str
     winners = {}
     table = []
     for model, configs in grid_configs(grid).items():
-        summaries = {c["config"]: over_seeds([metrics[run_name(c["config"], seed)] for seed in grid.seeds])
-                     for c in configs}
+        summaries = {
+            c["config"]: over_seeds([metrics[run_name(c["config"], seed)] for seed in grid.seeds]) for c in configs
+        }
         best = best_by_validation(summaries)
         for config in configs:
             row = {"model": model, **config, **summaries[config["config"]], "selected": config["config"] == best}
@@ -98,9 +99,13 @@ def configuration(group: str, config: str, seeds: tuple[int, ...]) -> StudyModel
 
 def dropout_retrains(params: Params) -> dict[str, dict[float, StudyModel]]:
     """Every dropout retrain: model -> p -> its runs and validation numbers."""
-    return {model: {p: configuration("dropout", config_name(model, 0.0, 0, dropout=p), params.train.seeds)
-                    for p in params.dropout}
-            for model in params.grid.model}
+    return {
+        model: {
+            p: configuration("dropout", config_name(model, 0.0, 0, dropout=p), params.train.seeds)
+            for p in params.dropout
+        }
+        for model in params.grid.model
+    }
 
 
 def study_models(params: Params) -> dict[str, StudyModel]:
@@ -126,15 +131,16 @@ def study_models(params: Params) -> dict[str, StudyModel]:
 def scratch_and_transfer(params: Params) -> tuple[list[str], list[str]]:
     """The roles of the from-scratch models (grid winners, dropout retrains) and of the fine-tunes."""
     models = params.grid.model
-    return ([*models, *map(dropout_role, models)],
-            [finetune_role(case) for case in params.finetune.cases])
+    return ([*models, *map(dropout_role, models)], [finetune_role(case) for case in params.finetune.cases])
 
 
 def best_models(params: Params, validation: dict[str, dict]) -> tuple[str, str]:
     """The best from-scratch model and the best fine-tune, on validation accuracy."""
     scratch, transfer = scratch_and_transfer(params)
-    return (best_by_validation({key: validation[key] for key in scratch}),
-            best_by_validation({key: validation[key] for key in transfer}))
+    return (
+        best_by_validation({key: validation[key] for key in scratch}),
+        best_by_validation({key: validation[key] for key in transfer}),
+    )
 
 
 def study_comparisons(params: Params, validation: dict[str, dict]) -> list[Comparison]:
@@ -142,18 +148,28 @@ def study_comparisons(params: Params, validation: dict[str, dict]) -> list[Compa
     without dropout, each fine-tune case vs the first, and the best transfer model vs the best from-scratch
     model; every "best" is chosen on `validation` (role -> mean validation metrics), never on the test set."""
     models = params.grid.model
-    comparisons = [Comparison(f"{b}_vs_{a}", f"{model_title(b)} vs {model_title(a)} (grid winners)", a, b)
-                   for index, a in enumerate(models) for b in models[index + 1:]]
+    comparisons = [
+        Comparison(f"{b}_vs_{a}", f"{model_title(b)} vs {model_title(a)} (grid winners)", a, b)
+        for index, a in enumerate(models)
+        for b in models[index + 1 :]
+    ]
     for model in params.grid.model:
-        comparisons.append(Comparison(f"{model}_dropout_vs_{model}",
-                                      f"{model_title(model)}: with vs without dropout (p chosen on validation)",
-                                      model, dropout_role(model)))
+        comparisons.append(
+            Comparison(
+                f"{model}_dropout_vs_{model}",
+                f"{model_title(model)}: with vs without dropout (p chosen on validation)",
+                model,
+                dropout_role(model),
+            )
+        )
     _, cases = scratch_and_transfer(params)
     labels = study_labels(params)
     for case in cases[1:]:
-        comparisons.append(Comparison(f"{case}_vs_{cases[0]}", f"Fine-tune {labels[case]} vs {labels[cases[0]]}",
-                                      cases[0], case))
+        comparisons.append(
+            Comparison(f"{case}_vs_{cases[0]}", f"Fine-tune {labels[case]} vs {labels[cases[0]]}", cases[0], case)
+        )
     best_scratch, best_transfer = best_models(params, validation)
-    comparisons.append(Comparison("transfer_vs_scratch", "Best transfer vs best from scratch", best_scratch,
-                                  best_transfer))
+    comparisons.append(
+        Comparison("transfer_vs_scratch", "Best transfer vs best from scratch", best_scratch, best_transfer)
+    )
     return comparisons

@@ -43,8 +43,9 @@ class Resampling:
             yield torch.zeros(size, self.count).scatter_add_(1, indices, torch.ones(size, self.count))
 
 
-def over_resamples(metrics: Sequence[Callable[[torch.Tensor], torch.Tensor]], resampling: Resampling
-                   ) -> list[torch.Tensor]:
+def over_resamples(
+    metrics: Sequence[Callable[[torch.Tensor], torch.Tensor]], resampling: Resampling
+) -> list[torch.Tensor]:
     """Each metric of every resample, one value per resample: one pass over the draws for all of them."""
     values: list[list[torch.Tensor]] = [[] for _ in metrics]
     for draws in resampling.chunks():

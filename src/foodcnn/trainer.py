@@ -22,8 +22,15 @@ def fit_settings(config: RunConfig, params: Params) -> FitSettings:
     augment: AugmentParams | None = params.train.augment
     if config.model == MOBILENET and not params.finetune.augment:
         augment = None
-    return FitSettings(config.epochs, config.batch_size, config.lr, config.seed, augment,
-                       params.train.precision, params.train.channels_last)
+    return FitSettings(
+        config.epochs,
+        config.batch_size,
+        config.lr,
+        config.seed,
+        augment,
+        params.train.precision,
+        params.train.channels_last,
+    )
 
 
 def backbone_state(config: RunConfig) -> dict[str, torch.Tensor] | None:
@@ -35,8 +42,14 @@ def backbone_state(config: RunConfig) -> dict[str, torch.Tensor] | None:
     return torch.load(BACKBONE, map_location="cpu", weights_only=True)
 
 
-def train_run(config: RunConfig, settings: FitSettings, train: ImageSet, val: ImageSet, device: torch.device,
-              backbone: dict[str, torch.Tensor] | None = None) -> RunFiles:
+def train_run(
+    config: RunConfig,
+    settings: FitSettings,
+    train: ImageSet,
+    val: ImageSet,
+    device: torch.device,
+    backbone: dict[str, torch.Tensor] | None = None,
+) -> RunFiles:
     """Train one run and write its checkpoint (the best epoch's weights) and its history."""
     torch.manual_seed(config.seed)
     spec = model_spec(config, len(train.classes))
@@ -52,5 +65,6 @@ def train_prepared(config: RunConfig, params: Params) -> RunFiles:
     """Train one run of the study on the prepared train and val tensors, on the best device available."""
     device = compute_device(params.threads)
     backbone = backbone_state(config)
-    return train_run(config, fit_settings(config, params), load_image_set("train"), load_image_set("val"),
-                     device, backbone)
+    return train_run(
+        config, fit_settings(config, params), load_image_set("train"), load_image_set("val"), device, backbone
+    )

@@ -51,15 +51,18 @@ def numerics(precision: str, channels_last: bool | str, device: torch.device) ->
     """train.precision and train.channels_last with auto resolved: bf16 + channels_last on CUDA, where they
     pay off, fp32 + NCHW elsewhere, where fp32 keeps runs bit-for-bit repeatable."""
     on_cuda = device.type == "cuda"
-    return (("bf16" if on_cuda else "fp32") if precision == AUTO else precision,
-            on_cuda if channels_last == AUTO else bool(channels_last))
+    return (
+        ("bf16" if on_cuda else "fp32") if precision == AUTO else precision,
+        on_cuda if channels_last == AUTO else bool(channels_last),
+    )
 
 
 def same_device(tensor_device: torch.device, device: torch.device) -> bool:
     """Whether a tensor on tensor_device is on device. A tensor reports an index (cuda:0) where a device may
     name none (cuda: the current one), so indexes are compared only when both have one."""
     return tensor_device.type == device.type and (
-        tensor_device.index is None or device.index is None or tensor_device.index == device.index)
+        tensor_device.index is None or device.index is None or tensor_device.index == device.index
+    )
 
 
 def fits_resident(nbytes: int, free_bytes: int) -> bool:
@@ -90,8 +93,14 @@ class EpochPlan:
     thetas: list[torch.Tensor] | None  # each batch's augmentation matrices, on the training device
 
 
-def plan_epoch(count: int, batch_size: int, augment: AugmentParams | None, generator: torch.Generator,
-               index_device: torch.device, device: torch.device) -> EpochPlan:
+def plan_epoch(
+    count: int,
+    batch_size: int,
+    augment: AugmentParams | None,
+    generator: torch.Generator,
+    index_device: torch.device,
+    device: torch.device,
+) -> EpochPlan:
     """An epoch's shuffled index batches and augmentation matrices, drawn from the generator up front in the
     order a batch-by-batch loop would draw them (so CPU results repeat) and each moved to its device once.
 
@@ -128,8 +137,12 @@ def _autocast(device: torch.device, precision: str) -> AbstractContextManager:
 @torch.inference_mode()
 def _logits_from_features(model: FrozenPrefix, features: torch.Tensor) -> torch.Tensor:
     """Logits (on the CPU) of an eval-mode model from its frozen layers' outputs, in large batches."""
-    return torch.cat([model.forward_trainable(features[start : start + INFERENCE_BATCH_SIZE]).float().cpu()
-                      for start in range(0, len(features), INFERENCE_BATCH_SIZE)])
+    return torch.cat(
+        [
+            model.forward_trainable(features[start : start + INFERENCE_BATCH_SIZE]).float().cpu()
+            for start in range(0, len(features), INFERENCE_BATCH_SIZE)
+        ]
+    )
 
 
 def _frozen_outputs(model: FrozenPrefix, images: torch.Tensor, device: torch.device) -> torch.Tensor | None:
@@ -149,8 +162,9 @@ def _reusable_prefix(model: nn.Module) -> FrozenPrefix | None:
     return model if isinstance(model, FrozenPrefix) and len(model.frozen) > 0 else None
 
 
-def fit(model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings, device: torch.device,
-        name: str = "fit") -> FitResult:
+def fit(
+    model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings, device: torch.device, name: str = "fit"
+) -> FitResult:
     """Train with Adam and cross-entropy, validating every epoch; keep the weights of the best epoch.
 
     A frozen prefix of the model (FrozenPrefix) runs once over the validation images, and once over the
@@ -205,9 +219,14 @@ def fit(model: nn.Module, train: ImageSet, val: ImageSet, settings: FitSettings,
             else:
                 val_logits = predict_logits(model, val.images, device)
         val_loss, val_accuracy = loss_and_accuracy(val_logits, val.labels)
-        record = EpochRecord(epoch, loss_sum.item() / max(seen, 1), correct.item() / max(seen, 1), val_loss, val_accuracy)
-        print(f"{name} epoch {epoch}/{settings.epochs}: loss {record.train_loss:.3f}, accuracy "
-              f"{record.train_accuracy:.3f}, val_loss {val_loss:.3f}, val_accuracy {val_accuracy:.3f}", flush=True)
+        record = EpochRecord(
+            epoch, loss_sum.item() / max(seen, 1), correct.item() / max(seen, 1), val_loss, val_accuracy
+        )
+        print(
+            f"{name} epoch {epoch}/{settings.epochs}: loss {record.train_loss:.3f}, accuracy "
+            f"{record.train_accuracy:.3f}, val_loss {val_loss:.3f}, val_accuracy {val_accuracy:.3f}",
+            flush=True,
+        )
         history.append(record)
         if not best_state or val_accuracy > max(r.val_accuracy for r in history[:-1]):
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})

@@ -22,8 +22,10 @@ def _channel_statistics(device: torch.device) -> tuple[torch.Tensor, torch.Tenso
     """ImageNet mean and std on a device, made once: a copy to a GPU every batch would wait for the GPU.
     Made outside inference mode, so that training may use the tensors whichever call made them."""
     with torch.inference_mode(False):
-        return (torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1),
-                torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1))
+        return (
+            torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1),
+            torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1),
+        )
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
@@ -49,10 +51,13 @@ def random_affine_matrices(count: int, augment: AugmentParams, generator: torch.
     if augment.flip:
         flip = torch.where(torch.rand(count, generator=generator) < 0.5, -1.0, 1.0)
     cos, sin = torch.cos(angle), torch.sin(angle)
-    return torch.stack([
-        torch.stack([width * cos * flip, -width * sin, centre_x], dim=1),
-        torch.stack([height * sin * flip, height * cos, centre_y], dim=1),
-    ], dim=1)
+    return torch.stack(
+        [
+            torch.stack([width * cos * flip, -width * sin, centre_x], dim=1),
+            torch.stack([height * sin * flip, height * cos, centre_y], dim=1),
+        ],
+        dim=1,
+    )
 
 
 def affine_augment(images: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:

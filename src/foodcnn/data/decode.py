@@ -28,7 +28,12 @@ def file_backed_pixels(path: Path, count: int, size: int) -> torch.Tensor:
 
 
 def build_image_set(
-    root: Path, rows: list[tuple[str, str]], classes: tuple[str, ...], size: int, policy: str, staging: Path,
+    root: Path,
+    rows: list[tuple[str, str]],
+    classes: tuple[str, ...],
+    size: int,
+    policy: str,
+    staging: Path,
     workers: int = 1,
 ) -> ImageSet:
     """Decode (path, label) rows under root into one ImageSet whose images are mapped from the new file

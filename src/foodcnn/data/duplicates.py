@@ -49,8 +49,9 @@ def fingerprint(image: Image.Image) -> Fingerprint:
     bits = np.packbits(grey[:, 1:] > grey[:, :-1])
     digest = hashlib.blake2b(f"{image.width}x{image.height}:".encode(), digest_size=16)
     digest.update(image.tobytes())
-    return Fingerprint(digest.hexdigest(), int.from_bytes(bits.tobytes(), "big"),
-                       tuple(thumbnail.mean(axis=(0, 1)).tolist()))
+    return Fingerprint(
+        digest.hexdigest(), int.from_bytes(bits.tobytes(), "big"), tuple(thumbnail.mean(axis=(0, 1)).tolist())
+    )
 
 
 def hash_blocks(threshold: int) -> list[tuple[int, int]]:
@@ -96,8 +97,9 @@ class KeptIndex:
         return int(candidates[matches[0]]), int(distances[matches[0]])  # candidates are sorted: the earliest
 
 
-def find_duplicates(fingerprints: dict[str, Fingerprint], threshold: int | None,
-                    preferred: frozenset[str] = frozenset()) -> list[Duplicate]:
+def find_duplicates(
+    fingerprints: dict[str, Fingerprint], threshold: int | None, preferred: frozenset[str] = frozenset()
+) -> list[Duplicate]:
     """The photos to leave out: of each group of copies, one photo is kept and the others are returned.
 
     Photos are taken in order, the `preferred` ones (a fixed test list) first, then the rest, each by sorted
@@ -124,8 +126,9 @@ def find_duplicates(fingerprints: dict[str, Fingerprint], threshold: int | None,
     return duplicates
 
 
-def duplicate_report(duplicates: list[Duplicate], classes: list[str], threshold: int | None,
-                     fixed_test: frozenset[str] | None) -> dict:
+def duplicate_report(
+    duplicates: list[Duplicate], classes: list[str], threshold: int | None, fixed_test: frozenset[str] | None
+) -> dict:
     """The duplicates left out per class, each group (the kept photo and its copies) and, with a fixed test
     list, the leaks: training photos left out as copies of a test photo."""
     per_class = {label: {"identical": 0, "near": 0} for label in sorted(classes)}

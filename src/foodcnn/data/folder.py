@@ -20,8 +20,9 @@ def copy_folder(source: Path, raw: Path) -> dict[str, int]:
     for label, files in folders.items():
         if not files:  # an empty folder would not survive the DVC cache, so it cannot reach the split
             raise DataError(f"class '{label}' in {source} has 0 files")
-    _check_case_collisions(source, [*folders, *(file.relative_to(source).as_posix()
-                                                for found in folders.values() for file in found)])
+    _check_case_collisions(
+        source, [*folders, *(file.relative_to(source).as_posix() for found in folders.values() for file in found)]
+    )
     for label, files in folders.items():
         for file in files:
             target = raw / label / file.relative_to(source / label)
@@ -37,5 +38,7 @@ def _check_case_collisions(source: Path, names: list[str]) -> None:
     for name in names:
         other = seen.setdefault(name.casefold(), name)
         if other != name:
-            raise DataError(f"data.folder.path: {other} and {name} in {source} differ only in case, which macOS and "
-                            f"Windows take for one name: rename or merge them")
+            raise DataError(
+                f"data.folder.path: {other} and {name} in {source} differ only in case, which macOS and "
+                f"Windows take for one name: rename or merge them"
+            )

@@ -87,8 +87,14 @@ def write_food101(raw: Path, settings: Food101Params, seed: int) -> dict[str, in
     train_ids, test_ids = (by_class(read_list(base, f"{split}.txt")) for split in ("train", "test"))
     counts, fixed_test = {}, []
     for label in settings.classes:
-        train, test = select(train_ids.get(label, []), test_ids.get(label, []), settings.images_per_class,
-                             settings.official_test, seed, label)
+        train, test = select(
+            train_ids.get(label, []),
+            test_ids.get(label, []),
+            settings.images_per_class,
+            settings.official_test,
+            seed,
+            label,
+        )
         for entry in train + test:
             source = base / "images" / f"{entry}.jpg"
             if not source.is_file():

@@ -15,14 +15,24 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 SHAPES = (
-    "circle", "square", "triangle", "diamond", "cross", "ring",
-    "star", "hexagon", "crescent", "stripes", "arrow",
+    "circle",
+    "square",
+    "triangle",
+    "diamond",
+    "cross",
+    "ring",
+    "star",
+    "hexagon",
+    "crescent",
+    "stripes",
+    "arrow",
 )
 CLASS_NAMES = tuple(f"synthetic_{shape}" for shape in SHAPES)
 
 
-def _polygon(cx: float, cy: float, radius: float, angle: float,
-             points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+def _polygon(
+    cx: float, cy: float, radius: float, angle: float, points: list[tuple[float, float]]
+) -> list[tuple[float, float]]:
     """Rotate and scale unit-circle polar points (radius factor, degrees) around a centre."""
     return [
         (cx + radius * r * math.cos(math.radians(a) + angle), cy + radius * r * math.sin(math.radians(a) + angle))
@@ -58,19 +68,42 @@ def _shape_mask(shape: str, size: int, cx: float, cy: float, radius: float, angl
     elif shape == "hexagon":
         draw.polygon(_polygon(cx, cy, radius, angle, _regular(6)), fill=255)
     elif shape == "star":
-        draw.polygon(_polygon(cx, cy, radius, angle, [(1.0 if i % 2 == 0 else 0.42, 36.0 * i) for i in range(10)]), fill=255)
+        draw.polygon(
+            _polygon(cx, cy, radius, angle, [(1.0 if i % 2 == 0 else 0.42, 36.0 * i) for i in range(10)]), fill=255
+        )
     elif shape == "cross":
         arm = 0.33
-        corners = [(1, arm), (arm, arm), (arm, 1), (-arm, 1), (-arm, arm), (-1, arm),
-                   (-1, -arm), (-arm, -arm), (-arm, -1), (arm, -1), (arm, -arm), (1, -arm)]
-        draw.polygon(_polygon(cx, cy, radius, angle, [(math.hypot(x, y), math.degrees(math.atan2(y, x))) for x, y in corners]), fill=255)
+        corners = [
+            (1, arm),
+            (arm, arm),
+            (arm, 1),
+            (-arm, 1),
+            (-arm, arm),
+            (-1, arm),
+            (-1, -arm),
+            (-arm, -arm),
+            (-arm, -1),
+            (arm, -1),
+            (arm, -arm),
+            (1, -arm),
+        ]
+        draw.polygon(
+            _polygon(cx, cy, radius, angle, [(math.hypot(x, y), math.degrees(math.atan2(y, x))) for x, y in corners]),
+            fill=255,
+        )
     elif shape == "arrow":
         outline = [(1, 0), (0.1, 0.7), (0.1, 0.3), (-1, 0.3), (-1, -0.3), (0.1, -0.3), (0.1, -0.7)]
-        draw.polygon(_polygon(cx, cy, radius, angle, [(math.hypot(x, y), math.degrees(math.atan2(y, x))) for x, y in outline]), fill=255)
+        draw.polygon(
+            _polygon(cx, cy, radius, angle, [(math.hypot(x, y), math.degrees(math.atan2(y, x))) for x, y in outline]),
+            fill=255,
+        )
     elif shape == "stripes":
         for k in (-0.8, -0.2, 0.4):
             band = [(-1, k), (1, k), (1, k + 0.3), (-1, k + 0.3)]
-            draw.polygon(_polygon(cx, cy, radius, angle, [(math.hypot(x, y), math.degrees(math.atan2(y, x))) for x, y in band]), fill=255)
+            draw.polygon(
+                _polygon(cx, cy, radius, angle, [(math.hypot(x, y), math.degrees(math.atan2(y, x))) for x, y in band]),
+                fill=255,
+            )
     else:
         raise ValueError(f"unknown shape {shape!r}")
     return mask
@@ -104,7 +137,9 @@ def draw_image(index: int, size: int, rng: random.Random, noise: np.random.Gener
         draw.line(points, fill=_random_colour(rng), width=rng.randrange(1, max(2, size // 16)))
     other = rng.choice([i for i in range(len(SHAPES)) if i != index])
     radius = size * rng.uniform(0.1, 0.2)
-    mask = _shape_mask(SHAPES[other], size, rng.uniform(0, size), rng.uniform(0, size), radius, rng.uniform(0, 2 * math.pi))
+    mask = _shape_mask(
+        SHAPES[other], size, rng.uniform(0, size), rng.uniform(0, size), radius, rng.uniform(0, 2 * math.pi)
+    )
     image.paste(_class_colour(other, rng), mask=mask)
     radius = size * rng.uniform(0.25, 0.42)
     margin = radius * 0.8

@@ -97,9 +97,7 @@ def stratified_split(
                     f"class '{label}' has {len(rest)} usable images outside the fixed test list, too few for a "
                     f"train/val split (needs at least {val + 1})"
                 )
-            chunks = {
-                "test": [path for path in shuffled if path in fixed_test], "val": rest[:val], "train": rest[val:]
-            }
+            chunks = {"test": [path for path in shuffled if path in fixed_test], "val": rest[:val], "train": rest[val:]}
         rows += [(path, label, split) for split, chunk in chunks.items() for path in chunk]
     return sorted(rows)
 

@@ -21,12 +21,15 @@ class ImageSet:
 
 
 def save_image_set(path: Path, image_set: ImageSet) -> None:
-    save_torch(path, {
-        "images": image_set.images,
-        "labels": image_set.labels,
-        "classes": list(image_set.classes),
-        "paths": list(image_set.paths),
-    })
+    save_torch(
+        path,
+        {
+            "images": image_set.images,
+            "labels": image_set.labels,
+            "classes": list(image_set.classes),
+            "paths": list(image_set.paths),
+        },
+    )
 
 
 def load_image_set(split: str) -> ImageSet:

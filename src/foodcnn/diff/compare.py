@@ -34,8 +34,9 @@ def encode(run: RoleRun, classes: dict[str, int], order: tuple[str, ...] | None 
     where = {path: i for i, path in enumerate(run.paths)}
     positions = range(len(run.paths)) if order is None else [where[path] for path in order]
     labels = torch.tensor([classes[run.actual[i]] for i in positions])
-    predictions = torch.tensor([[classes[seed_predictions[i]] for i in positions]
-                                for seed_predictions in run.predicted.values()])
+    predictions = torch.tensor(
+        [[classes[seed_predictions[i]] for i in positions] for seed_predictions in run.predicted.values()]
+    )
     return Scored(labels, predictions, tuple(run.predicted))
 
 
@@ -45,8 +46,9 @@ def compare_role(a: RoleRun, b: RoleRun, resamples: int, seed: int) -> dict:
     names = {*a.actual, *b.actual, *(name for run in (a, b) for row in run.predicted.values() for name in row)}
     classes = {name: i for i, name in enumerate(sorted(names))}
     shared = pairing(a, b)
-    result = compare_scored(encode(a, classes, shared), encode(b, classes, shared), shared is not None, len(classes),
-                            resamples, seed)
+    result = compare_scored(
+        encode(a, classes, shared), encode(b, classes, shared), shared is not None, len(classes), resamples, seed
+    )
     left_out = [len(a.paths) - len(shared), len(b.paths) - len(shared)] if shared is not None else [0, 0]
     return {**result, "test_images": [len(a.paths), len(b.paths)], "left_out": left_out}
 
@@ -56,19 +58,28 @@ def settings_changed(a: RoleRun, b: RoleRun) -> str | None:
     choices are not at hand."""
     if a.settings is None or b.settings is None:
         return None
-    return ", ".join(f"{key} {a.settings.get(key)} -> {b.settings.get(key)}"
-                     for key in dict.fromkeys([*a.settings, *b.settings])
-                     if a.settings.get(key) != b.settings.get(key))
+    return ", ".join(
+        f"{key} {a.settings.get(key)} -> {b.settings.get(key)}"
+        for key in dict.fromkeys([*a.settings, *b.settings])
+        if a.settings.get(key) != b.settings.get(key)
+    )
 
 
 def compare(a: Side, b: Side, resamples: int = 1000, seed: int = 0) -> dict:
     """Every study model present on both sides, B minus A, with Holm-adjusted p-values and verdicts."""
     shared = [role for role in a.roles if role in b.roles]
-    roles = {role: {**compare_role(a.roles[role], b.roles[role], resamples, seed),
-                    "changed": settings_changed(a.roles[role], b.roles[role])} for role in shared}
+    roles = {
+        role: {
+            **compare_role(a.roles[role], b.roles[role], resamples, seed),
+            "changed": settings_changed(a.roles[role], b.roles[role]),
+        }
+        for role in shared
+    }
     add_verdicts(list(roles.values()), [("A", "B")] * len(roles))
-    return {"a": {"name": a.name, "commit": a.commit, "missing": list(a.missing)},
-            "b": {"name": b.name, "commit": b.commit, "missing": list(b.missing)},
-            "roles": roles,
-            "only_in_a": [role for role in a.roles if role not in b.roles],
-            "only_in_b": [role for role in b.roles if role not in a.roles]}
+    return {
+        "a": {"name": a.name, "commit": a.commit, "missing": list(a.missing)},
+        "b": {"name": b.name, "commit": b.commit, "missing": list(b.missing)},
+        "roles": roles,
+        "only_in_a": [role for role in a.roles if role not in b.roles],
+        "only_in_b": [role for role in b.roles if role not in a.roles],
+    }

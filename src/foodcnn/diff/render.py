@@ -29,23 +29,31 @@ def notes(comparison: dict) -> list[str]:
     lines = []
     unpaired = [role for role, result in roles.items() if not result["paired"]]
     if unpaired:
-        lines.append(f"The test images differ ({', '.join(unpaired)}): those rows are unpaired, which needs larger "
-                     f"differences to show.")
+        lines.append(
+            f"The test images differ ({', '.join(unpaired)}): those rows are unpaired, which needs larger "
+            f"differences to show."
+        )
     for role, result in roles.items():
         if result["paired"] and any(result["left_out"]):
             (only_a, only_b), (total_a, total_b) = result["left_out"], result["test_images"]
-            lines.append(f"{role}: paired on the {total_a - only_a} test images both sides scored; left out "
-                         f"{only_a} of A's {total_a} and {only_b} of B's {total_b}.")
+            lines.append(
+                f"{role}: paired on the {total_a - only_a} test images both sides scored; left out "
+                f"{only_a} of A's {total_a} and {only_b} of B's {total_b}."
+            )
     for side in ("a", "b"):
         if comparison[side]["missing"]:
-            lines.append(f"{side.upper()}'s {', '.join(comparison[side]['missing'])} not in the DVC cache (`dvc pull` "
-                         f"fetches them): what changed is unavailable; the comparisons come from the predictions "
-                         f"in git.")
+            lines.append(
+                f"{side.upper()}'s {', '.join(comparison[side]['missing'])} not in the DVC cache (`dvc pull` "
+                f"fetches them): what changed is unavailable; the comparisons come from the predictions "
+                f"in git."
+            )
     if roles and all("seeds_needed" in result["procedures"] for result in roles.values()):
-        lines.append(f"No verdict about the training procedures: they need {MIN_SEEDS} seeds per side (here "
-                     f"{' and '.join(map(str, next(iter(roles.values()))['seeds']))}). The verdicts are about "
-                     f"these trained models only; another seed can move a small CNN's accuracy by several points. "
-                     f"Add seeds with {SEEDS_HINT}.")
+        lines.append(
+            f"No verdict about the training procedures: they need {MIN_SEEDS} seeds per side (here "
+            f"{' and '.join(map(str, next(iter(roles.values()))['seeds']))}). The verdicts are about "
+            f"these trained models only; another seed can move a small CNN's accuracy by several points. "
+            f"Add seeds with {SEEDS_HINT}."
+        )
     for side in ("a", "b"):
         if comparison[f"only_in_{side}"]:
             lines.append(f"Only in {side.upper()}: {', '.join(comparison[f'only_in_{side}'])} (not compared).")
@@ -58,10 +66,13 @@ def side_label(side: dict) -> str:
 
 
 def trained_models_table(roles: dict) -> list[str]:
-    lines = ["These trained models (only the test images vary):", "",
-             "| model | A | B | B − A (95 % CI) | macro-F1 B − A (95 % CI) | test | p | p Holm | "
-             "verdict on these models | what changed |",
-             "|---|---:|---:|---|---|---|---:|---:|---|---|"]
+    lines = [
+        "These trained models (only the test images vary):",
+        "",
+        "| model | A | B | B − A (95 % CI) | macro-F1 B − A (95 % CI) | test | p | p Holm | "
+        "verdict on these models | what changed |",
+        "|---|---:|---:|---|---|---|---:|---:|---|---|",
+    ]
     for role, result in roles.items():
         accuracy, f1, models = result["accuracy"], result["macro_f1"], result["trained_models"]
         changed = "unavailable" if result["changed"] is None else result["changed"]
@@ -69,20 +80,26 @@ def trained_models_table(roles: dict) -> list[str]:
             f"| {role} | {100 * accuracy['a']:.1f} | {100 * accuracy['b']:.1f} | "
             f"{points(accuracy['difference'])} {interval(models['accuracy_ci95'])} | "
             f"{points(f1['difference'])} {interval(models['macro_f1_ci95'])} | {models['test']} | "
-            f"{p_text(models['p_value'])} | {p_text(models['p_holm'])} | {models['verdict']} | {changed} |")
+            f"{p_text(models['p_value'])} | {p_text(models['p_holm'])} | {models['verdict']} | {changed} |"
+        )
     return lines
 
 
 def procedures_table(roles: dict) -> list[str]:
-    lines = ["The training procedures (seeds and test images vary):", "",
-             "| model | seeds A | seeds B | B − A (95 % CI) | p | p Holm | verdict on the procedures |",
-             "|---|---:|---:|---|---:|---:|---|"]
+    lines = [
+        "The training procedures (seeds and test images vary):",
+        "",
+        "| model | seeds A | seeds B | B − A (95 % CI) | p | p Holm | verdict on the procedures |",
+        "|---|---:|---:|---|---:|---:|---|",
+    ]
     for role, result in roles.items():
         procedures, (seeds_a, seeds_b) = result["procedures"], result["seeds"]
         if "p_value" in procedures:
-            lines.append(f"| {role} | {seeds_a} | {seeds_b} | {points(result['accuracy']['difference'])} "
-                         f"{interval(procedures['accuracy_ci95'])} | {p_text(procedures['p_value'])} | "
-                         f"{p_text(procedures['p_holm'])} | {procedures['verdict']} |")
+            lines.append(
+                f"| {role} | {seeds_a} | {seeds_b} | {points(result['accuracy']['difference'])} "
+                f"{interval(procedures['accuracy_ci95'])} | {p_text(procedures['p_value'])} | "
+                f"{p_text(procedures['p_holm'])} | {procedures['verdict']} |"
+            )
         else:
             lines.append(f"| {role} | {seeds_a} | {seeds_b} | – | – | – | {procedures['verdict']} |")
     return lines
@@ -90,12 +107,20 @@ def procedures_table(roles: dict) -> list[str]:
 
 def seeds_table(roles: dict) -> list[str]:
     """Each trained model's accuracy, where a side has several."""
+
     def listed(accuracy: dict) -> str:
         return ", ".join(f"{seed}: {100 * value:.1f}" for seed, value in accuracy.items())
 
-    rows = [f"| {role} | {listed(result['seed_accuracy']['a'])} | {listed(result['seed_accuracy']['b'])} |"
-            for role, result in roles.items() if max(result["seeds"]) > 1]
-    return ["Each trained model's test accuracy (seed: %):", "", "| model | A | B |", "|---|---|---|", *rows] if rows else []
+    rows = [
+        f"| {role} | {listed(result['seed_accuracy']['a'])} | {listed(result['seed_accuracy']['b'])} |"
+        for role, result in roles.items()
+        if max(result["seeds"]) > 1
+    ]
+    return (
+        ["Each trained model's test accuracy (seed: %):", "", "| model | A | B |", "|---|---|---|", *rows]
+        if rows
+        else []
+    )
 
 
 def table(comparison: dict) -> list[str]:
@@ -136,8 +161,11 @@ def forest_plot(comparisons: list[dict], path: Path) -> None:
     height = 0.8 / max(1, slots)
     for number, comparison in enumerate(comparisons):
         for offset, (kind, marker, words) in enumerate(kinds):
-            rows = [(roles.index(role), result) for role, result in comparison["roles"].items()
-                    if "accuracy_ci95" in result[kind]]
+            rows = [
+                (roles.index(role), result)
+                for role, result in comparison["roles"].items()
+                if "accuracy_ci95" in result[kind]
+            ]
             if not rows:
                 continue
             slot = number * len(kinds) + offset
@@ -145,9 +173,17 @@ def forest_plot(comparisons: list[dict], path: Path) -> None:
             centres = [100 * result["accuracy"]["difference"] for _, result in rows]
             lows = [100 * result[kind]["accuracy_ci95"][0] for _, result in rows]
             highs = [100 * result[kind]["accuracy_ci95"][1] for _, result in rows]
-            axes.errorbar(centres, positions, fmt=marker, capsize=3,
-                          xerr=[[c - low for c, low in zip(centres, lows, strict=True)], [h - c for c, h in zip(centres, highs, strict=True)]],
-                          label=f"{side_label(comparison['b'])} − {side_label(comparison['a'])}: {words}")
+            axes.errorbar(
+                centres,
+                positions,
+                fmt=marker,
+                capsize=3,
+                xerr=[
+                    [c - low for c, low in zip(centres, lows, strict=True)],
+                    [h - c for c, h in zip(centres, highs, strict=True)],
+                ],
+                label=f"{side_label(comparison['b'])} − {side_label(comparison['a'])}: {words}",
+            )
     axes.axvline(0, color="grey", linestyle="--", linewidth=1)
     axes.set_yticks(range(len(roles)), roles)
     axes.invert_yaxis()

@@ -52,12 +52,15 @@ def resolve(repo: Repo, name: str) -> str | None:
     try:
         return resolve_rev(repo.scm, name)
     except RevError as error:
-        raise FoodCnnError(f"unknown revision or experiment '{name}': not a branch, tag, commit or an experiment "
-                           f"that `dvc exp show` lists ({error})") from error
+        raise FoodCnnError(
+            f"unknown revision or experiment '{name}': not a branch, tag, commit or an experiment "
+            f"that `dvc exp show` lists ({error})"
+        ) from error
 
 
-def read_predictions(text: str, source: str, classes: frozenset[str] | None = None
-                     ) -> tuple[tuple[str, ...], tuple[str, ...], dict[int, tuple[str, ...]]]:
+def read_predictions(
+    text: str, source: str, classes: frozenset[str] | None = None
+) -> tuple[tuple[str, ...], tuple[str, ...], dict[int, tuple[str, ...]]]:
     """Test image paths, their classes and each seed's predicted classes, from a predictions file; every class
     one of `classes` (default: the classes of its `actual` column)."""
     by_seed: dict[int, dict[int, tuple[str, str, str]]] = defaultdict(dict)
@@ -66,7 +69,9 @@ def read_predictions(text: str, source: str, classes: frozenset[str] | None = No
         for row in records:
             by_seed[int(row["seed"])][int(row["image"])] = (row["path"], row["actual"], row["predicted"])
     except (KeyError, ValueError, TypeError) as error:
-        raise FoodCnnError(f"{source}: not a predictions file (seed, image, path, actual, predicted columns)") from error
+        raise FoodCnnError(
+            f"{source}: not a predictions file (seed, image, path, actual, predicted columns)"
+        ) from error
     if not by_seed:
         raise FoodCnnError(f"{source}: no predictions")
     check_classes(records, source, classes or frozenset(row["actual"] for row in records))
@@ -84,12 +89,15 @@ def check_classes(rows: list[dict[str, str]], source: str, classes: frozenset[st
     for line, row in enumerate(rows, 2):  # line 1 is the header
         for column in ("actual", "predicted"):
             if row[column] not in classes:
-                raise FoodCnnError(f"{source}, line {line}: unknown class '{row[column]}' in column {column} (the "
-                                   f"test set's classes: {', '.join(sorted(classes))})")
+                raise FoodCnnError(
+                    f"{source}, line {line}: unknown class '{row[column]}' in column {column} (the "
+                    f"test set's classes: {', '.join(sorted(classes))})"
+                )
 
 
-def chosen_settings(role: str, params: dict, selection: dict | None, test_results: dict | None
-                    ) -> dict[str, float | int] | None:
+def chosen_settings(
+    role: str, params: dict, selection: dict | None, test_results: dict | None
+) -> dict[str, float | int] | None:
     """The hyper-parameters a role's model was trained with at a revision, so a row can say what changed; None
     when the files that say it are not at hand."""
     model = role.removesuffix("_dropout")
@@ -102,8 +110,11 @@ def chosen_settings(role: str, params: dict, selection: dict | None, test_result
     if role == model:
         return {"lr": winner["lr"], "batch size": winner["batch_size"]}
     final_lr = params.get("lr", "auto")
-    return {"lr": winner["lr"] if final_lr == "auto" else final_lr, "batch size": winner["batch_size"],
-            "dropout p": test_results.get(role, {}).get("dropout_p")}
+    return {
+        "lr": winner["lr"] if final_lr == "auto" else final_lr,
+        "batch size": winner["batch_size"],
+        "dropout p": test_results.get(role, {}).get("dropout_p"),
+    }
 
 
 def read_side(repo: Repo, name: str) -> Side:
@@ -124,8 +135,10 @@ class RevisionFiles:
         try:
             return self.filesystem.read_text(path)
         except FileNotFoundError as error:  # in dvc.lock, but neither in the workspace nor in the DVC cache
-            raise FoodCnnError(f"{self.where}: {path} is not in the DVC cache: `dvc pull` fetches a revision's "
-                               f"files, `dvc exp pull <remote> <experiment>` an experiment's") from error
+            raise FoodCnnError(
+                f"{self.where}: {path} is not in the DVC cache: `dvc pull` fetches a revision's "
+                f"files, `dvc exp pull <remote> <experiment>` an experiment's"
+            ) from error
 
     def first_json(self, paths: tuple[Path, ...]) -> tuple[dict | None, str | None]:
         """The first of `paths` the revision has, parsed, or {} when it has none; (None, its path) when dvc.lock
@@ -144,15 +157,20 @@ def read_roles(repo: Repo, name: str, commit: str | None) -> Side:
     where = f"'{name}'" + (f" ({commit[:7]})" if commit else "")
     files = RevisionFiles(repo, where)
     if not files.filesystem.isdir(PREDICTIONS_DIR.as_posix()):
-        raise FoodCnnError(f"{where} has no {PREDICTIONS_DIR}/: it predates per-image predictions, or the "
-                           f"evaluate stage has not run there (`dvc repro evaluate`)")
+        raise FoodCnnError(
+            f"{where} has no {PREDICTIONS_DIR}/: it predates per-image predictions, or the "
+            f"evaluate stage has not run there (`dvc repro evaluate`)"
+        )
     params = (yaml.safe_load(files.read(PARAMS)) if files.filesystem.isfile(PARAMS) else None) or {}
     selection, missing_selection = files.first_json(SELECTION_FILES)
     test_results, missing_results = files.first_json(TEST_RESULTS_FILES)
     split, _ = files.first_json((SPLIT_REPORT,))  # in git: it names the classes
     classes = frozenset(split["classes"]) if split and "classes" in split else None
-    found = {path.rsplit("/", 1)[-1].removesuffix(".csv"): path
-             for path in files.filesystem.find(PREDICTIONS_DIR.as_posix()) if path.endswith(".csv")}
+    found = {
+        path.rsplit("/", 1)[-1].removesuffix(".csv"): path
+        for path in files.filesystem.find(PREDICTIONS_DIR.as_posix())
+        if path.endswith(".csv")
+    }
     # evaluate writes the roles in the report's order, in results/ and in metrics/ (git) alike
     study_order = list(test_results or files.first_json((TEST_METRICS,))[0] or {})
     roles = {}

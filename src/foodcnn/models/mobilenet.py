@@ -79,8 +79,10 @@ def state_dict_from_file(path: Path) -> dict[str, torch.Tensor]:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch.load raises many types, some with bare codes such as (101), for other files
-        raise FoodCnnError(f"finetune.weights: {path} is not a file written by torch.save, so not a state dict "
-                           f"({type(error).__name__})") from error
+        raise FoodCnnError(
+            f"finetune.weights: {path} is not a file written by torch.save, so not a state dict "
+            f"({type(error).__name__})"
+        ) from error
     data = data.get("state_dict", data) if isinstance(data, dict) else data
     if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
         raise FoodCnnError(f"finetune.weights: {path} does not hold a state dict of tensors")
@@ -92,9 +94,15 @@ def _mismatch(state_dict: dict[str, torch.Tensor], expected: dict[str, torch.Ten
     missing = [key for key in expected if key not in state_dict]
     unexpected = [key for key in state_dict if key not in expected]
     reshaped = [key for key in expected if key in state_dict and state_dict[key].shape != expected[key].shape]
-    parts = [f"{len(keys)} {what}, such as {keys[0]}" for keys, what in
-             ((missing, "keys missing"), (unexpected, "keys unexpected"), (reshaped, "tensors of another shape"))
-             if keys]
+    parts = [
+        f"{len(keys)} {what}, such as {keys[0]}"
+        for keys, what in (
+            (missing, "keys missing"),
+            (unexpected, "keys unexpected"),
+            (reshaped, "tensors of another shape"),
+        )
+        if keys
+    ]
     return "; ".join(parts)
 
 
