@@ -48,3 +48,21 @@ def test_predict_explain_writes_one_figure_per_photo_named_after_it(tmp_path, mo
     written = sorted((tmp_path / "where").iterdir())
     assert [path.name for path in written] == ["photos_1.png", "photos_2.png"]
     assert written[0].read_bytes() != written[1].read_bytes()
+
+
+def test_the_report_explains_per_class_its_most_confident_right_and_wrong_image_in_class_order():
+    from foodcnn.figures import explained_examples
+
+    def row(image: int, actual: str, predicted: str, confidence: float) -> dict:
+        return {"image": str(image), "actual": actual, "predicted": predicted, "confidence": str(confidence)}
+
+    rows = [
+        row(0, "pizza", "pizza", 0.6),
+        row(1, "pizza", "pizza", 0.9),
+        row(2, "pizza", "sushi", 0.7),
+        row(3, "sushi", "sushi", 0.8),
+        row(4, "sushi", "sushi", 0.8),  # a tie goes to the first image
+        row(5, "apple", "pizza", 0.5),
+    ]
+    shown = explained_examples(rows, ("apple", "pizza", "sushi"))
+    assert [int(r["image"]) for r in shown] == [5, 1, 2, 3]

@@ -101,6 +101,7 @@ def test_repro_writes_every_metric_and_plot_file(project):
     assert {"figures/test_accuracy.png", "figures/curves_residual.png", "figures/near_duplicates.png"} <= set(links)
     assert {f"figures/confusion_{key}.png" for key in STUDY_KEYS} <= set(links)
     assert {"figures/misclassified_best_scratch.png", "figures/misclassified_best_transfer.png"} <= set(links)
+    assert "figures/gradcam_chosen.png" in links  # the chosen model's Grad-CAM maps
     assert {f"figures/{path.name}" for path in (project / "reports/figures").iterdir()} == set(links)
     assert "dvc_plots" in (project / ".gitignore").read_text()
 

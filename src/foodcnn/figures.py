@@ -1,23 +1,27 @@
 """The report's figures: which ones it shows, each drawn from the pipeline's metrics and plot files."""
 
+import json
 from pathlib import Path
 
 import torch
 from PIL import Image
 
+from foodcnn.checkpoint import load_checkpoint
 from foodcnn.data.reader import read_rgb
 from foodcnn.evaluation import confusion_from_rows
+from foodcnn.gradcam import heatmaps
 from foodcnn.io import read_table
 from foodcnn.layout import FIGURES, RAW_DIR, REPORTS, RunFiles, test_outputs
 from foodcnn.params import Params
 from foodcnn.plots import (
     confusion_figure,
+    image_grid,
     image_pairs_figure,
     interval_figure,
     learning_curves,
-    misclassified_figure,
     save_figure,
 )
+from foodcnn.registry import CHOSEN, INDEX, model_file, require_published
 from foodcnn.roles import model_title, study_labels
 from foodcnn.runs import config_name, run_name
 from foodcnn.selection import best_models
@@ -101,8 +105,42 @@ def misclassified_figure_of(kind: str, role: str, label: str, seed: int, images:
     chosen = images[torch.tensor([int(row["image"]) for row in shown], dtype=torch.int64)]
     path, link = figure_path(f"misclassified_{kind}")
     title = f"{label} (seed {seed}): the most confidently misclassified test images"
-    save_figure(misclassified_figure(chosen, captions, title), path)
+    save_figure(image_grid(chosen, captions, title, "no misclassified test images"), path)
     return f"Most confidently misclassified: {label}, the best by validation accuracy", link
+
+
+def explained_examples(rows: list[dict], classes: tuple[str, ...]) -> list[dict]:
+    """Per class, in class order, the test image of a run's predictions it got right with the highest confidence
+    and the one of that class it got wrong with the highest confidence (either may be missing)."""
+    shown = []
+    for name in classes:
+        for right in (True, False):
+            rows_of = [row for row in rows if row["actual"] == name and (row["predicted"] == name) == right]
+            if rows_of:
+                shown.append(max(rows_of, key=lambda row: (float(row["confidence"]), -int(row["image"]))))
+    return shown
+
+
+def gradcam_figure(classes: tuple[str, ...], labels: dict[str, str], images: torch.Tensor) -> tuple[str, str]:
+    """Where the chosen model (the publish stage's) looks: Grad-CAM for the class it predicted, over a right and a
+    wrong test image per class of its run."""
+    require_published()
+    index = json.loads(INDEX.read_text())
+    role, seed = index["chosen"], index["roles"][index["chosen"]]["seed"]
+    model, _ = load_checkpoint(model_file(CHOSEN))
+    shown = explained_examples([row for row in predictions(role) if int(row["seed"]) == seed], classes)
+    chosen = images[torch.tensor([int(row["image"]) for row in shown], dtype=torch.int64)]
+    heats = heatmaps(model, chosen, [classes.index(row["predicted"]) for row in shown]) if shown else None
+    captions = [
+        f"{row['actual']}: right ({float(row['confidence']):.2f})"
+        if row["actual"] == row["predicted"]
+        else f"{row['actual']}\nas {row['predicted']} ({float(row['confidence']):.2f})"
+        for row in shown
+    ]
+    path, link = figure_path("gradcam_chosen")
+    title = f"{labels[role]} (seed {seed}): where it looks for the class it predicts (Grad-CAM)"
+    save_figure(image_grid(chosen, captions, title, "no test images", heats), path)
+    return f"Where the chosen model looks: {labels[role]}, a right and a wrong test image per class", link
 
 
 def thumbnail(path: str, raw: Path) -> Image.Image:
@@ -159,5 +197,6 @@ def report_figures(
             misclassified_figure_of(kind, role, labels[role], seeds[0], images)
             for kind, role in zip(("best_scratch", "best_transfer"), best_models(settings, validation), strict=True)
         ),
+        gradcam_figure(classes, labels, images),
         duplicate_figure(duplicates),
     ]

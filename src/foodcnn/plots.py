@@ -118,17 +118,27 @@ def confusion_figure(matrix: torch.Tensor, classes: tuple[str, ...], title: str)
     return figure
 
 
-def misclassified_figure(images: torch.Tensor, captions: list[str], title: str, columns: int = 4) -> plt.Figure:
-    """uint8 images (N, 3, H, W) in a grid, each with its caption."""
+def image_grid(
+    images: torch.Tensor,
+    captions: list[str],
+    title: str,
+    empty: str,
+    heats: torch.Tensor | None = None,
+    columns: int = 4,
+) -> plt.Figure:
+    """uint8 images (N, 3, H, W) in a grid, each with its caption, and with its heat map (N, H, W, in [0, 1])
+    over it when given; `empty` says why there is no image at all."""
     rows = max(1, -(-len(images) // columns))
     figure, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 2.7 * rows), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
-    for axis, image, caption in zip(axes.flat, images, captions, strict=False):
+    for index, (axis, image, caption) in enumerate(zip(axes.flat, images, captions, strict=False)):
         axis.imshow(image.permute(1, 2, 0).numpy(), interpolation="nearest")
+        if heats is not None:
+            axis.imshow(heats[index].numpy(), cmap="jet", alpha=0.45, vmin=0, vmax=1, interpolation="bilinear")
         axis.set_title(caption, fontsize=7)
     if not len(images):
-        axes.flat[0].text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
+        axes.flat[0].text(0.5, 0.5, empty, ha="center", va="center")
     figure.suptitle(title)
     return figure
 
