@@ -207,7 +207,8 @@ def test_dvc_fails_on_a_scalar_grid_list_or_no_params_before_any_stage_with_the_
 @pytest.mark.slow
 def test_a_third_architecture_is_its_module_and_its_name_and_every_run_stays_cached(tmp_path, monkeypatch):
     """docs/layout.md's two files: the module and grid.model. The stages that existed stay up to date; the new
-    architecture's runs and the stages over every model (params, selection, evaluate, report) are what is left."""
+    architecture's runs and the stages over every model (params, selection, evaluate, publish, report, export)
+    are what is left."""
     project = copy_project(tmp_path, merge(TINY, {"grid": {"model": ["basic"], "lr": [0.01]}}))
     monkeypatch.setenv("PYTHONPATH", str(project / "src"))  # the copy's foodcnn, where the new module is
     dvc(project, "repro")
@@ -221,7 +222,9 @@ def test_a_third_architecture_is_its_module_and_its_name_and_every_run_stays_cac
         "params",
         "selection",
         "evaluate",
+        "publish",
         "report",
+        "export",
     }
     dvc(project, "repro")
     assert json.loads(dvc(project, "status", "--json")) == {}
