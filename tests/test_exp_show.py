@@ -59,10 +59,16 @@ def param_names(settings: dict, prefix: str = "") -> set[str]:
 
 
 def dep_paths(project: Path) -> set[str]:
-    """Every file or folder a stage of dvc.yaml depends on (params aside): `dvc exp show` hashes each."""
-    folder = yaml.safe_load((project / "params.yaml").read_text())["data"]["folder"]["path"]
+    """Every file or folder a stage of dvc.yaml depends on (params aside), as DVC resolves the templates:
+    `dvc exp show` hashes each. A matrix stage's `${item.model}` is each model of grid.model."""
+    settings = yaml.safe_load((project / "params.yaml").read_text())
     stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"].values()
-    return {dep.replace("${data.folder.path}", folder) for stage in stages for dep in stage["deps"]}
+    deps = {
+        dep.replace("${data.folder.path}", settings["data"]["folder"]["path"])
+        for stage in stages
+        for dep in stage["deps"]
+    }
+    return {dep.replace("${item.model}", model) for dep in deps for model in settings["grid"]["model"]}
 
 
 @pytest.mark.slow
