@@ -51,3 +51,8 @@ def test_the_runs_of_a_dropped_matrix_value_are_left_over_and_the_others_kept(tm
 
 def test_a_project_without_runs_has_nothing_left_over(tmp_path):
     assert leftovers(matrix_project(tmp_path, [43])) == []
+
+
+def test_outside_a_dvc_project_nothing_is_left_over(tmp_path):
+    write_runs(tmp_path, [42])
+    assert leftovers(tmp_path) == []

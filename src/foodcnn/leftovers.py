@@ -23,7 +23,10 @@ def declared_outputs(root: Path) -> set[Path]:
 
 
 def leftovers(root: Path) -> list[Path]:
-    """The files in the runs' folders that no stage declares, relative to the project's root."""
+    """The files in the runs' folders that no stage declares, relative to the project's root; none outside a DVC
+    project (a stage run by hand in another folder), where no pipeline says what belongs."""
+    if not (root / ".dvc").is_dir() or not (root / "dvc.yaml").is_file():
+        return []
     declared = declared_outputs(root)
     found = (
         path.relative_to(root)
@@ -38,6 +41,8 @@ def leftovers(root: Path) -> list[Path]:
 
 def remove(root: Path, paths: list[Path]) -> None:
     """Delete the files, and a model's line in its folder's .gitignore, as `dvc remove` does for an output."""
+    if not paths:
+        return
     from dvc.repo import Repo
 
     with Repo(str(root)) as repo:
