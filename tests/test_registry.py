@@ -36,27 +36,28 @@ def test_dvc_yaml_names_every_role_and_the_chosen_model_in_the_registry():
 
 @pytest.fixture(scope="module")
 def pulled(team, sweep) -> Path:
-    """A teammate's clone of the trained tiny study with every output pulled from the team's remote."""
-    frank = clone(team, "frank")
-    remote(frank, "pull")
-    return frank
+    """A teammate's clone of the trained tiny study with every output pulled from the team's remote (named apart
+    from test_team's clones: the team's folder is shared by the session)."""
+    grace = clone(team, "grace")
+    remote(grace, "pull")
+    return grace
 
 
 @pytest.fixture(scope="module")
 def unpulled(team, sweep) -> Path:
     """A teammate's clone of the trained tiny study with nothing pulled: what it reads comes through the remote."""
-    return clone(team, "erin")
+    return clone(team, "heidi")
 
 
 @pytest.mark.slow
 def test_another_clone_gets_the_chosen_model_through_the_registry_and_the_remote(team, unpulled, tmp_path):
     from dvc import api  # by name: `dvc` here is tests.project's command runner
 
-    erin = unpulled
-    git(erin, "tag", "-a", "chosen@v1.0.0", "-m", "the tiny study's chosen model")
-    git(erin, "push", "-q", "origin", "chosen@v1.0.0")
-    shown = api.artifacts_show("chosen", repo=str(erin))
-    assert shown == {"rev": git(erin, "rev-parse", "HEAD").strip(), "path": "models/study/chosen.pt"}
+    heidi = unpulled
+    git(heidi, "tag", "-a", "chosen@v1.0.0", "-m", "the tiny study's chosen model")
+    git(heidi, "push", "-q", "origin", "chosen@v1.0.0")
+    shown = api.artifacts_show("chosen", repo=str(heidi))
+    assert shown == {"rev": git(heidi, "rev-parse", "HEAD").strip(), "path": "models/study/chosen.pt"}
     dvc(
         tmp_path,
         "artifacts",
@@ -69,7 +70,7 @@ def test_another_clone_gets_the_chosen_model_through_the_registry_and_the_remote
         f"url={team / 'store'}",
     )
     checkpoint = torch.load(tmp_path / "chosen.pt", map_location="cpu", weights_only=True)
-    with api.open("models/study/index.json", repo=str(erin)) as handle:
+    with api.open("models/study/index.json", repo=str(heidi)) as handle:
         index = json.load(handle)
     chosen = index["roles"][index["chosen"]]
     assert checkpoint["config"]["seed"] == chosen["seed"]
