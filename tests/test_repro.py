@@ -5,6 +5,8 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import pytest
 
@@ -52,9 +54,17 @@ class Recorder:
             raise RuntimeError(f"{item} failed")
 
     def run(self, order: list[str], upstream: dict[str, list[str]], jobs: int) -> list[str]:
-        return run_side_by_side(
-            order, upstream, self.start, self.command, self.finished.append, self.recorded.append, jobs
-        )
+        # A pool with a thread per item: only run_side_by_side bounds how many commands run at once.
+        with ThreadPoolExecutor(max_workers=len(order)) as pool:
+            return run_side_by_side(
+                order,
+                upstream,
+                self.start,
+                partial(pool.submit, self.command),
+                self.finished.append,
+                self.recorded.append,
+                jobs,
+            )
 
 
 def test_records_in_the_plans_order_whichever_command_ends_first():

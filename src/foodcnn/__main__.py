@@ -20,11 +20,22 @@ def parser() -> argparse.ArgumentParser:
         "repro",
         help="dvc repro, with independent stages side by side",
         description="Bring the pipeline up to date as `dvc repro` does (same stages, run-cache and dvc.lock), "
-        "running the commands of independent stages side by side. Each computes on params.yaml's "
-        "`threads`, so the files are the same as a sequential `dvc repro`.",
+        "running the commands of independent stages side by side as tasks on a Dask cluster (a local one, or the "
+        "scheduler at --scheduler: docs/cluster.md). Each computes on params.yaml's `threads`, so the files are "
+        "the same as a sequential `dvc repro`.",
     )
     repro.add_argument("targets", nargs="*", metavar="STAGE", help="stages to bring up to date (default: all)")
-    repro.add_argument("-j", "--jobs", type=int, help="commands at once (default: usable CPU cores / threads)")
+    repro.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        help="commands at once (default: usable CPU cores / threads; with --scheduler, the workers' threads)",
+    )
+    repro.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a Dask scheduler (tcp://host:8786) whose workers share this clone's folder (default: a local cluster)",
+    )
     diff = verbs.add_parser(
         "diff",
         help="is the difference between revisions evidence or noise?",
@@ -113,10 +124,12 @@ def tidy(arguments: argparse.Namespace) -> None:
 
 
 def repro(arguments: argparse.Namespace) -> None:
-    jobs = default_jobs(params.load().threads, usable_cores()) if arguments.jobs is None else arguments.jobs
-    if jobs < 1:
+    jobs = arguments.jobs
+    if jobs is None and arguments.scheduler is None:
+        jobs = default_jobs(params.load().threads, usable_cores())
+    if jobs is not None and jobs < 1:
         raise FoodCnnError(f"--jobs must be at least 1 (got {jobs})")
-    ran = reproduce(jobs, arguments.targets)
+    ran = reproduce(jobs, arguments.targets, arguments.scheduler)
     print("Use `dvc push` to send your updates to remote storage." if ran else "Data and pipelines are up to date.")
     notice = provenance.notice_after_repro(Path.cwd()) if ran else None
     if notice:  # on another machine the committed results may change: say so, and how to tell if it matters

@@ -1,9 +1,10 @@
 """`foodcnn repro`: the pipeline as `dvc repro` runs it, with independent stages' commands side by side.
 
-One process holds DVC's repository lock and walks `dvc repro`'s own plan (`plan_repro`). Every decision (does
-a stage change, does the run-cache hold its run, what is saved, what dvc.lock records) is taken by DVC's own
-functions, called in DVC's order; only the commands run concurrently (foodcnn.schedule), each computing on
-params.yaml's `threads`, so the files are those of a sequential `dvc repro`.
+One process, the driver, holds DVC's repository lock and walks `dvc repro`'s own plan (`plan_repro`). Every
+decision (does a stage change, does the run-cache hold its run, what is saved, what dvc.lock records) is taken
+by DVC's own functions, called in DVC's order; only the commands run concurrently, as tasks on a Dask cluster
+(foodcnn.cluster: a local one, or the scheduler at `--scheduler`), each computing on params.yaml's `threads`,
+so the files are those of a sequential `dvc repro`.
 
 What is copied from DVC 3.67.1 (`_reproduce_stage`, `Stage.reproduce`, `Stage.run`, `run_stage`), step by step,
 and each departure with its reason. This is the one place that re-states DVC; tests/test_repro_flows.py runs
@@ -15,8 +16,9 @@ the everyday flows through both and compares the files.
    and put back when the run-cache has nothing, so that a command that then fails leaves the last results,
    which still match dvc.lock]
 3. On a miss, `save_deps()`, then `cmd_run`.                                                       [as DVC,
-   except that the command runs in a worker thread, without `unlocked_repo`: unlocking would let the
-   commands of other threads reset this one's index]
+   except that the commands run as a Dask task (foodcnn.cluster.run_commands: DVC's shell and environment
+   variables, in the worker's environment), while the driver keeps the lock: `unlocked_repo` would let the
+   stage commands' own DVC calls race this process's index]
 4. Once the command ends (or the restore is done): `save(run_cache=...)` and `commit()`.            [as DVC]
 5. `dump(update_pipeline=False)`, in the plan's order whichever command ended first.        [order only]
 And before any command, each output's .gitignore line, in the plan's order (below). A stage without outputs
@@ -34,10 +36,12 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import CancelledError, Future
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from foodcnn import cluster
 from foodcnn.errors import FoodCnnError
 from foodcnn.schedule import Start, run_side_by_side
 
@@ -145,19 +149,23 @@ def upstream(order: list["Stage"], graph: "networkx.DiGraph") -> dict["Stage", l
     return waits
 
 
-def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
-    """Bring the pipeline (or the targets and what they depend on) up to date as `dvc repro` would, with up to
-    `jobs` stage commands at once; returns how many stages ran or came back from the run-cache."""
+def reproduce(jobs: int | None, targets: Sequence[str] = (), scheduler: str | None = None) -> int:
+    """Bring the pipeline (or the targets and what they depend on) up to date as `dvc repro` would, the stage
+    commands run on the Dask cluster at `scheduler` (default: a local one with `jobs` threads), up to `jobs` at
+    once (default: the threads of the cluster's workers); returns how many stages ran or came back from the
+    run-cache."""
     from dvc.exceptions import DvcException, NotDvcRepoError
     from dvc.repo import Repo
     from dvc.repo.reproduce import collect_stages, get_active_graph, plan_repro
     from dvc.stage.cache import RunCacheNotFoundError
-    from dvc.stage.run import cmd_run
+    from dvc.stage.run import _enforce_cmd_list
 
     try:
         repo = Repo()
     except NotDvcRepoError as error:
         raise FoodCnnError("not inside a DVC project: run `foodcnn repro` in the project's folder") from error
+    if scheduler is None and jobs is None:
+        raise ValueError("a local cluster needs a number of jobs")
     with repo, repository_lock(repo), repo.scm_context:
         graph = get_active_graph(repo.index.graph)
         stages = collect_stages(repo, targets) if targets else None
@@ -189,20 +197,21 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
             restored.add(stage)
             return Start.DONE
 
-        def command(stage: "Stage") -> None:
-            began = time.perf_counter()
-            try:
-                cmd_run(stage)
-            except DvcException as error:
-                raise FoodCnnError(f"stage '{stage.addressing}' {error}") from error
-            # Lines of runs side by side interleave: this one says which run ended, and how long it took.
-            logger.info("Stage '%s' took %.1f s", stage.addressing, time.perf_counter() - began)
+        began: dict[Stage, float] = {}
+
+        def launch(stage: "Stage") -> Future:  # step 3's command, on the cluster
+            logger.info("Running stage '%s':", stage.addressing)
+            began[stage] = time.perf_counter()
+            wanted = (stage.meta or {}).get("resources", {})
+            return workers.submit(stage.addressing, _enforce_cmd_list(stage.cmd), stage.wdir, wanted)
 
         def finish(stage: "Stage") -> None:  # step 4
             # Outputs with cache: false (other than metrics and plots) keep a stage out of the run-cache.
             uncached = any(not out.use_cache for out in stage.outs if not (out.is_metric or out.is_plot))
             stage.save(run_cache=not uncached)
             stage.commit()
+            if stage in began:  # lines of runs side by side interleave: this one says which run ended, and when
+                logger.info("Stage '%s' took %.1f s", stage.addressing, time.perf_counter() - began[stage])
             if stage in restored:  # say what was reused, so that a person can check it
                 path, values = run_cache_entry(stage)
                 logger.info(
@@ -212,16 +221,19 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
                     path.relative_to(repo.root_dir),
                 )
 
-        try:
-            finished = run_side_by_side(
-                order,
-                upstream(order, graph),
-                start,
-                command,
-                finish,
-                lambda stage: stage.dump(update_pipeline=False),
-                jobs,
-            )
-        except DvcException as error:
-            raise FoodCnnError(str(error)) from error
+        with cluster.connect(scheduler, jobs or 1, Path(repo.root_dir)) as workers:
+            try:
+                finished = run_side_by_side(
+                    order,
+                    upstream(order, graph),
+                    start,
+                    launch,
+                    finish,
+                    lambda stage: stage.dump(update_pipeline=False),
+                    jobs or workers.slots(),
+                )
+            except DvcException as error:
+                raise FoodCnnError(str(error)) from error
+            except CancelledError as error:
+                raise workers.lost() from error
     return len(finished)

@@ -1,12 +1,13 @@
-"""The scheduler of `foodcnn repro`: items taken in a plan's order once their upstream items are done, their
-commands side by side in a pool of threads, what they leave recorded in the plan's order.
+"""The plan of `foodcnn repro`: items taken in a plan's order once their upstream items are done, up to `jobs`
+of their commands under way at once (launched as futures: Dask tasks, foodcnn.cluster), what they leave
+recorded in the plan's order.
 
-Plain Python, nothing of DVC: foodcnn.repro hands it DVC's stages and DVC's own per-stage steps.
+Plain Python, nothing of DVC or Dask: foodcnn.repro hands it DVC's stages and DVC's own per-stage steps.
 """
 
 import os
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, wait
 from enum import Enum
 from typing import TypeVar
 
@@ -36,15 +37,16 @@ def run_side_by_side(
     order: Sequence[Item],
     upstream: Mapping[Item, Collection[Item]],
     start: Callable[[Item], Start],
-    command: Callable[[Item], None],
+    launch: Callable[[Item], Future],
     finish: Callable[[Item], None],
     record: Callable[[Item], None],
     jobs: int,
 ) -> list[Item]:
     """Take items in `order` once their upstream items are done: start(item) in this thread says what it needs;
-    command(item) runs in a pool of `jobs` threads; finish(item) follows in this thread for each command or
-    restored item, as soon as it ends, and record(item) for each finished item in `order`, so that what
-    record writes does not depend on which command ended first. Returns the finished items.
+    launch(item) starts its command, up to `jobs` under way at once, and returns a future of its end;
+    finish(item) follows in this thread for each command or restored item, as soon as it ends, and record(item)
+    for each finished item in `order`, so that what record writes does not depend on which command ended first.
+    Returns the finished items.
 
     After a failed start or command nothing new starts; the commands under way end and are finished (their
     results kept for the next run), and then the first error is raised.
@@ -69,31 +71,31 @@ def run_side_by_side(
                 record(order[recorded])
             recorded += 1
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        while pending or running:
-            while failure is None and len(running) < jobs:
-                ready = next((item for item in pending if all(u in done for u in upstream[item])), None)
-                if ready is None:
-                    break
-                pending.remove(ready)
-                try:
-                    need = start(ready)
-                except Exception as error:  # the commands under way still end and are kept, as for a failed one
-                    failure = error
-                    break
-                if need is Start.RUN:
-                    running[pool.submit(command, ready)] = ready
-                else:
-                    complete(ready, need is Start.DONE)
-            if not running:
+    while pending or running:
+        while failure is None and len(running) < jobs:
+            ready = next((item for item in pending if all(u in done for u in upstream[item])), None)
+            if ready is None:
                 break
-            ended, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in ended:
-                item = running.pop(future)
-                if future.exception() is None:
-                    complete(item, True)
-                elif failure is None:
-                    failure = future.exception()
+            pending.remove(ready)
+            try:
+                need = start(ready)
+                if need is Start.RUN:
+                    running[launch(ready)] = ready
+            except Exception as error:  # the commands under way still end and are kept, as for a failed one
+                failure = error
+                break
+            if need is not Start.RUN:
+                complete(ready, need is Start.DONE)
+        if not running:
+            break
+        ended, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in ended:
+            item = running.pop(future)
+            error = future.exception() if not future.cancelled() else CancelledError(f"{item} was cancelled")
+            if error is None:
+                complete(item, True)
+            elif failure is None:
+                failure = error
     if failure is not None:
         raise failure
     if pending:
