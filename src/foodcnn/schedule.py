@@ -91,11 +91,11 @@ def run_side_by_side(
         ended, _ = wait(running, return_when=FIRST_COMPLETED)
         for future in ended:
             item = running.pop(future)
-            error = future.exception() if not future.cancelled() else CancelledError(f"{item} was cancelled")
-            if error is None:
+            problem = future.exception() if not future.cancelled() else CancelledError(f"{item} was cancelled")
+            if problem is None:
                 complete(item, True)
             elif failure is None:
-                failure = error
+                failure = problem
     if failure is not None:
         raise failure
     if pending:
