@@ -12,7 +12,7 @@ PLOTS_TEMPLATE := web/build/plots.html
 SETUP := $(VENV)/installed $(PLOTS_TEMPLATE)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test lint plots bench pull push verify diff install-remote lock
+.PHONY: install repro test lint plots bench pull push verify diff install-remote lock
 
 # Every package of each environment, dependencies too, is pinned with its hashes in a lock (requirements*.txt,
 # compiled from the direct requirements in requirements*.in by `make lock`), and installed by this one command
@@ -21,10 +21,14 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # moto for the tests (requirements-remote-test.txt), at the same versions in all four.
 INSTALL = $(VENV)/bin/pip install --quiet --require-hashes -r
 
+# The study's environment and nothing more: what `dask worker` processes run from (docs/cluster.md).
+install: $(SETUP)
+
 # The study as `dvc repro` runs it, with the training runs side by side: JOBS at once (default: usable cores /
-# params.yaml's threads). The files are the same as a sequential `dvc repro`, which keeps working.
+# params.yaml's threads), on a Dask cluster in this process, or on the one at SCHEDULER (docs/cluster.md). The
+# files are the same as a sequential `dvc repro`, which keeps working.
 repro: $(SETUP)
-	foodcnn repro $(if $(JOBS),--jobs $(JOBS))
+	foodcnn repro $(if $(JOBS),--jobs $(JOBS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 # The remote tests' Python needs (both plugins, moto's S3 server) come with the test target, not with the
 # study's environment, which stays as small as `make repro` needs; sshd comes from apt (.ci/run).

@@ -30,6 +30,9 @@
                  stages of --scale-project (another checkout, to compare)
  14. predict     `foodcnn predict` on 100 of data/raw's photos from a new process, and the exported ONNX model
                  against PyTorch eager, batch 1 and 64 (the chosen model; needs requirements-remote-test.txt)
+ 15. cluster     what Dask costs `foodcnn repro`: no-op stage commands through a thread pool, the local cluster
+                 and two `dask worker` processes; the default study through the thread-pool version
+                 (--cluster-before, a checkout of it), the local cluster and the two workers
 
 GPU sections (run with --only; on a CPU they run too, at the sizes given, which is how they are tested):
   gpu-profile     where the time of training.fit's steps goes (torch.profiler): the operators taking the
@@ -54,6 +57,7 @@ from pathlib import Path
 import torch
 from figures import (
     calibration,
+    cluster,
     diff,
     duplicates,
     finetune,
@@ -92,6 +96,7 @@ CPU_SECTIONS = (
     "calibration",
     "scale",
     "predict",
+    "cluster",
 )
 GPU_SECTIONS = ("gpu-profile", "gpu-throughput", "gpu-parallel", "gpu-protocol")
 
@@ -178,6 +183,11 @@ def parse_arguments() -> argparse.Namespace:
         action="store_true",
         help="each class of the scale figure one burst of near-duplicates: split only",
     )
+    parser.add_argument(
+        "--cluster-before",
+        type=Path,
+        help="a checkout of foodcnn repro's thread-pool version (git worktree add DIR 84288c1), for the cluster figure",
+    )
     gpu = parser.add_argument_group("gpu sections")
     gpu.add_argument(
         "--gpu-models",
@@ -250,6 +260,8 @@ def measure(args: argparse.Namespace, settings: study_params.Params) -> None:
         )
     if "predict" in sections:
         predict.measure(args.repeats)
+    if "cluster" in sections:
+        cluster.measure(args.repeats, args.cluster_before, args.keep)
     if "gpu-profile" in sections:
         gpu_profile.measure(args.gpu_profile_model, args.gpu_size, args.gpu_batch, args.gpu_images, rows=20)
     if "gpu-throughput" in sections:
