@@ -1,11 +1,11 @@
 """Figure 15: what running stage commands as Dask tasks costs `foodcnn repro`.
 
-  a. per task: 40 stage commands that do nothing (`true`), two at a time, through a thread pool starting each
-     as DVC's `cmd_run` does (what `foodcnn repro` did before Dask), through the local cluster `foodcnn repro`
-     starts in its own process, and through a `dask scheduler` with two `dask worker` processes on 127.0.0.1;
-     the local cluster's start and stop
-  b. the default study from a clean state: `foodcnn repro` of --cluster-before (a checkout of the thread-pool
-     version; skipped without it), of this checkout on its local cluster, and on the 2-worker cluster
+a. per task: 40 stage commands that do nothing (`true`), two at a time, through a thread pool starting each
+   as DVC's `cmd_run` does (what `foodcnn repro` did before Dask), through the local cluster `foodcnn repro`
+   starts in its own process, and through a `dask scheduler` with two `dask worker` processes on 127.0.0.1;
+   the local cluster's start and stop
+b. the default study from a clean state: `foodcnn repro` of --cluster-before (a checkout of the thread-pool
+   version; skipped without it), of this checkout on its local cluster, and on the 2-worker cluster
 """
 
 import os

@@ -42,12 +42,14 @@ def file_digest(path: Path) -> str | None:
 
 def repository_seen(root: str, lock_digest: str | None, code: str) -> str | None:
     """Run on a worker: why it does not see the driver's repository at `root`, or None when it does. It must have
-    been started in the project's folder on a host that sees the clone at the same path, with the same dvc.lock,
+    been started in the project's folder (or in the DVC project that holds it, as the project of a sweep's
+    workspaces does) on a host that sees the clone at the same path, with the same dvc.lock,
     and its Python must import foodcnn from where the driver's does (`code`: another clone's environment would
     run that clone's code)."""
-
     project, here = Path(root).resolve(), Path.cwd().resolve()
-    if here != project and project not in here.parents:
+    inside = here == project or project in here.parents
+    holding = (here / ".dvc").is_dir() and here in project.parents  # a sweep's workspaces lie under .dvc/tmp
+    if not (inside or holding):
         return f"was started in {here}, not in the project's folder"
     if file_digest(project / "dvc.lock") != lock_digest:
         return "sees another dvc.lock"

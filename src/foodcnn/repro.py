@@ -206,12 +206,12 @@ def reproduce(jobs: int | None, targets: Sequence[str] = (), scheduler: str | No
             return workers.submit(stage.addressing, _enforce_cmd_list(stage.cmd), stage.wdir, wanted)
 
         def finish(stage: "Stage") -> None:  # step 4
+            if stage in began:  # lines of runs side by side interleave: this one says which run ended, and when
+                logger.info("Stage '%s' took %.1f s", stage.addressing, time.perf_counter() - began[stage])
             # Outputs with cache: false (other than metrics and plots) keep a stage out of the run-cache.
             uncached = any(not out.use_cache for out in stage.outs if not (out.is_metric or out.is_plot))
             stage.save(run_cache=not uncached)
             stage.commit()
-            if stage in began:  # lines of runs side by side interleave: this one says which run ended, and when
-                logger.info("Stage '%s' took %.1f s", stage.addressing, time.perf_counter() - began[stage])
             if stage in restored:  # say what was reused, so that a person can check it
                 path, values = run_cache_entry(stage)
                 logger.info(
