@@ -1,10 +1,10 @@
 """`foodcnn repro` against `dvc repro` over the everyday flows: the differential test of foodcnn.repro.
 
-A small study is built once. Before each flow, two copies are made equal to the reference (the copy that
-plain `dvc repro` keeps), so a flow starts from the same state whatever happened before; the flow is done in
-all three, each brought up to date by its own driver (`dvc repro`, `foodcnn repro --jobs 1`, `--jobs 3`), and
-the three are compared on every file but git's and DVC's temporary ones: dvc.lock, every output's bytes,
-the cache and the run-cache entries written, and on `dvc status`.
+A small study is built once. Before each flow, a copy is made equal to the reference (the copy that plain
+`dvc repro` keeps), so a flow starts from the same state whatever happened before; the flow is done in both,
+each brought up to date by its own driver (`dvc repro`; `foodcnn repro --jobs 3`, its commands side by side,
+the harder case of its one code path), and the two are compared on every file but git's and DVC's temporary
+ones: dvc.lock, every output's bytes, the cache and the run-cache entries written, and on `dvc status`.
 """
 
 import hashlib
@@ -26,7 +26,6 @@ from tests.project import TINY, attempt, copy_project, dvc, merge, run, set_para
 SMALL = merge(TINY, {"grid": {"model": ["basic"], "lr": [0.01], "batch_size": [8]}})
 DRIVERS = {
     "dvc repro": ("-m", "dvc", "repro"),
-    "foodcnn repro -j1": ("-m", "foodcnn", "repro", "--jobs", "1"),
     "foodcnn repro -j3": ("-m", "foodcnn", "repro", "--jobs", "3"),
 }
 REFERENCE = "dvc repro"
@@ -83,7 +82,7 @@ def copies(tmp_path_factory) -> dict[str, Path]:
 
 def flow(copies: dict[str, Path], change: Callable[[Path], None], succeeds: bool = True) -> dict[str, str]:
     """Make the copies equal to the reference, change each the same way, bring each up to date with its driver,
-    the three side by side; returns each driver's output."""
+    the two side by side; returns each driver's output."""
     for name, root in copies.items():
         if name != REFERENCE:
             shutil.rmtree(root, ignore_errors=True)
@@ -142,7 +141,7 @@ def test_a_parameter_the_grid_reads_retrains_and_changed_back_the_run_cache_give
         assert epochs_trained(root, "dropout/basic_dropout0.5_seed42.tsv") == 2
     outputs = flow(copies, params_change({"train": {"epochs": 1}}))
     assert ran(outputs) == {"params", "report"}  # the rest comes back from the run-cache
-    assert "Stage 'train@basic-0.01-8-42' restored the run of threads=1" in outputs["foodcnn repro -j1"]
+    assert "Stage 'train@basic-0.01-8-42' restored the run of threads=1" in outputs["foodcnn repro -j3"]
     after = assert_same(copies)
     assert differences(workspace(after), workspace(before)) == [], "restored from the run-cache, not as it ran"
 
