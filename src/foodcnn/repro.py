@@ -209,7 +209,7 @@ def reproduce(jobs: int, targets: Sequence[str] = ()) -> int:
                     "Stage '%s' restored the run of %s (run-cache entry %s)",
                     stage.addressing,
                     describe(values),
-                    path.relative_to(repo.root_dir),
+                    os.path.relpath(path, repo.root_dir),  # the cache may be elsewhere (`dvc cache dir`)
                 )
 
         try:
