@@ -10,8 +10,36 @@ from pathlib import Path
 import pytest
 import yaml
 
+from foodcnn.errors import ParamsError
+from foodcnn.experiment import combinations, readable_name
+from foodcnn.sweep import Share, share
 from tests.project import attempt, copy_project, dvc, git, run
 from tests.test_repro_flows import SMALL, differences, snapshot
+
+
+def test_a_sweep_is_dvcs_expansion_one_experiment_per_combination():
+    assert combinations(["lr=0.001,0.01", "dropout.p=[0.3],[0.5]", "other.yaml:a=range(1,3)"]) == [
+        {"params.yaml": [f"lr={lr}", f"dropout.p=[{p}]"], "other.yaml": [f"a={a}"]}
+        for lr in ("0.001", "0.01")
+        for p in ("0.3", "0.5")
+        for a in (1, 2)
+    ]
+    assert combinations(["lr=0.01"]) == [{"params.yaml": ["lr=0.01"]}]
+    assert combinations([]) == [{}]
+    with pytest.raises(ParamsError, match="lr=0.01,"):
+        combinations(["lr=0.01,"])
+
+
+def test_a_sweeps_experiments_are_named_after_their_values_as_a_git_ref_may_be():
+    assert readable_name({"params.yaml": ["lr=0.01", "dropout.p=[0.3,0.5]"]}) == "lr-0.01_dropout.p-0.3-0.5"
+    assert readable_name({"params.yaml": ["+train.extra=1"], "o.yaml": ["a=b"]}) == "train.extra-1_o.yaml-a-b"
+
+
+def test_the_experiments_divide_the_jobs_unless_a_scheduler_places_the_commands():
+    assert share(4, 2, None) == Share(2, ("--jobs", "1"))  # two at once, one command each: the rest wait
+    assert share(3, 8, None) == Share(3, ("--jobs", "2"))
+    assert share(1, 2, None) == Share(1, ("--jobs", "2"))
+    assert share(3, 2, "tcp://127.0.0.1:8786") == Share(3, ("--scheduler", "tcp://127.0.0.1:8786"))
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +119,11 @@ def test_a_sweep_saves_each_experiment_and_names_the_one_that_failed(study, tmp_
     assert experiments(project) == saved - {failed}
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith(f"error: 1 of 4 experiments failed: {failed} ("), result.stderr
-    assert "the report cannot be written" in errors[0] and f".dvc/tmp/foodcnn-exp/{failed}.log" in errors[0]
+    assert "stage 'report'" in errors[0] and f".dvc/tmp/foodcnn-exp/{failed}.log" in errors[0]
+    assert "the report cannot be written" in (project / f".dvc/tmp/foodcnn-exp/{failed}.log").read_text()
+    # The two at lr 0.001 share their dropout retrain: started apart, the second restores the first's run.
+    dropout = re.findall(r"^\S+ lr-0\.001_\S+: dropout@basic-0\.5-42 (.*)$", result.stdout, re.MULTILINE)
+    assert sorted(dropout)[1] == "restored from the run-cache" and sorted(dropout)[0].startswith("ran in "), dropout
     table = [line for line in result.stdout.splitlines() if line.startswith("| lr-")]
     assert [row.split(" | ")[1] for row in table] == [
         "lr=auto evaluate.bootstrap_resamples=100",

@@ -65,6 +65,23 @@ def share(experiments: int, jobs: int, scheduler: str | None) -> Share:
     return Share(at_once, ("--jobs", str(jobs // at_once)))
 
 
+def values(experiment: Experiment) -> set[str]:
+    return {f"{path}:{item}" for path, items in experiment.overrides.items() for item in items}
+
+
+def spread(experiments: list[Experiment], at_once: int) -> list[Experiment]:
+    """The order to start them in: each next as unlike the ones started just before it (at_once - 1 of them) as
+    can be, the most values differing. Experiments side by side then share few stages, and a stage that two
+    share has likely been run by the first, and saved in the run-cache, by the time the second comes to it."""
+    pending, order = list(experiments), list[Experiment]()
+    while pending:
+        recent = order[len(order) - at_once + 1 :]
+        chosen = max(pending, key=lambda each: sum(len(values(each) - values(other)) for other in recent))
+        pending.remove(chosen)
+        order.append(chosen)
+    return order
+
+
 class StepFailed(FoodCnnError):
     pass
 
@@ -195,7 +212,7 @@ def make_all(experiments: list[Experiment], where: Where, shared: Share) -> None
     made: dict[str, tuple[Experiment, dict[str, float]]] = {}
     failed: list[str] = []
     with ThreadPoolExecutor(max_workers=shared.at_once) as pool:
-        futures = {pool.submit(make, experiment): experiment for experiment in experiments}
+        futures = {pool.submit(make, experiment): experiment for experiment in spread(experiments, shared.at_once)}
         for future in as_completed(futures):
             experiment = futures[future]
             try:
