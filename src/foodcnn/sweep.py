@@ -163,7 +163,7 @@ def apply(root: Path, overrides: Overrides) -> None:
         apply_overrides(root / path, items)
 
 
-def test_accuracies(root: Path) -> dict[str, float]:
+def accuracies(root: Path) -> dict[str, float]:
     """The study models' test accuracies: metrics/test.json's numbers (its nested macro-F1s left out)."""
     metrics = json.loads((root / "metrics" / "test.json").read_text())
     return {role: value for role, value in metrics.items() if isinstance(value, int | float)}
@@ -171,13 +171,13 @@ def test_accuracies(root: Path) -> dict[str, float]:
 
 def table(made: dict[str, tuple[Experiment, dict[str, float]]]) -> str:
     """The saved experiments: name, what was changed, each model's test accuracy in %."""
-    roles = list(dict.fromkeys(role for _, accuracies in made.values() for role in accuracies))
+    roles = list(dict.fromkeys(role for _, found in made.values() for role in found))
     lines = [
         "| experiment | changed | " + " | ".join(roles) + " |",
         "|---|---|" + "---:|" * len(roles),
     ]
-    for name, (experiment, accuracies) in made.items():
-        cells = [f"{100 * accuracies[role]:.1f}" if role in accuracies else "" for role in roles]
+    for name, (experiment, found) in made.items():
+        cells = [f"{100 * found[role]:.1f}" if role in found else "" for role in roles]
         lines.append(f"| {name} | {experiment.changed or '(none)'} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -201,7 +201,7 @@ def make_all(experiments: list[Experiment], where: Where, shared: Share) -> None
                 step(root, log, ["foodcnn", "repro", *shared.repro_options], progress.watch(experiment.name))
                 with git_lock:
                     step(root, log, ["dvc", "exp", "run", "--name", experiment.name])
-            return test_accuracies(root)
+            return accuracies(root)
         except StepFailed as error:
             raise StepFailed(f"{experiment.name} ({error}; log {os.path.relpath(log_path)})") from error
         finally:
