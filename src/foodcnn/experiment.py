@@ -126,4 +126,4 @@ def run(set_params: list[str], name: str | None, jobs: int | None) -> None:
             for each, overrides in zip(names(found, name, repo.scm, baseline), found, strict=True)
         ]
         where = sweep.Where(Path(repo.root_dir), Path(repo.tmp_dir) / "foodcnn-exp", repo.cache.local_cache_dir)
-    sweep.make_all(experiments, where, sweep.share(len(experiments), total, scheduler=None))
+    sweep.make_all(experiments, where, total, scheduler=None)  # issue 28 brings the scheduler's address

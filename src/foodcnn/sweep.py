@@ -182,37 +182,43 @@ def table(made: dict[str, tuple[Experiment, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
-def make_all(experiments: list[Experiment], where: Where, shared: Share) -> None:
-    """Make every experiment, `shared.at_once` side by side; one that fails stops none of the others, and all
-    that failed are named in one line at the end."""
+def make_all(experiments: list[Experiment], where: Where, jobs: int, scheduler: str | None) -> None:
+    """Make every experiment, as many side by side as `share` says; each takes its share of the machine as it
+    starts, of the experiments not yet made (the last ones, alone, take it all). One that fails stops none of
+    the others, and all that failed are named in one line at the end."""
     where.folder.mkdir(parents=True, exist_ok=True)
     progress = Progress()
     git_lock = threading.Lock()  # worktrees and experiment refs are shared by every workspace
     alone = len(experiments) == 1
+    unmade = len(experiments)
 
     def make(experiment: Experiment) -> dict[str, float]:
+        nonlocal unmade
         log_path = where.folder / f"{experiment.name}.log"
         with git_lock:
             root = where.project if alone else add_worktree(where, experiment.name)
+            options = share(unmade, jobs, scheduler).repro_options
         try:
             apply(root, experiment.overrides)
             with log_path.open("w") as log:
                 step(root, log, ["dvc", "checkout", "--force", "--allow-missing"])
-                step(root, log, ["foodcnn", "repro", *shared.repro_options], progress.watch(experiment.name))
+                step(root, log, ["foodcnn", "repro", *options], progress.watch(experiment.name))
                 with git_lock:
                     step(root, log, ["dvc", "exp", "run", "--name", experiment.name])
             return accuracies(root)
         except StepFailed as error:
             raise StepFailed(f"{experiment.name} ({error}; log {os.path.relpath(log_path)})") from error
         finally:
-            if not alone:
-                with git_lock:
+            with git_lock:
+                unmade -= 1
+                if not alone:
                     git(where.project, "worktree", "remove", "--force", str(root))
 
     made: dict[str, tuple[Experiment, dict[str, float]]] = {}
     failed: list[str] = []
-    with ThreadPoolExecutor(max_workers=shared.at_once) as pool:
-        futures = {pool.submit(make, experiment): experiment for experiment in spread(experiments, shared.at_once)}
+    at_once = share(len(experiments), jobs, scheduler).at_once
+    with ThreadPoolExecutor(max_workers=at_once) as pool:
+        futures = {pool.submit(make, experiment): experiment for experiment in spread(experiments, at_once)}
         for future in as_completed(futures):
             experiment = futures[future]
             try:
