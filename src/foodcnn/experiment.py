@@ -43,8 +43,8 @@ def combinations(set_params: list[str]) -> list[Overrides]:
 
     try:
         return get_hydra_sweeps(to_path_overrides(set_params))
-    except (DvcException, HydraException) as error:  # a malformed override, in DVC's or Hydra's words
-        raise ParamsError(f"{error}: {' '.join(set_params)}") from error
+    except (DvcException, HydraException) as error:  # a malformed override, in DVC's or Hydra's first line
+        raise ParamsError(f"invalid -S value in {' '.join(set_params)}: {str(error).splitlines()[0]}") from error
 
 
 def check_overrides(overrides: list[str]) -> params.Params:
