@@ -288,8 +288,10 @@ def check_python(words: list[str]) -> list[str]:
 
 
 def check_foodcnn(words: list[str]) -> list[str]:
-    if words[1:3] == ["exp", "run"]:  # hands its arguments to `dvc exp run`
-        return check_dvc(["dvc", *words[1:]])
+    if words[1:3] == ["exp", "run"]:  # its -S, -n and -j are `dvc exp run`'s: DVC's parser checks the -S keys too
+        return check_dvc(["dvc", *words[1:]]) + check_options(
+            words[3:], help_text("-m", "foodcnn", "exp", "run"), "foodcnn exp run"
+        )
     try:
         usage = help_text("-m", "foodcnn")
         verbs = set(re.search(r"\{([\w,-]+)\}", usage).group(1).split(","))

@@ -1,7 +1,8 @@
 """The `foodcnn` command: `foodcnn repro` runs the pipeline with independent stages side by side; `foodcnn diff
-[A] [B] ...` compares revisions and experiments beside the pipeline; `foodcnn exp run ...` is `dvc exp run`
-with the experiment's params checked before DVC changes the workspace; `foodcnn tidy` removes the runs' files
-that no stage makes any more; `foodcnn predict PHOTO ...` gives a study model's classes for photos."""
+[A] [B] ...` compares revisions and experiments beside the pipeline; `foodcnn exp run -S ...` makes the
+experiment `dvc exp run` makes, its stages side by side, and a sweep's experiments side by side; `foodcnn tidy`
+removes the runs' files that no stage makes any more; `foodcnn predict PHOTO ...` gives a study model's classes
+for photos."""
 
 import argparse
 import sys
@@ -56,16 +57,33 @@ def parser() -> argparse.ArgumentParser:
         help=f"bootstrap resamples of the test images (at most {params.MAX_RESAMPLES})",
     )
     diff.add_argument("--seed", type=int, default=0, help="seed of the bootstrap draws")
-    exp = verbs.add_parser("exp", help="dvc exp run, with the experiment's params checked first")
+    exp = verbs.add_parser("exp", help="dvc exp run, its stages side by side; sweeps")
     exp_verbs = exp.add_subparsers(dest="exp_verb", required=True)
-    exp_verbs.add_parser(
+    exp_run = exp_verbs.add_parser(
         "run",
-        help="dvc exp run, with the experiment's params checked first",
-        description="Check params.yaml as the experiment would have it (`-S` applied), as the params stage does, "
-        "then run `dvc exp run` with the same arguments. `dvc exp run` alone changes the workspace "
-        "before the params stage runs: a rejected value could first delete the outputs of stages it "
-        "drops.",
-        usage="foodcnn exp run [dvc exp run's arguments]",
+        help="dvc exp run, its stages side by side; a sweep's experiments side by side",
+        description="Make the experiment `dvc exp run` makes (the same files, saved as a DVC experiment), with "
+        "independent stages side by side as `foodcnn repro` runs them. Values in DVC's sweep syntax "
+        "(-S lr=0.001,0.01 or range(...), as `dvc exp run --queue` reads it) make one experiment per "
+        "combination, each in a workspace of its own, side by side. Every combination's params.yaml "
+        "is checked first, as the params stage does, so a rejected value changes nothing.",
+    )
+    exp_run.add_argument(
+        "-S",
+        "--set-param",
+        action="append",
+        default=[],
+        metavar="[FILE:]KEY=VALUE",
+        help="a parameter's value, as `dvc exp run -S` takes it; a,b,c sweeps",
+    )
+    exp_run.add_argument("-n", "--name", help="the experiment's name (a sweep's: NAME-1, NAME-2, ...)")
+    exp_run.add_argument(
+        "-j", "--jobs", type=int, help="commands at once, in all experiments (default: usable CPU cores / threads)"
+    )
+    exp_run.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a Dask scheduler whose workers share this clone's folder (default: a local cluster; docs/cluster.md)",
     )
     tidy = verbs.add_parser(
         "tidy",
@@ -185,13 +203,11 @@ def diff(arguments: argparse.Namespace) -> None:
 
 def main() -> None:
     command = parser()
-    arguments, dvc_arguments = command.parse_known_args()  # `exp run` hands what it does not know to DVC
-    if arguments.verb != "exp" and dvc_arguments:
-        command.error(f"unrecognized arguments: {' '.join(dvc_arguments)}")
+    arguments = command.parse_args()
     verbs = {
         "repro": lambda: repro(arguments),
         "diff": lambda: diff(arguments),
-        "exp": lambda: experiment.run(dvc_arguments),
+        "exp": lambda: experiment.run(arguments.set_param, arguments.name, arguments.jobs, arguments.scheduler),
         "tidy": lambda: tidy(arguments),
         "predict": lambda: predict(arguments),
     }

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from foodcnn.errors import FoodCnnError
 
 if TYPE_CHECKING:  # distributed is imported when a cluster is used, not with this module
-    from distributed import Client
+    from distributed import Client, LocalCluster
 
 logger = logging.getLogger("dvc.foodcnn")
 
@@ -201,23 +201,39 @@ def quiet_dask() -> Iterator[None]:
             logging.getLogger(name).setLevel(level)
 
 
+def local_cluster(threads: int, protocol: str) -> "LocalCluster":
+    """A scheduler and one worker with `threads` threads in this process, reached in-process ("inproc") or by
+    other processes of this host ("tcp", on 127.0.0.1). The worker's folder is this process's."""
+    from distributed import LocalCluster
+
+    # Dask's scheduler always serves HTTP (its dashboard, health): on a free port of this host only.
+    return LocalCluster(
+        n_workers=1,
+        threads_per_worker=threads,
+        processes=False,
+        protocol=protocol,
+        host="127.0.0.1" if protocol == "tcp" else None,
+        dashboard_address="127.0.0.1:0",
+    )
+
+
+@contextmanager
+def shared_local_scheduler(threads: int) -> Iterator[str]:
+    """A local cluster that other processes of this host use (a sweep's experiments, each its own `foodcnn
+    repro`), while the block runs; its address."""
+    with quiet_dask(), local_cluster(threads, "tcp") as local:
+        yield local.scheduler_address
+
+
 @contextmanager
 def connect(address: str | None, threads: int, root: Path) -> Iterator[Cluster]:
     """A cluster for this run: the scheduler at `address`, or a local cluster in this process with `threads`
     worker threads (each runs one stage command at a time, in a process of its own)."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     with quiet_dask():
         if address is None:
-            # Dask's scheduler always serves HTTP (its dashboard, health): on a free port of this host only.
-            local = LocalCluster(
-                n_workers=1,
-                threads_per_worker=threads,
-                processes=False,
-                protocol="inproc",
-                dashboard_address="127.0.0.1:0",
-            )
-            with local, Client(local) as client:
+            with local_cluster(threads, "inproc") as local, Client(local) as client:
                 yield start(client, str(root))
             return
         try:

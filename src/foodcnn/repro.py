@@ -218,7 +218,7 @@ def reproduce(jobs: int | None, targets: Sequence[str] = (), scheduler: str | No
                     "Stage '%s' restored the run of %s (run-cache entry %s)",
                     stage.addressing,
                     describe(values),
-                    path.relative_to(repo.root_dir),
+                    os.path.relpath(path, repo.root_dir),  # the cache may be elsewhere (`dvc cache dir`)
                 )
 
         with cluster.connect(scheduler, jobs or 1, Path(repo.root_dir)) as workers:
