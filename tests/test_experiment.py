@@ -39,7 +39,9 @@ def test_the_experiments_divide_the_jobs_unless_a_scheduler_places_the_commands(
     assert share(4, 2, None) == Share(2, ("--jobs", "1"))  # two at once, one command each: the rest wait
     assert share(3, 8, None) == Share(3, ("--jobs", "2"))
     assert share(1, 2, None) == Share(1, ("--jobs", "2"))
-    assert share(3, 2, "tcp://127.0.0.1:8786") == Share(3, ("--scheduler", "tcp://127.0.0.1:8786"))
+    assert share(3, 2, "tcp://127.0.0.1:8786") == Share(
+        2, ("--scheduler", "tcp://127.0.0.1:8786")
+    )  # the cluster places the commands
 
 
 @pytest.fixture(scope="module")
