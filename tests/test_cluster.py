@@ -39,7 +39,9 @@ def dask_cluster(project: Path, logs: Path, elsewhere: Path | None = None) -> It
     more started in `elsewhere` when given; all killed at the end."""
     port = free_port()
     dask = str(Path(sys.executable).parent / "dask")
+    # /bin/sh, as where SHELL is unset: dash runs the command as its child, not in its own place.
     environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    environment["SHELL"] = "/bin/sh"
     with ExitStack() as stack:
 
         def start(command: list[str], folder: Path, name: str) -> subprocess.Popen:
@@ -79,6 +81,10 @@ def foodcnn_repro(project: Path, *arguments: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def ended(process: psutil.Process) -> bool:
+    return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
 
 
 def training_command(project: Path) -> psutil.Process | None:
@@ -139,12 +145,13 @@ def test_two_workers_build_the_files_of_dvc_repro_though_one_is_killed_mid_run_a
     with dask_cluster(project, tmp_path / "logs", elsewhere=tmp_path / "elsewhere") as dask:
         repro = foodcnn_repro(project, "--scheduler", dask.address)
         training = wait_for(lambda: training_command(project))
-        worker = training.parent()  # the worker process (its nanny starts a new one)
-        assert worker is not None and "spawn" in " ".join(worker.cmdline())
+        # The worker process (its nanny starts a new one), above the command's tether and shell.
+        worker = next(process for process in training.parents() if "spawn" in " ".join(process.cmdline()))
+        under_worker = worker.children(recursive=True)
         worker.kill()
         stdout, stderr = repro.communicate(timeout=600)
     assert repro.returncode == 0, stderr
-    assert not psutil.pid_exists(training.pid) or training.status() == psutil.STATUS_ZOMBIE  # died with its worker
+    assert all(ended(process) for process in under_worker)  # the command, its shell included, died with its worker
     refused = [line for line in stderr.splitlines() if "gets no task" in line]
     assert len(refused) == 1 and f"was started in {tmp_path / 'elsewhere'}" in refused[0], stderr
     assert "Traceback" not in stderr

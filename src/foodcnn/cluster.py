@@ -8,9 +8,7 @@ proves that it sees the same repository (same path, same dvc.lock); one that doe
 
 import hashlib
 import logging
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -18,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from foodcnn import tether
 from foodcnn.errors import FoodCnnError
 
 if TYPE_CHECKING:  # distributed is imported when a cluster is used, not with this module
@@ -64,16 +63,6 @@ def foodcnn_code() -> str:
     return str(Path(foodcnn.__file__).resolve().parent)
 
 
-def die_with_parent() -> None:
-    """In the command's process, before its shell starts: on Linux, end it when the worker that started it ends
-    (a worker killed outright would otherwise leave the command writing the outputs that its retry writes)."""
-    if sys.platform == "linux":
-        import ctypes
-
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 def run_commands(stage: str, commands: list[str], cwd: str, root: str) -> None:
     """Run on a worker: a stage's commands as DVC's `cmd_run` runs them (the worker's environment, its shell
     without profiles, DVC_ROOT and DVC_STAGE), each output line sent to the driver as it comes."""
@@ -86,14 +75,14 @@ def run_commands(stage: str, commands: list[str], cwd: str, root: str) -> None:
     env = {**fix_env(None), DVC_ROOT: root, DVC_STAGE: stage}
     for command in commands:
         with subprocess.Popen(
-            _make_cmd(get_executable(), command),
+            tether.command_line(_make_cmd(get_executable(), command)),
             cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
-            preexec_fn=die_with_parent,
+            preexec_fn=tether.signal_when_parent_ends,
         ) as process:
             assert process.stdout is not None
             for line in process.stdout:
