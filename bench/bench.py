@@ -33,6 +33,8 @@
  15. cluster     what Dask costs `foodcnn repro`: no-op stage commands through a thread pool, the local cluster
                  and two `dask worker` processes; the default study through the thread-pool version
                  (--cluster-before, a checkout of it), the local cluster and the two workers
+ 16. experiments `foodcnn exp run` against `dvc exp run` (one experiment) and against DVC's queue (a sweep of
+                 three), each from the committed study with a copy of this project's cache, back to back
 
 GPU sections (run with --only; on a CPU they run too, at the sizes given, which is how they are tested):
   gpu-profile     where the time of training.fit's steps goes (torch.profiler): the operators taking the
@@ -60,6 +62,7 @@ from figures import (
     cluster,
     diff,
     duplicates,
+    experiments,
     finetune,
     gpu_parallel,
     gpu_profile,
@@ -97,6 +100,7 @@ CPU_SECTIONS = (
     "scale",
     "predict",
     "cluster",
+    "experiments",
 )
 GPU_SECTIONS = ("gpu-profile", "gpu-throughput", "gpu-parallel", "gpu-protocol")
 
@@ -262,6 +266,8 @@ def measure(args: argparse.Namespace, settings: study_params.Params) -> None:
         predict.measure(args.repeats)
     if "cluster" in sections:
         cluster.measure(args.repeats, args.cluster_before, args.keep)
+    if "experiments" in sections:
+        experiments.measure(args.keep)
     if "gpu-profile" in sections:
         gpu_profile.measure(args.gpu_profile_model, args.gpu_size, args.gpu_batch, args.gpu_images, rows=20)
     if "gpu-throughput" in sections:

@@ -140,6 +140,18 @@ def test_a_sweep_saves_each_experiment_and_names_the_one_that_failed(study, tmp_
         assert dvc(project, "status").strip().endswith("Data and pipelines are up to date."), name
 
 
+@pytest.mark.slow
+def test_a_stage_two_experiments_side_by_side_share_runs_once_and_the_other_restores_it(study, tmp_path):
+    project = copy(study, tmp_path / "sweep")
+    # Both start at once (two jobs) and need the same dropout retrains at lr 0.001; only their evaluate differs.
+    output = foodcnn(project, "exp", "run", "-j", "2", "-S", "lr=0.001", "-S", "evaluate.bootstrap_resamples=100,200")
+    retrains = re.findall(r"^\S+ lr-0\.001_\S+: (dropout@\S+) (ran in|restored from)", output, re.MULTILINE)
+    assert retrains, output
+    for stage in {stage for stage, _ in retrains}:
+        assert sorted(how for name, how in retrains if name == stage) == ["ran in", "restored from"], output
+    assert len(experiments(project)) == 2
+
+
 def run_failing(project: Path, *arguments: str) -> subprocess.CompletedProcess:
     result = attempt(project, sys.executable, "-m", "foodcnn", *arguments)
     assert result.returncode == 2, result.stdout + result.stderr

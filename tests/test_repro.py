@@ -5,7 +5,7 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 
 import pytest
@@ -25,8 +25,9 @@ class Recorder:
         fail_start: str | None = None,
         fail_command: str | None = None,
         durations: dict[str, float] | None = None,
+        waits: dict[str, Future] | None = None,
     ) -> None:
-        self.needs, self.durations = needs or {}, durations or {}
+        self.needs, self.durations, self.waits = needs or {}, durations or {}, waits or {}
         self.fail_start, self.fail_command = fail_start, fail_command
         self.lock = threading.Lock()
         self.running = 0
@@ -36,10 +37,12 @@ class Recorder:
         self.finished: list[str] = []
         self.recorded: list[str] = []
 
-    def start(self, item: str) -> Start:
+    def start(self, item: str) -> Start | Future:
         self.started.append(item)
         if item == self.fail_start:
             raise RuntimeError(f"{item} cannot start")
+        if item in self.waits:  # another process is making it, the first time it is asked
+            return self.waits.pop(item)
         return self.needs.get(item, Start.RUN)
 
     def command(self, item: str) -> None:
@@ -105,6 +108,25 @@ def test_an_unchanged_stage_is_neither_run_nor_recorded_and_a_restored_one_is_re
     finished = recorder.run(["a", "b", "c"], {"a": [], "b": ["a"], "c": ["b"]}, jobs=2)
     assert recorder.ended == ["c"]
     assert finished == recorder.finished == recorder.recorded == ["b", "c"]
+
+
+def test_an_item_another_process_is_making_waits_without_taking_a_job_and_starts_again_once_it_is_made():
+    elsewhere: Future = Future()
+    recorder = Recorder(waits={"b": elsewhere}, durations={"a": 0.4, "c": 0.4})
+    threading.Timer(0.1, elsewhere.set_result, [None]).start()
+    finished = recorder.run(["a", "b", "c"], {"a": [], "b": [], "c": []}, jobs=2)
+    assert recorder.started == ["a", "b", "c", "b"]  # c took the job b did not; b started again, after a or c
+    assert recorder.most_at_once == 2
+    assert sorted(finished) == ["a", "b", "c"] and recorder.recorded == ["a", "b", "c"]
+
+
+def test_a_failed_wait_is_raised_and_the_item_never_starts_again():
+    elsewhere: Future = Future()
+    elsewhere.set_exception(RuntimeError("the scheduler is gone"))
+    recorder = Recorder(waits={"b": elsewhere})
+    with pytest.raises(RuntimeError, match="the scheduler is gone"):
+        recorder.run(["a", "b"], {"a": [], "b": []}, jobs=2)
+    assert recorder.started == ["a", "b"] and recorder.finished == ["a"]
 
 
 def test_a_stage_that_cannot_start_stops_new_starts_lets_the_running_finish_and_is_raised():

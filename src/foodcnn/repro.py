@@ -25,6 +25,10 @@ And before any command, each output's .gitignore line, in the plan's order (belo
 (the params stage's checks and clean-up) runs before every later stage of the plan, as it does in `dvc repro`'s
 order: no file makes another stage wait for it, so only its place in the plan says it comes first. [order only]
 
+Before 2, a stage's run is claimed on the cluster by its run-cache key (foodcnn.claims), computed with the
+stage left as it was; while another `foodcnn repro` of the same run-cache holds the claim (a sweep's other
+experiment), this one waits and then starts again at 2, where the run-cache now has the run.   [not in DVC]
+
 The order of 2 and 3 is the point: deps saved before the restore look unchanged, so restore takes its first
 branch and pairs the new parameters with the old outputs, and step 4 then writes that pairing into the
 run-cache. Versions 62ab999 to ea58acc did so (docs/team.md: finding and dropping such entries).
@@ -42,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from foodcnn import cluster
+from foodcnn.claims import Claims
 from foodcnn.errors import FoodCnnError
 from foodcnn.schedule import Start, run_side_by_side
 
@@ -92,6 +97,25 @@ def run_cache_entry(stage: "Stage") -> tuple[Path, dict]:
     path = Path(stage.repo.stage_cache._get_cache_path(key, value))
     entry = yaml.safe_load(path.read_text()) if path.exists() else {}
     return path, {name: value for values in entry.get("params", {}).values() for name, value in values.items()}
+
+
+def upcoming_run_key(stage: "Stage") -> str | None:
+    """The run-cache key of the run the stage needs, from its deps as they are now; None where the run-cache
+    does not apply. The stage is left as it was: deps saved before the restore would pair the new parameters
+    with the old outputs (step 2)."""
+    from dvc.exceptions import DvcException
+    from dvc.stage.cache import _can_hash, _get_stage_hash
+
+    kept = [vars(dep).copy() for dep in stage.deps]
+    try:
+        stage.save_deps()
+        return _get_stage_hash(stage) if _can_hash(stage) else None
+    except DvcException:  # a dep is missing: step 2 or the command says so
+        return None
+    finally:
+        for dep, state in zip(stage.deps, kept, strict=True):
+            vars(dep).clear()
+            vars(dep).update(state)
 
 
 def describe(values: dict) -> str:
@@ -182,11 +206,18 @@ def reproduce(jobs: int | None, targets: Sequence[str] = (), scheduler: str | No
                 out.ignore()
         repo.scm._reset()  # git's ignore rules are read once and cached: re-read, or saving would add the lines again
         restored: set = set()
+        claimed: dict[Stage, str] = {}
 
-        def start(stage: "Stage") -> Start:  # steps 1 to 3 but the command
+        def start(stage: "Stage") -> Start | Future:  # steps 1 to 3 but the command
             if not stage.changed():
                 logger.info("Stage '%s' didn't change, skipping", stage.addressing)
                 return Start.SKIP
+            key = upcoming_run_key(stage)
+            if key is not None:
+                if (elsewhere := claims.take(key)) is not None:
+                    logger.info("Stage '%s' waits: another run on this cluster is making it", stage.addressing)
+                    return elsewhere
+                claimed[stage] = key
             try:
                 with tempfile.TemporaryDirectory(dir=repo.tmp_dir, prefix="outputs-aside-") as folder:
                     with outputs_set_aside(stage, Path(folder)):
@@ -212,6 +243,8 @@ def reproduce(jobs: int | None, targets: Sequence[str] = (), scheduler: str | No
             uncached = any(not out.use_cache for out in stage.outs if not (out.is_metric or out.is_plot))
             stage.save(run_cache=not uncached)
             stage.commit()
+            if stage in claimed:  # saved in the run-cache: a run waiting for it restores it
+                claims.let_go(claimed.pop(stage))
             if stage in restored:  # say what was reused, so that a person can check it
                 path, values = run_cache_entry(stage)
                 logger.info(
@@ -222,6 +255,7 @@ def reproduce(jobs: int | None, targets: Sequence[str] = (), scheduler: str | No
                 )
 
         with cluster.connect(scheduler, jobs or 1, Path(repo.root_dir)) as workers:
+            claims = Claims(workers.client, repo.stage_cache.cache_dir)
             try:
                 finished = run_side_by_side(
                     order,
@@ -236,4 +270,6 @@ def reproduce(jobs: int | None, targets: Sequence[str] = (), scheduler: str | No
                 raise FoodCnnError(str(error)) from error
             except CancelledError as error:
                 raise workers.lost() from error
+            finally:
+                claims.let_go_of_all()
     return len(finished)

@@ -36,13 +36,14 @@ def default_jobs(threads: int, cores: int) -> int:
 def run_side_by_side(
     order: Sequence[Item],
     upstream: Mapping[Item, Collection[Item]],
-    start: Callable[[Item], Start],
+    start: Callable[[Item], Start | Future],
     launch: Callable[[Item], Future],
     finish: Callable[[Item], None],
     record: Callable[[Item], None],
     jobs: int,
 ) -> list[Item]:
-    """Take items in `order` once their upstream items are done: start(item) in this thread says what it needs;
+    """Take items in `order` once their upstream items are done: start(item) in this thread says what it needs,
+    or returns a future when another process is making the same thing (start(item) comes again once that ends);
     launch(item) starts its command, up to `jobs` under way at once, and returns a future of its end;
     finish(item) follows in this thread for each command or restored item, as soon as it ends, and record(item)
     for each finished item in `order`, so that what record writes does not depend on which command ended first.
@@ -58,6 +59,7 @@ def run_side_by_side(
     recorded = 0
     pending = list(order)
     running: dict[Future, Item] = {}
+    waiting: dict[Future, Item] = {}  # items another process is making: their start comes again
     failure: BaseException | None = None
 
     def complete(item: Item, ran: bool) -> None:
@@ -71,7 +73,7 @@ def run_side_by_side(
                 record(order[recorded])
             recorded += 1
 
-    while pending or running:
+    while pending or running or waiting:
         while failure is None and len(running) < jobs:
             ready = next((item for item in pending if all(u in done for u in upstream[item])), None)
             if ready is None:
@@ -79,17 +81,27 @@ def run_side_by_side(
             pending.remove(ready)
             try:
                 need = start(ready)
-                if need is Start.RUN:
+                if isinstance(need, Future):
+                    waiting[need] = ready
+                elif need is Start.RUN:
                     running[launch(ready)] = ready
             except Exception as error:  # the commands under way still end and are kept, as for a failed one
                 failure = error
                 break
-            if need is not Start.RUN:
+            if need in (Start.SKIP, Start.DONE):
                 complete(ready, need is Start.DONE)
-        if not running:
+        if not running and (failure is not None or not waiting):
             break
-        ended, _ = wait(running, return_when=FIRST_COMPLETED)
+        ended, _ = wait([*running, *waiting], return_when=FIRST_COMPLETED)
         for future in ended:
+            if future in waiting:
+                item = waiting.pop(future)
+                problem = future.exception()
+                if problem is None:
+                    pending.insert(0, item)  # its upstream is done: next to start
+                elif failure is None:
+                    failure = problem
+                continue
             item = running.pop(future)
             problem = future.exception() if not future.cancelled() else CancelledError(f"{item} was cancelled")
             if problem is None:

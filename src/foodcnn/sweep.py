@@ -59,7 +59,8 @@ def share(experiments: int, jobs: int, scheduler: str | None) -> Share:
     """How the experiments share the machine, decided here only. Given a scheduler's address (a sweep's always
     has one: foodcnn.experiment starts a local cluster), every experiment's `foodcnn repro` hands its commands
     to that cluster, which places them, and up to `jobs` experiments are under way: the later ones start as
-    others end, so that a stage two share is more often restored from the run-cache than run twice. Without
+    others end, so that a stage two share has more often been saved in the run-cache than claimed by a run
+    still under way (foodcnn.claims: the others wait for it). Without
     one, the `jobs` commands at once are divided among the experiments: never more than `jobs` in all."""
     if scheduler is not None:
         return Share(min(experiments, jobs), ("--scheduler", scheduler))
