@@ -9,6 +9,7 @@ so it cannot tell two flat images of different colours apart.
 """
 
 import hashlib
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,7 @@ LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601, as Pillow's greyscale
 COLOUR_TOLERANCE = 12.0  # levels of 255 per channel; a JPEG re-encode or a resize moves the mean 1-3 levels
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per photo: no per-instance dict
 class Fingerprint:
     digest: str  # of the decoded size and RGB pixels
     dhash: int  # 64-bit difference hash
@@ -72,7 +73,8 @@ class KeptIndex:
         self.blocks = hash_blocks(threshold)
         self.hashes = np.zeros(capacity, dtype=np.uint64)
         self.colours = np.zeros((capacity, 3), dtype=np.float64)
-        self.buckets: dict[tuple[int, int], list[int]] = {}
+        # Positions as 8-byte machine integers: a photo is in threshold + 1 buckets, as Python ints 36 bytes each.
+        self.buckets: dict[tuple[int, int], array] = {}
 
     def _keys(self, dhash: int) -> list[tuple[int, int]]:
         return [(block, dhash >> shift & mask) for block, (shift, mask) in enumerate(self.blocks)]
@@ -81,14 +83,14 @@ class KeptIndex:
         self.hashes[position] = dhash
         self.colours[position] = colour
         for key in self._keys(dhash):
-            self.buckets.setdefault(key, []).append(position)
+            self.buckets.setdefault(key, array("q")).append(position)
 
     def first_match(self, dhash: int, colour: tuple[float, float, float]) -> tuple[int, int] | None:
         """(position, distance) of the earliest kept photo within threshold bits and of about the same colour."""
         lists = [self.buckets[key] for key in self._keys(dhash) if key in self.buckets]
         if not lists:
             return None
-        candidates = np.unique(np.concatenate([np.array(positions) for positions in lists]))
+        candidates = np.unique(np.concatenate([np.frombuffer(positions, dtype=np.int64) for positions in lists]))
         distances = np.bitwise_count(self.hashes[candidates] ^ np.uint64(dhash))
         close = np.abs(self.colours[candidates] - colour).max(axis=1) <= COLOUR_TOLERANCE
         matches = np.flatnonzero((distances <= self.threshold) & close)
