@@ -35,7 +35,7 @@ def sleeper_under(process: psutil.Process) -> psutil.Process:
     raise AssertionError("the command did not start")
 
 
-def gone(process: psutil.Process, seconds: float = 10) -> bool:
+def gone(process: psutil.Process, seconds: float = 60) -> bool:  # a guard against a hang, not a timing
     try:
         process.wait(timeout=seconds)
     except psutil.TimeoutExpired:
