@@ -8,9 +8,9 @@ stops answering (`distributed.scheduler.locks.lease-timeout`, 30 s): a killed dr
 """
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -36,27 +36,41 @@ class Claims:
         """None when this process now holds the claim on the run of `key`; otherwise a future that ends when the
         process holding it lets go."""
         lock = self.lock(key)
-        if lock.acquire(blocking=False):
+        with scheduler_asked():
+            acquired = lock.acquire(blocking=False)
+        if acquired:
             self.held[key] = lock
             return None
         return in_thread(lambda: self.freed(lock))
 
     def freed(self, lock: "Lock") -> None:
-        while not lock.acquire(timeout=POLL_S):
-            if self.client.status != "running":
-                raise CancelledError("the Dask scheduler is gone")
-        lock.release()
+        with scheduler_asked():
+            while not lock.acquire(timeout=POLL_S):
+                if self.client.status != "running":
+                    raise CancelledError("the Dask scheduler is gone")
+            lock.release()
 
     def let_go(self, key: str) -> None:
         lock = self.held.pop(key, None)
         if lock is not None:
-            lock.release()
+            with scheduler_asked():
+                lock.release()
 
     def let_go_of_all(self) -> None:
         """At the end of a run, whatever happened: a scheduler already gone holds nothing."""
         for key in list(self.held):
             with suppress(Exception):
                 self.let_go(key)
+
+
+@contextmanager
+def scheduler_asked() -> Iterator[None]:
+    """A lock call to the scheduler: a scheduler gone mid-call (Dask's CommClosedError, an OSError) is the same
+    CancelledError as a task the cluster dropped, which `foodcnn repro` turns into its one line."""
+    try:
+        yield
+    except OSError as error:
+        raise CancelledError("the Dask scheduler is gone") from error
 
 
 def in_thread(function: Callable[[], T]) -> "Future[T]":
