@@ -175,6 +175,17 @@ def silent_listener() -> Iterator[int]:
         yield listener.getsockname()[1]
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A pytest-xdist worker hands the servers it saw to the process that writes the summary."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["remote servers"] = SEEN
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: a worker ended
+def pytest_testnodedown(node, error) -> None:
+    SEEN.update(getattr(node, "workeroutput", {}).get("remote servers", {}))
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     if SEEN:
         terminalreporter.write_line("remote servers: " + "; ".join(f"{kind}: {v}" for kind, v in SEEN.items()))

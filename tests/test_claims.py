@@ -15,7 +15,7 @@ from foodcnn.claims import Claims
 def cluster() -> Iterator[LocalCluster]:
     # TCP as between processes, where a stopped scheduler refuses at once; waits of seconds, not Dask's 30 s
     with dask.config.set({"distributed.comm.timeouts.connect": "3s"}):
-        with LocalCluster(n_workers=0, processes=False, protocol="tcp://", dashboard_address=None) as local:
+        with LocalCluster(n_workers=0, processes=False, protocol="tcp://", dashboard_address="127.0.0.1:0") as local:
             yield local
 
 
