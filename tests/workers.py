@@ -1,15 +1,16 @@
-"""The suite on several pytest-xdist workers (pyproject.toml: `-n auto --dist loadgroup`).
+"""The suite on several pytest-xdist workers (pyproject.toml: `-n auto`).
 
 Most of the suite's time is a few modules that build a tiny study with `dvc repro` and then change it, on one
 core at a time (a stage is one process on one thread): side by side they use the machine. A module's tests
-share its study (module-scoped fixtures), so each module runs whole on one worker; the team tests of
-tests/team.py share the session's trained team, so their modules run on one worker together. The groups that run the
-most end-to-end (slow) tests start first, so that a long one does not start last.
+share its study (module-scoped fixtures), so each module runs whole on one worker; the modules of TEAM share
+the session's trained team (tests/team.py), so they run on one worker together. The groups that run the most
+end-to-end (slow) tests start first, so that a long one does not start last.
 """
 
 from collections import Counter
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 from foodcnn.schedule import usable_cores
 
@@ -17,21 +18,35 @@ from foodcnn.schedule import usable_cores
 # command (about 1.5 GiB at peak together); the longest group is a fifth of the suite, so beyond four workers it
 # sets the time, and more only take memory.
 MOST_WORKERS = 4
+TEAM = ("tests/test_registry.py", "tests/test_remotes.py", "tests/test_team.py")
+
+
+def group(nodeid: str) -> str:
+    module = nodeid.split("::")[0]
+    return "team" if module in TEAM else module
+
+
+class GroupScheduling(LoadScopeScheduling):
+    """pytest-xdist's scheduling by scope, whose scope is the group: each group's tests in a row on one worker,
+    the groups in the order of collection."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return group(nodeid)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own choice
+def pytest_xdist_make_scheduler(config: pytest.Config, log) -> GroupScheduling | None:
+    """The groups, unless another `--dist` than the default is asked for."""
+    return GroupScheduling(config, log) if config.getvalue("dist") == "load" else None
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return min(usable_cores(), MOST_WORKERS)
 
 
-def module(item: pytest.Item) -> str:
-    return item.nodeid.split("::")[0]
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    teams = {module(item) for item in items if "team" in item.fixturenames}
-    groups = {item: "team" if module(item) in teams else module(item) for item in items}
-    slow = Counter(groups[item] for item in items if item.get_closest_marker("slow"))
-    items.sort(key=lambda item: (-slow[groups[item]], groups[item]))  # stable: each module's order is kept
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(groups[item]))
+    strays = {item.nodeid.split("::")[0] for item in items if "team" in item.fixturenames} - set(TEAM)
+    if strays:
+        raise pytest.UsageError(f"{sorted(strays)} use the team fixture: add them to TEAM in tests/workers.py")
+    slow = Counter(group(item.nodeid) for item in items if item.get_closest_marker("slow"))
+    items.sort(key=lambda item: (-slow[group(item.nodeid)], group(item.nodeid)))  # stable: a module's order kept
