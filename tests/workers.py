@@ -15,8 +15,8 @@ from xdist.scheduler import LoadScopeScheduling
 from foodcnn.schedule import usable_cores
 
 # Each worker is a Python process with torch loaded, and its study's `dvc repro` another with each stage's
-# command (about 1.5 GiB at peak together); the longest group is a fifth of the suite, so beyond four workers it
-# sets the time, and more only take memory.
+# command (about 1.5 GiB at peak together); the longest group (the team's) is about a quarter of the suite, so
+# beyond four workers it sets the time, and more only take memory.
 MOST_WORKERS = 4
 TEAM = ("tests/test_registry.py", "tests/test_remotes.py", "tests/test_team.py")
 
