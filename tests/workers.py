@@ -21,9 +21,12 @@ MOST_WORKERS = 4
 TEAM = ("tests/test_registry.py", "tests/test_remotes.py", "tests/test_team.py")
 
 
+def module(nodeid: str) -> str:
+    return nodeid.split("::")[0]
+
+
 def group(nodeid: str) -> str:
-    module = nodeid.split("::")[0]
-    return "team" if module in TEAM else module
+    return "team" if module(nodeid) in TEAM else module(nodeid)
 
 
 class GroupScheduling(LoadScopeScheduling):
@@ -45,7 +48,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    strays = {item.nodeid.split("::")[0] for item in items if "team" in item.fixturenames} - set(TEAM)
+    strays = {module(item.nodeid) for item in items if "team" in item.fixturenames} - set(TEAM)
     if strays:
         raise pytest.UsageError(f"{sorted(strays)} use the team fixture: add them to TEAM in tests/workers.py")
     slow = Counter(group(item.nodeid) for item in items if item.get_closest_marker("slow"))
