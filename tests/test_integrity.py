@@ -60,7 +60,7 @@ def stored_files(store: Path) -> list[Path]:
 def trained(tmp_path_factory) -> Path:
     """The tiny study run, committed, and pushed to its `good` remote."""
     root = tmp_path_factory.mktemp("integrity")
-    project = copy_project(root / "alice", TINY)
+    project = copy_project(root / "alice", TINY, keep_lock=True)  # its leftover entries: the last test
     dvc(project, "repro")
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "the study")
