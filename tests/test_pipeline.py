@@ -281,7 +281,7 @@ def test_a_value_foodcnn_exp_run_rejects_leaves_the_workspace_as_it_was(project)
     plain = attempt(project, sys.executable, "-m", "dvc", "exp", "run", "-S", "grid.model=[basic,basic]")
     try:
         assert plain.returncode != 0 and "grid.model must be a list of distinct values" in plain.stdout + plain.stderr
-        lost = {name for name in before if name not in workspace(project)}
+        lost = before.keys() - workspace(project).keys()
         residual = "residual_lr0.01_bs8_seed42"
         assert {f"models/grid/{residual}.pt", f"plots/history/grid/{residual}.tsv"} <= lost
     finally:
