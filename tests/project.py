@@ -59,7 +59,7 @@ def copy_project(root: Path, update: dict, keep_lock: bool = False) -> Path:
 
     Without the committed dvc.lock unless keep_lock: it records the default study, whose entries no stage of
     the tests' small studies matches, and DVC parses the whole file again for each stage it checks or runs
-    (0.5 s a parse at 150 KB), which made a tiny `dvc repro` a quarter slower.
+    (0.5 s a parse at 150 KB): with it, a tiny `dvc repro` took a third more CPU.
     """
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
@@ -69,11 +69,9 @@ def copy_project(root: Path, update: dict, keep_lock: bool = False) -> Path:
         check=True,
     ).stdout.split("\0")
     for name in filter(None, listed):
-        if (REPO / name).is_file():
+        if (REPO / name).is_file() and (keep_lock or name != "dvc.lock"):
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, root / name)
-    if not keep_lock:
-        (root / "dvc.lock").unlink()
     set_params(root, update)
     run(root, "git", "init", "-q")
     git(root, "commit", "-q", "--allow-empty", "-m", "tiny")

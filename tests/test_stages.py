@@ -91,7 +91,7 @@ def stage_commands(project: Path) -> dict[str, str]:
 def test_every_stage_run_by_hand_on_a_fresh_clone_fails_in_one_line_and_changes_nothing(tmp_path):
     """A fresh clone has the committed results in git but no DVC-cached inputs: a stage run by hand before
     its inputs exist must say what is missing and leave every committed file as it was."""
-    project = copy_project(tmp_path, {}, keep_lock=True)
+    project = copy_project(tmp_path, {}, keep_lock=True)  # as a clone has it
     run(project, "git", "add", "-A")
     git(project, "commit", "-q", "-m", "a clone: results in git, nothing in the DVC cache")
     commands = stage_commands(project)
