@@ -17,8 +17,9 @@ from foodcnn.params import AugmentParams, load
 REPO = Path(__file__).resolve().parents[1]
 NEAR_DUPLICATES = load(REPO / "params.yaml").split.near_duplicates  # the repository's default threshold
 # The team and its trained study, shared by the team tests of every kind of remote (trained once a session), the
-# servers' versions in the session's summary, and the suite's groups on pytest-xdist's workers.
-pytest_plugins = ["tests.team", "tests.servers", "tests.workers"]
+# tiny study and its experiment (built once for every worker), the servers' versions in the session's summary,
+# and the suite's groups on pytest-xdist's workers.
+pytest_plugins = ["tests.team", "tests.study", "tests.servers", "tests.workers"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -145,6 +145,7 @@ def test_two_workers_build_the_files_of_dvc_repro_though_one_is_killed_mid_run_a
     with dask_cluster(project, tmp_path / "logs", elsewhere=tmp_path / "elsewhere") as dask:
         repro = foodcnn_repro(project, "--scheduler", dask.address)
         training = wait_for(lambda: training_command(project))
+        assert "MALLOC_TRIM_THRESHOLD_" not in training.environ()  # the worker's nanny set it for Dask's tasks
         # The worker process (its nanny starts a new one), above the command's tether and shell.
         worker = next(process for process in training.parents() if "spawn" in " ".join(process.cmdline()))
         under_worker = worker.children(recursive=True)
@@ -196,6 +197,18 @@ def test_a_bad_address_is_one_line_after_the_connect_timeout(tmp_path):
         "address (docs/cluster.md)"
     ]
     assert not (project / "data" / "raw").exists()
+
+
+def test_a_command_gets_the_environment_its_worker_started_with_not_the_nannys_settings():
+    started = {"PATH": "/usr/bin", "OMP_NUM_THREADS": "4"}  # the user's own OMP_NUM_THREADS: the nanny keeps it
+    nanny = {
+        "MALLOC_TRIM_THRESHOLD_": "65536",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "PYTHONHASHSEED": "6640",
+    }
+    assert cluster.without_nanny_settings(started | nanny) == started
+    assert cluster.without_nanny_settings(started | {"PYTHONHASHSEED": "7"}) == started | {"PYTHONHASHSEED": "7"}
 
 
 def test_a_stage_asks_for_the_resources_some_worker_offers_and_only_those():

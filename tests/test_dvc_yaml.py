@@ -13,7 +13,8 @@ import yaml
 from foodcnn import layout, params, registry
 from foodcnn.runs import dropout_run, finetune_run, grid_run, winner_run
 from tests.conftest import REPO, TOY_ARCHITECTURE
-from tests.project import TINY, attempt, copy_project, dvc, merge, set_params
+from tests.project import attempt, copy_project, dvc, set_params
+from tests.study import copy_study
 
 SOURCE = REPO / "src"
 STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
@@ -205,18 +206,18 @@ def test_dvc_fails_on_a_scalar_grid_list_or_no_params_before_any_stage_with_the_
 
 
 @pytest.mark.slow
-def test_a_third_architecture_is_its_module_and_its_name_and_every_run_stays_cached(tmp_path, monkeypatch):
+def test_a_third_architecture_is_its_module_and_its_name_and_every_run_stays_cached(tiny_study, tmp_path, monkeypatch):
     """docs/layout.md's two files: the module and grid.model. The stages that existed stay up to date; the new
     architecture's runs and the stages over every model (params, selection, evaluate, publish, report, export)
     are what is left."""
-    project = copy_project(tmp_path, merge(TINY, {"grid": {"model": ["basic"], "lr": [0.01]}}))
+    project = copy_study(tiny_study, tmp_path / "study")
     monkeypatch.setenv("PYTHONPATH", str(project / "src"))  # the copy's foodcnn, where the new module is
-    dvc(project, "repro")
     (project / "src/foodcnn/models/toy.py").write_text(TOY_ARCHITECTURE)
-    set_params(project, {"grid": {"model": ["basic", "toy"]}})
+    set_params(project, {"grid": {"model": ["basic", "residual", "toy"]}})
     status = json.loads(dvc(project, "status", "--json"))
     assert set(status) == {
         "train@toy-0.01-8-42",
+        "train@toy-0.001-8-42",
         "winner@toy-42",
         "dropout@toy-0.5-42",
         "params",
@@ -229,5 +230,5 @@ def test_a_third_architecture_is_its_module_and_its_name_and_every_run_stays_cac
     dvc(project, "repro")
     assert json.loads(dvc(project, "status", "--json")) == {}
     comparisons = json.loads((project / "metrics/comparisons.json").read_text())
-    assert list(comparisons)[:2] == ["toy_vs_basic", "basic_dropout_vs_basic"]
+    assert list(comparisons)[:4] == ["residual_vs_basic", "toy_vs_basic", "toy_vs_residual", "basic_dropout_vs_basic"]
     assert "ToyCNN" in (project / "reports/report.md").read_text()

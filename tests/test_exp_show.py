@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from tests.project import TINY, copy_project, dvc, git, merge
+from tests.project import dvc
+from tests.study import copy_study
 
 ROLES = ["basic", "basic_dropout", "residual", "residual_dropout", "mobilenet_A", "mobilenet_B"]
 COMPARISONS = [
@@ -33,15 +34,10 @@ PRODUCTS = r"^(data/(raw|prepared|split)|models/|plots/|results/)"
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """The tiny project run and committed, then README's `dvc exp run -S lr=0.01`; the grid has one learning
-    rate, 0.001, so the experiment retrains both dropout models at another one."""
-    root = copy_project(tmp_path_factory.mktemp("expshow"), merge(TINY, {"grid": {"lr": [0.001]}}))
-    dvc(root, "repro")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "repro")
-    dvc(root, "exp", "run", "-S", "lr=0.01")
-    return root
+def project(lr_experiment, tmp_path_factory) -> Path:
+    """README's `dvc exp run -S lr=0.01` on the tiny study (tests/study.py): BasicCNN won its grid at 0.001, so
+    the experiment retrains its dropout model at another learning rate."""
+    return copy_study(lr_experiment, tmp_path_factory.mktemp("expshow") / "study")
 
 
 def table(output: str) -> tuple[list[str], list[list[str]]]:

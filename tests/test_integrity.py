@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from foodcnn import integrity
-from tests.project import TINY, attempt, copy_project, dvc, git, run
+from tests.conftest import REPO
+from tests.project import attempt, dvc, git, run
+from tests.study import copy_study
 
 STAGE = "train@basic-0.01-8-42"
 MODEL = "models/grid/basic_lr0.01_bs8_seed42.pt"
@@ -57,13 +59,16 @@ def stored_files(store: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
-    """The tiny study run, committed, and pushed to its `good` remote."""
+def trained(tiny_study, tmp_path_factory) -> Path:
+    """The tiny study run and committed (tests/study.py), and pushed to its `good` remote. Its dvc.lock also holds
+    the committed default study's entries, as a clone's does after running the tiny study (DVC keeps the entries
+    of stages dvc.yaml no longer has): the last test."""
     root = tmp_path_factory.mktemp("integrity")
-    project = copy_project(root / "alice", TINY, keep_lock=True)  # its leftover entries: the last test
-    dvc(project, "repro")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "the study")
+    project = copy_study(tiny_study, root / "alice")
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    lock["stages"] = yaml.safe_load((REPO / "dvc.lock").read_text())["stages"] | lock["stages"]
+    (project / "dvc.lock").write_text(yaml.safe_dump(lock, sort_keys=False))
+    git(project, "commit", "-q", "-am", "the default study's entries kept")
     point(project, root / "good")
     run(project, sys.executable, "scripts/remote.py", "push")
     return project

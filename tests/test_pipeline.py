@@ -14,21 +14,18 @@ import torch
 
 from tests.conftest import REPO, noise_image, save_image, write_fake_food101, write_mixed_folder
 from tests.project import TINY, attempt, copy_project, dvc, git, run, set_params, stages_run
+from tests.study import copy_study
 from tests.test_checkpoint import Payload
 
 STUDY_KEYS = {"basic", "residual", "basic_dropout", "residual_dropout", "mobilenet_A", "mobilenet_B"}
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """The project run once with tiny params, its results committed (the params stage removes the copied study's
-    curves: its seeds and p values are not the tiny study's)."""
-    root = copy_project(tmp_path_factory.mktemp("project"), TINY)
-    assert "removed plots/history/dropout/basic_dropout0.5_seed43.tsv: no stage" in dvc(root, "repro")
-    run(root, "git", "add", "-A")
-    run(root, "git", "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "repro")
-    run(root, "git", "tag", "sequential")
-    return root
+def project(tiny_study, tmp_path_factory) -> Path:
+    """A copy of the tiny study run and committed (tests/study.py), which this module's tests change in turn. Its
+    `dvc repro` removed the copied study's curves: their seeds and p values are not the tiny study's."""
+    assert "removed plots/history/dropout/basic_dropout0.5_seed43.tsv: no stage" in tiny_study.output
+    return copy_study(tiny_study, tmp_path_factory.mktemp("project") / "study")
 
 
 @pytest.mark.slow
@@ -384,9 +381,9 @@ def test_a_finetune_lr_change_retrains_no_scratch_model_and_going_back_uses_the_
 
 
 @pytest.mark.slow
-def test_exp_run_with_a_top_level_lr_retrains_the_final_models(project):
-    output = dvc(project, "exp", "run", "-S", "lr=0.01")
-    assert stages_run(output) == {
+def test_exp_run_with_a_top_level_lr_retrains_the_final_models(lr_experiment, tmp_path):
+    project = copy_study(lr_experiment, tmp_path / "study")
+    assert stages_run(lr_experiment.output) == {
         "params",
         "dropout@basic-0.5-42",
         "dropout@residual-0.5-42",

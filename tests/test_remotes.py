@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -291,25 +292,36 @@ def test_an_s3_endpoint_that_never_answers_stops_pull_and_push_in_time_with_the_
     if importlib.util.find_spec("dvc_s3") is None:
         servers.unavailable("dvc-s3 not installed (pip install -r requirements-remote-test.txt)")
     monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
-    project = copy_project(tmp_path / "project", TINY)
-    before = git(project, "status", "--porcelain", "--untracked-files=all")
-    with servers.silent_listener() as hanging:
-        configure(
-            project,
-            {
-                "url": "s3://team/store",
-                "endpointurl": f"http://127.0.0.1:{hanging}",
-                "access_key_id": "someone",
-                "secret_access_key": "secret",
-            },
-        )
-        for direction in ("pull", "push"):
-            started = time.monotonic()
-            message = failure(project, direction)
+    # Pull and push wait side by side, each in a copy of its own (DVC locks a repository for either): the test's
+    # time is the waiting, not work.
+    projects = {direction: copy_project(tmp_path / direction, TINY) for direction in ("pull", "push")}
+    before = {
+        direction: git(project, "status", "--porcelain", "--untracked-files=all")
+        for direction, project in projects.items()
+    }
+    with servers.silent_listener() as hanging, ThreadPoolExecutor(max_workers=2) as pool:
+        for project in projects.values():
+            configure(
+                project,
+                {
+                    "url": "s3://team/store",
+                    "endpointurl": f"http://127.0.0.1:{hanging}",
+                    "access_key_id": "someone",
+                    "secret_access_key": "secret",
+                },
+            )
+        ended = dict(zip(projects, pool.map(timed_failure, projects.values(), projects), strict=True))
+        for direction, (message, seconds) in ended.items():
             assert message.startswith("error: DVC remote 'storage' (s3://team/store) did not answer in time")
             assert message.count("\n") == 1, message
-            assert time.monotonic() - started < 80, f"{direction}: about 5 tries x 10 s, then the line"
-    assert git(project, "status", "--porcelain", "--untracked-files=all") == before
+            assert seconds < 80, f"{direction}: about 5 tries x 10 s, then the line"
+    for direction, project in projects.items():
+        assert git(project, "status", "--porcelain", "--untracked-files=all") == before[direction]
+
+
+def timed_failure(project: Path, direction: str) -> tuple[str, float]:
+    started = time.monotonic()
+    return failure(project, direction), time.monotonic() - started
 
 
 def remote_objects(store: Store, name: str) -> list[str]:

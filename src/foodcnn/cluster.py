@@ -63,6 +63,21 @@ def foodcnn_code() -> str:
     return str(Path(foodcnn.__file__).resolve().parent)
 
 
+def without_nanny_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment a worker was started with, where its nanny (`dask worker`'s default) has set Dask's tuning
+    for Dask's own tasks before starting it: `distributed.nanny.pre-spawn-environ` and PYTHONHASHSEED. A stage's
+    command must not inherit it: the MALLOC_TRIM_THRESHOLD_ alone made a training command take 1.75 times the CPU
+    (glibc then maps and unmaps each large tensor: 14 times the page faults). A variable that the user set to the
+    very value Dask sets is dropped too, since nothing tells the two apart; a value of the user's own is kept, as
+    the nanny keeps it."""
+    import dask
+    import distributed  # noqa: F401  (its defaults enter dask's config when it is imported)
+
+    settings = dask.config.get("distributed.nanny.pre-spawn-environ")
+    dasks = {name: str(value) for name, value in settings.items() if value is not None} | {"PYTHONHASHSEED": "6640"}
+    return {name: value for name, value in environ.items() if dasks.get(name) != value}
+
+
 def run_commands(stage: str, commands: list[str], cwd: str, root: str) -> None:
     """Run on a worker: a stage's commands as DVC's `cmd_run` runs them (the worker's environment, its shell
     without profiles, DVC_ROOT and DVC_STAGE), each output line sent to the driver as it comes."""
@@ -72,7 +87,8 @@ def run_commands(stage: str, commands: list[str], cwd: str, root: str) -> None:
     from dvc.utils import fix_env
 
     worker = get_worker()
-    env = {**fix_env(None), DVC_ROOT: root, DVC_STAGE: stage}
+    started_with = without_nanny_settings(fix_env(None)) if worker.nanny else fix_env(None)
+    env = {**started_with, DVC_ROOT: root, DVC_STAGE: stage}
     for command in commands:
         with subprocess.Popen(
             tether.command_line(_make_cmd(get_executable(), command)),

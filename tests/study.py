@@ -1,0 +1,79 @@
+"""The tiny study run once a test session, and README's experiment on it: each test that needs them gets a copy.
+
+A tiny `dvc repro` is 20 stage processes (about a minute of CPU): built by the first pytest-xdist worker that
+asks, under a file lock in the folder the workers share, while any other that asks waits for it and takes it.
+"""
+
+import fcntl
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.project import TINY, copy_project, dvc, git
+
+
+@dataclass(frozen=True)
+class Built:
+    folder: Path
+    output: str  # what its last command printed
+
+
+def built_once(factory: pytest.TempPathFactory, worker_id: str, name: str, build: Callable[[Path], str]) -> Built:
+    """The folder `name` that `build` fills (returning what it printed), built once for all workers: a build that
+    failed leaves no output file, and the next worker to ask builds it again."""
+    shared = factory.getbasetemp() if worker_id == "master" else factory.getbasetemp().parent
+    folder, output = shared / name, shared / f"{name}.output"
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not output.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            output.write_text(build(folder))
+    return Built(folder, output.read_text())
+
+
+def copy_study(built: Built, destination: Path) -> Path:
+    """A copy of a built project, DVC's record of the outputs it placed included.
+
+    DVC keeps that record outside the project, by the project's path and each file's inode, and `dvc checkout`
+    (so `dvc exp run`) deletes a recorded file once no stage writes it: the copy's files are recorded as the
+    original's are. The copy leaves out the original's locks (.dvc/tmp).
+    """
+    from dvc.repo import Repo
+
+    shutil.copytree(
+        built.folder, destination, symlinks=True, ignore=lambda folder, _: ["tmp"] if folder.endswith(".dvc") else []
+    )
+    with Repo(str(built.folder)) as original, original.state.links as links:
+        placed = list(links)
+    with Repo(str(destination)) as copy:
+        for path in placed:
+            copy.state.save_link(str(destination / path), copy.fs)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory, worker_id) -> Built:
+    """TINY run with `dvc repro`, its results committed and tagged `sequential`; the output is the repro's."""
+
+    def build(folder: Path) -> str:
+        output = dvc(copy_project(folder, TINY), "repro")
+        git(folder, "add", "-A")
+        git(folder, "commit", "-q", "-m", "repro")
+        git(folder, "tag", "sequential")
+        return output
+
+    return built_once(tmp_path_factory, worker_id, "tiny-study", build)
+
+
+@pytest.fixture(scope="session")
+def lr_experiment(tiny_study, tmp_path_factory, worker_id) -> Built:
+    """README's `dvc exp run -S lr=0.01` on the committed tiny study, whose BasicCNN won the grid at another
+    learning rate (0.001): its dropout model retrains at a new one. The output is the experiment's."""
+
+    def build(folder: Path) -> str:
+        return dvc(copy_study(tiny_study, folder), "exp", "run", "-S", "lr=0.01")
+
+    return built_once(tmp_path_factory, worker_id, "lr-experiment", build)
