@@ -1,4 +1,5 @@
-"""The tiny study run once a test session, and README's experiment on it: each test that needs them gets a copy.
+"""The studies the end-to-end tests start from, each run once a test session: the tiny study, README's
+experiment on it, and the small study. Each test that needs one gets a copy.
 
 A tiny `dvc repro` is 20 stage processes (about a minute of CPU): built by the first pytest-xdist worker that
 asks, under a file lock in the folder the workers share, while any other that asks waits for it and takes it.
@@ -11,8 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.project import TINY, copy_project, dvc, git
+from tests.project import TINY, copy_project, dvc, git, merge
+
+# One from-scratch model, one learning rate, one fine-tune case (below): every kind of stage, as few commands as
+# can be.
+SMALL = merge(TINY, {"grid": {"model": ["basic"], "lr": [0.01], "batch_size": [8]}})
 
 
 @dataclass(frozen=True)
@@ -77,3 +83,20 @@ def lr_experiment(tiny_study, tmp_path_factory, worker_id) -> Built:
         return dvc(copy_study(tiny_study, folder), "exp", "run", "-S", "lr=0.01")
 
     return built_once(tmp_path_factory, worker_id, "lr-experiment", build)
+
+
+@pytest.fixture(scope="session")
+def small_study(tmp_path_factory, worker_id) -> Built:
+    """SMALL with fine-tune case A only, run with `dvc repro` and committed."""
+
+    def build(folder: Path) -> str:
+        copy_project(folder, SMALL)
+        params = yaml.safe_load((folder / "params.yaml").read_text())
+        params["finetune"]["cases"] = {"A": params["finetune"]["cases"]["A"]}
+        (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        output = dvc(folder, "repro")
+        git(folder, "add", "-A")
+        git(folder, "commit", "-q", "-m", "study")
+        return output
+
+    return built_once(tmp_path_factory, worker_id, "small-study", build)

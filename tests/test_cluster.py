@@ -71,16 +71,23 @@ def started(logs: Path) -> list[Path]:
     return [log for log in logs.glob("worker*.log") if "Registered to" in log.read_text()]
 
 
-def foodcnn_repro(project: Path, *arguments: str) -> subprocess.Popen:
+@contextmanager
+def foodcnn_repro(project: Path, *arguments: str) -> Iterator[subprocess.Popen]:
+    """`foodcnn repro` of TARGET, killed when the block ends before it does (a test that failed)."""
     environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "foodcnn", "repro", *arguments, TARGET],
         cwd=project,
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
+    ) as process:
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
 
 
 def ended(process: psutil.Process) -> bool:
@@ -142,8 +149,10 @@ def test_two_workers_build_the_files_of_dvc_repro_though_one_is_killed_mid_run_a
     project = copy_project(tmp_path / "project", SLOWER)
     (tmp_path / "logs").mkdir()
     (tmp_path / "elsewhere").mkdir()
-    with dask_cluster(project, tmp_path / "logs", elsewhere=tmp_path / "elsewhere") as dask:
-        repro = foodcnn_repro(project, "--scheduler", dask.address)
+    with (
+        dask_cluster(project, tmp_path / "logs", elsewhere=tmp_path / "elsewhere") as dask,
+        foodcnn_repro(project, "--scheduler", dask.address) as repro,
+    ):
         training = wait_for(lambda: training_command(project))
         assert "MALLOC_TRIM_THRESHOLD_" not in training.environ()  # the worker's nanny set it for Dask's tasks
         # The worker process (its nanny starts a new one), above the command's tether and shell.
@@ -164,8 +173,7 @@ def test_two_workers_build_the_files_of_dvc_repro_though_one_is_killed_mid_run_a
 def test_a_lost_scheduler_is_one_line_and_the_next_run_finishes_from_what_was_kept(sequential, tmp_path):
     project = copy_project(tmp_path / "project", SLOWER)
     (tmp_path / "logs").mkdir()
-    with dask_cluster(project, tmp_path / "logs") as dask:
-        repro = foodcnn_repro(project, "--scheduler", dask.address)
+    with dask_cluster(project, tmp_path / "logs") as dask, foodcnn_repro(project, "--scheduler", dask.address) as repro:
         wait_for(lambda: training_command(project))
         dask.scheduler.kill()
         stdout, stderr = repro.communicate(timeout=120)
@@ -173,8 +181,8 @@ def test_a_lost_scheduler_is_one_line_and_the_next_run_finishes_from_what_was_ke
     assert stderr.strip().splitlines()[-1].startswith(f"error: lost the Dask scheduler at {dask.address}: the stages")
     assert "Traceback" not in stderr and "distributed" not in stderr, stderr
     assert "prepare:" in (project / "dvc.lock").read_text()  # ended before the first training run
-    rerun = foodcnn_repro(project, "--jobs", "2")
-    stdout, stderr = rerun.communicate(timeout=600)
+    with foodcnn_repro(project, "--jobs", "2") as rerun:
+        stdout, stderr = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, stderr
     assert "Stage 'prepare' didn't change, skipping" in stderr + stdout
     assert_same_results(project, sequential)

@@ -13,8 +13,9 @@ import yaml
 from foodcnn.errors import ParamsError
 from foodcnn.experiment import combinations, readable_name
 from foodcnn.sweep import Share, share
-from tests.project import attempt, copy_project, dvc, git, run
-from tests.test_repro_flows import SMALL, differences, snapshot
+from tests.project import attempt, dvc, git, run
+from tests.study import copy_study
+from tests.test_repro_flows import differences, snapshot
 
 
 def test_a_sweep_is_dvcs_expansion_one_experiment_per_combination():
@@ -45,16 +46,9 @@ def test_the_experiments_divide_the_jobs_unless_a_scheduler_places_the_commands(
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory) -> Path:
-    """The small study of test_repro_flows (one fine-tune case), built and committed."""
-    root = copy_project(tmp_path_factory.mktemp("experiment") / "study", SMALL)
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    params["finetune"]["cases"] = {"A": params["finetune"]["cases"]["A"]}
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    dvc(root, "repro")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "study")
-    return root
+def study(small_study, tmp_path_factory) -> Path:
+    """The small study of tests/study.py (one fine-tune case), built and committed."""
+    return copy_study(small_study, tmp_path_factory.mktemp("experiment") / "study")
 
 
 def copy(study: Path, folder: Path) -> Path:

@@ -20,10 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.project import TINY, attempt, copy_project, dvc, merge, run, set_params, stages_run
+from tests.project import attempt, run, set_params, stages_run
+from tests.study import copy_study
 
-# One from-scratch model, one learning rate, one fine-tune case: every kind of stage, as few commands as can be.
-SMALL = merge(TINY, {"grid": {"model": ["basic"], "lr": [0.01], "batch_size": [8]}})
 DRIVERS = {
     "dvc repro": ("-m", "dvc", "repro"),
     "foodcnn repro -j3": ("-m", "foodcnn", "repro", "--jobs", "3"),
@@ -67,16 +66,10 @@ def workspace(files: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def copies(tmp_path_factory) -> dict[str, Path]:
-    """One folder per driver; the reference holds the small study, built and committed."""
+def copies(small_study, tmp_path_factory) -> dict[str, Path]:
+    """One folder per driver; the reference holds the small study, built and committed (tests/study.py)."""
     root = tmp_path_factory.mktemp("flows")
-    reference = copy_project(root / "reference", SMALL)
-    params = yaml.safe_load((reference / "params.yaml").read_text())
-    params["finetune"]["cases"] = {"A": params["finetune"]["cases"]["A"]}
-    (reference / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    dvc(reference, "repro")
-    run(reference, "git", "add", "-A")
-    run(reference, "git", "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "study")
+    reference = copy_study(small_study, root / "reference")
     return {name: reference if name == REFERENCE else root / name.replace(" ", "_") for name in DRIVERS}
 
 
