@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.project import TINY, attempt, copy_project, dvc, git, merge, run, set_params
+from tests.project import attempt, dvc, git, run, set_params
+from tests.study import copy_study
 from tests.test_diff import image_list, predictions
 
 HISTORY_IMAGES = image_list()
@@ -198,15 +199,11 @@ def test_a_revision_without_predictions_files_is_one_line(history):
 
 
 @pytest.mark.slow
-def test_two_seed_sets_of_the_same_study_get_no_procedure_verdict_better(tmp_path):
-    """The tiny study cut to three roles (BasicCNN, one learning rate, one fine-tune case) with 3 seeds, committed,
+def test_two_seed_sets_of_the_same_study_get_no_procedure_verdict_better(small_study, tmp_path):
+    """The small study (three roles: BasicCNN, one learning rate, one fine-tune case) with 3 seeds, committed,
     then the same with 3 other seeds: the procedures are the same, so no role may be called better."""
-    project = copy_project(
-        tmp_path, merge(TINY, {"train": {"seeds": [42, 43, 44]}, "grid": {"model": ["basic"], "lr": [0.01]}})
-    )
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["finetune"]["cases"] = {"A": {"trainable_blocks": 0}}
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    project = copy_study(small_study, tmp_path / "study")
+    set_params(project, {"train": {"seeds": [42, 43, 44]}})
     dvc(project, "repro", "evaluate")
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "seeds 42-44")
