@@ -40,8 +40,8 @@ def built_once(factory: pytest.TempPathFactory, worker_id: str, name: str, build
     return Built(folder, output.read_text())
 
 
-def copy_study(built: Built, destination: Path) -> Path:
-    """A copy of a built project, DVC's record of the outputs it placed included.
+def copy_study(source: Path, destination: Path) -> Path:
+    """A copy of a project DVC has run in, DVC's record of the outputs it placed included.
 
     DVC keeps that record outside the project, by the project's path and each file's inode, and `dvc checkout`
     (so `dvc exp run`) deletes a recorded file once no stage writes it: the copy's files are recorded as the
@@ -50,9 +50,9 @@ def copy_study(built: Built, destination: Path) -> Path:
     from dvc.repo import Repo
 
     shutil.copytree(
-        built.folder, destination, symlinks=True, ignore=lambda folder, _: ["tmp"] if folder.endswith(".dvc") else []
+        source, destination, symlinks=True, ignore=lambda folder, _: ["tmp"] if folder.endswith(".dvc") else []
     )
-    with Repo(str(built.folder)) as original, original.state.links as links:
+    with Repo(str(source)) as original, original.state.links as links:
         placed = list(links)
     with Repo(str(destination)) as copy:
         for path in placed:
@@ -80,7 +80,7 @@ def lr_experiment(tiny_study, tmp_path_factory, worker_id) -> Built:
     learning rate (0.001): its dropout model retrains at a new one. The output is the experiment's."""
 
     def build(folder: Path) -> str:
-        return dvc(copy_study(tiny_study, folder), "exp", "run", "-S", "lr=0.01")
+        return dvc(copy_study(tiny_study.folder, folder), "exp", "run", "-S", "lr=0.01")
 
     return built_once(tmp_path_factory, worker_id, "lr-experiment", build)
 

@@ -202,7 +202,7 @@ def test_a_revision_without_predictions_files_is_one_line(history):
 def test_two_seed_sets_of_the_same_study_get_no_procedure_verdict_better(small_study, tmp_path):
     """The small study (three roles: BasicCNN, one learning rate, one fine-tune case) with 3 seeds, committed,
     then the same with 3 other seeds: the procedures are the same, so no role may be called better."""
-    project = copy_study(small_study, tmp_path / "study")
+    project = copy_study(small_study.folder, tmp_path / "study")
     set_params(project, {"train": {"seeds": [42, 43, 44]}})
     dvc(project, "repro", "evaluate")
     git(project, "add", "-A")

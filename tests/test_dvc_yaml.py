@@ -210,7 +210,7 @@ def test_a_third_architecture_is_its_module_and_its_name_and_every_run_stays_cac
     """docs/layout.md's two files: the module and grid.model. The stages that existed stay up to date; the new
     architecture's runs and the stages over every model (params, selection, evaluate, publish, report, export)
     are what is left."""
-    project = copy_study(tiny_study, tmp_path / "study")
+    project = copy_study(tiny_study.folder, tmp_path / "study")
     monkeypatch.setenv("PYTHONPATH", str(project / "src"))  # the copy's foodcnn, where the new module is
     (project / "src/foodcnn/models/toy.py").write_text(TOY_ARCHITECTURE)
     set_params(project, {"grid": {"model": ["basic", "residual", "toy"]}})

@@ -37,7 +37,7 @@ PRODUCTS = r"^(data/(raw|prepared|split)|models/|plots/|results/)"
 def project(lr_experiment, tmp_path_factory) -> Path:
     """README's `dvc exp run -S lr=0.01` on the tiny study (tests/study.py): BasicCNN won its grid at 0.001, so
     the experiment retrains its dropout model at another learning rate."""
-    return copy_study(lr_experiment, tmp_path_factory.mktemp("expshow") / "study")
+    return copy_study(lr_experiment.folder, tmp_path_factory.mktemp("expshow") / "study")
 
 
 def table(output: str) -> tuple[list[str], list[list[str]]]:

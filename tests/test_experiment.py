@@ -2,7 +2,6 @@
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,12 +47,7 @@ def test_the_experiments_divide_the_jobs_unless_a_scheduler_places_the_commands(
 @pytest.fixture(scope="module")
 def study(small_study, tmp_path_factory) -> Path:
     """The small study of tests/study.py (one fine-tune case), built and committed."""
-    return copy_study(small_study, tmp_path_factory.mktemp("experiment") / "study")
-
-
-def copy(study: Path, folder: Path) -> Path:
-    shutil.copytree(study, folder, symlinks=True)
-    return folder
+    return copy_study(small_study.folder, tmp_path_factory.mktemp("experiment") / "study")
 
 
 def foodcnn(project: Path, *arguments: str) -> str:
@@ -78,7 +72,7 @@ def experiments(project: Path) -> set[str]:
 
 @pytest.mark.slow
 def test_one_experiment_is_the_one_dvc_exp_run_makes_byte_for_byte(study, tmp_path):
-    ours, theirs = copy(study, tmp_path / "ours"), copy(study, tmp_path / "theirs")
+    ours, theirs = copy_study(study, tmp_path / "ours"), copy_study(study, tmp_path / "theirs")
     output = foodcnn(ours, "exp", "run", "-S", "lr=0.001", "-n", "low")
     dvc(theirs, "exp", "run", "-S", "lr=0.001", "-n", "low")
     assert re.search(r"^\d\d:\d\d:\d\d low: dropout@basic-0\.5-42 ran in [\d.]+ s$", output, re.MULTILINE), output
@@ -105,7 +99,7 @@ if _values["lr"] == 0.001 and _values["evaluate"]["bootstrap_resamples"] == 200:
 
 @pytest.mark.slow
 def test_a_sweep_saves_each_experiment_and_names_the_one_that_failed(study, tmp_path):
-    project = copy(study, tmp_path / "sweep")
+    project = copy_study(study, tmp_path / "sweep")
     report = project / "stages/report.py"
     report.write_text(FAILING_REPORT + report.read_text())
     git(project, "commit", "-q", "-am", "a report that fails for one combination")
@@ -136,7 +130,7 @@ def test_a_sweep_saves_each_experiment_and_names_the_one_that_failed(study, tmp_
 
 @pytest.mark.slow
 def test_a_stage_two_experiments_side_by_side_share_runs_once_and_the_other_restores_it(study, tmp_path):
-    project = copy(study, tmp_path / "sweep")
+    project = copy_study(study, tmp_path / "sweep")
     # Both start at once (two jobs) and need the same dropout retrains at lr 0.001; only their evaluate differs.
     output = foodcnn(project, "exp", "run", "-j", "2", "-S", "lr=0.001", "-S", "evaluate.bootstrap_resamples=100,200")
     retrains = re.findall(r"^\S+ lr-0\.001_\S+: (dropout@\S+) (ran in|restored from)", output, re.MULTILINE)

@@ -64,7 +64,7 @@ def trained(tiny_study, tmp_path_factory) -> Path:
     the committed default study's entries, as a clone's does after running the tiny study (DVC keeps the entries
     of stages dvc.yaml no longer has): the last test."""
     root = tmp_path_factory.mktemp("integrity")
-    project = copy_study(tiny_study, root / "alice")
+    project = copy_study(tiny_study.folder, root / "alice")
     lock = yaml.safe_load((project / "dvc.lock").read_text())
     lock["stages"] = yaml.safe_load((REPO / "dvc.lock").read_text())["stages"] | lock["stages"]
     (project / "dvc.lock").write_text(yaml.safe_dump(lock, sort_keys=False))

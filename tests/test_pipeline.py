@@ -25,7 +25,7 @@ def project(tiny_study, tmp_path_factory) -> Path:
     """A copy of the tiny study run and committed (tests/study.py), which this module's tests change in turn. Its
     `dvc repro` removed the copied study's curves: their seeds and p values are not the tiny study's."""
     assert "removed plots/history/dropout/basic_dropout0.5_seed43.tsv: no stage" in tiny_study.output
-    return copy_study(tiny_study, tmp_path_factory.mktemp("project") / "study")
+    return copy_study(tiny_study.folder, tmp_path_factory.mktemp("project") / "study")
 
 
 @pytest.mark.slow
@@ -382,7 +382,7 @@ def test_a_finetune_lr_change_retrains_no_scratch_model_and_going_back_uses_the_
 
 @pytest.mark.slow
 def test_exp_run_with_a_top_level_lr_retrains_the_final_models(lr_experiment, tmp_path):
-    project = copy_study(lr_experiment, tmp_path / "study")
+    project = copy_study(lr_experiment.folder, tmp_path / "study")
     assert stages_run(lr_experiment.output) == {
         "params",
         "dropout@basic-0.5-42",

@@ -69,7 +69,7 @@ def workspace(files: dict[str, str]) -> dict[str, str]:
 def copies(small_study, tmp_path_factory) -> dict[str, Path]:
     """One folder per driver; the reference holds the small study, built and committed (tests/study.py)."""
     root = tmp_path_factory.mktemp("flows")
-    reference = copy_study(small_study, root / "reference")
+    reference = copy_study(small_study.folder, root / "reference")
     return {name: reference if name == REFERENCE else root / name.replace(" ", "_") for name in DRIVERS}
 
 
