@@ -304,22 +304,6 @@ def test_a_model_replaced_by_a_malicious_pickle_stops_evaluate_with_one_line_who
     assert (project / model).read_bytes() == good
 
 
-@pytest.mark.slow
-def test_a_dropout_change_reruns_only_dropout_evaluate_report_and_the_published_models(project):
-    set_params(project, {"dropout": {"p": [0.3]}})
-    assert stages_run(dvc(project, "repro")) == {
-        "params",
-        "dropout@basic-0.3-42",
-        "dropout@residual-0.3-42",
-        "evaluate",
-        "report",
-        "publish",
-        "export",
-    }
-    run(project, "git", "checkout", "--", "params.yaml")
-    assert not stages_run(dvc(project, "repro")) & {"dropout@basic-0.5-42", "dropout@residual-0.5-42"}
-
-
 def foodcnn(project: Path, *arguments: str) -> str:
     return run(project, sys.executable, "-m", "foodcnn", *arguments)
 
