@@ -10,7 +10,6 @@ so it cannot tell two flat images of different colours apart.
 
 import hashlib
 from array import array
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,59 +98,68 @@ def hash_blocks(threshold: int) -> list[tuple[int, int]]:
 class KeptIndex:
     """Per block value, the kept photos that have it (multi-index hashing) over every photo's hash and colour:
     a query compares only against the kept photos sharing one of its blocks. The buckets are laid out once in
-    one array, threshold + 1 4-byte positions a photo, sized by the values every photo has (so no bucket grows
-    and leaves freed copies behind): memory that grows with the number of photos, never with the near pairs."""
+    one array of 4-byte positions, sized by the values the photos have (so no bucket grows and leaves freed
+    copies behind): memory that grows with the number of photos, never with the near pairs. A value only one
+    photo has gets no bucket, as no other photo looks it up: at threshold 0 or 1 most values are such, and at
+    threshold 0 (one 64-bit block) a shared value costs ~140 bytes, 70 a photo if every hash had a twin."""
 
     def __init__(self, hashes: np.ndarray, colours: np.ndarray, threshold: int) -> None:
         self.threshold = threshold
-        self.blocks = hash_blocks(threshold)
         self.hashes = hashes
         self.colours = colours
-        self.values: list[np.ndarray] = []  # per block, the sorted distinct values of the photos' hashes
-        self.starts: list[np.ndarray] = []  # per block and value, where its bucket starts in `positions`
-        for block, (shift, mask) in enumerate(self.blocks):
+        # Per block (shift, mask, value -> bucket), per bucket its start in `positions` and next free slot: a
+        # dict and Python arrays, as a numpy search or scalar update costs about a microsecond a call, per photo.
+        self.blocks: list[tuple[int, int, dict[int, int]]] = []
+        self.starts = array("q")
+        laid_out = 0
+        for shift, mask in hash_blocks(threshold):
             values = hashes >> np.uint64(shift)  # one array a photo at a time, sorted in place
             values &= np.uint64(mask)
             values.sort()
-            firsts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
-            self.values.append(values[firsts])
-            self.starts.append(block * len(hashes) + firsts)
-        self.filled = [np.zeros(len(values), dtype=np.int64) for values in self.values]
-        self.positions = np.empty(len(hashes) * len(self.blocks), dtype=np.int32)
+            firsts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1], [True])))  # and the end
+            shared = np.flatnonzero(np.diff(firsts) > 1)  # the runs of one value two photos or more have
+            sizes = np.diff(firsts)[shared]
+            buckets = range(len(self.starts), len(self.starts) + len(shared))
+            self.blocks.append((shift, mask, dict(zip(values[firsts[shared]].tolist(), buckets, strict=True))))
+            self.starts.extend((laid_out + np.cumsum(sizes) - sizes).tolist())
+            laid_out += int(sizes.sum())
+        self.free = array("q", self.starts)
+        self.positions = np.empty(laid_out, dtype=np.int32)
 
-    def _buckets(self, dhash: int) -> Iterator[tuple[int, int]]:
-        """(block, bucket) of each block value of dhash that some photo has."""
-        for block, (shift, mask) in enumerate(self.blocks):
-            value = dhash >> shift & mask
-            bucket = int(np.searchsorted(self.values[block], value))
-            if bucket < len(self.values[block]) and self.values[block][bucket] == value:
-                yield block, bucket
+    def _buckets(self, dhash: int) -> list[int]:
+        """The buckets of dhash's block values."""
+        return [
+            bucket for shift, mask, buckets in self.blocks if (bucket := buckets.get(dhash >> shift & mask)) is not None
+        ]
 
     def add(self, position: int) -> None:
-        for block, bucket in self._buckets(int(self.hashes[position])):
-            self.positions[self.starts[block][bucket] + self.filled[block][bucket]] = position
-            self.filled[block][bucket] += 1
+        for bucket in self._buckets(int(self.hashes[position])):
+            self.positions[self.free[bucket]] = position
+            self.free[bucket] += 1
 
     def entries(self) -> int:
-        """The positions held, threshold + 1 a kept photo."""
-        return int(sum(filled.sum() for filled in self.filled))
+        """The positions held, at most threshold + 1 a kept photo."""
+        return sum(self.free) - sum(self.starts)
 
     def first_match(self, dhash: int, colour: np.ndarray) -> tuple[int, int] | None:
         """(position, distance) of the earliest kept photo within threshold bits and of about the same colour."""
         lists = [
-            self.positions[start : start + self.filled[block][bucket]]
-            for block, bucket in self._buckets(dhash)
-            for start in [self.starts[block][bucket]]
+            self.positions[self.starts[bucket] : self.free[bucket]]
+            for bucket in self._buckets(dhash)
+            if self.free[bucket] > self.starts[bucket]
         ]
-        if not any(len(positions) for positions in lists):
+        if not lists:
             return None
-        candidates = np.unique(np.concatenate(lists))
+        candidates = np.concatenate(lists)  # a photo in several of the buckets is compared more than once
         distances = np.bitwise_count(self.hashes[candidates] ^ np.uint64(dhash))
-        close = np.abs(self.colours[candidates] - colour).max(axis=1) <= COLOUR_TOLERANCE
-        matches = np.flatnonzero((distances <= self.threshold) & close)
-        if len(matches) == 0:
+        near = np.flatnonzero(distances <= self.threshold)
+        if len(near) == 0:  # the usual answer: the colours are compared only for the few near hashes
             return None
-        return int(candidates[matches[0]]), int(distances[matches[0]])  # candidates are sorted: the earliest
+        near = near[np.abs(self.colours[candidates[near]] - colour).max(axis=1) <= COLOUR_TOLERANCE]
+        if len(near) == 0:
+            return None
+        first = near[np.argmin(candidates[near])]  # each bucket is in position order, not their concatenation
+        return int(candidates[first]), int(distances[first])
 
 
 def shared_digests(digests: np.ndarray) -> dict[int, int]:
