@@ -13,12 +13,11 @@ def main() -> None:
     require(RAW_DIR)
     fixed_test = read_fixed_test(RAW_DIR)
     found = scan(RAW_DIR, settings.split.near_duplicates, fixed_test)
-    rows = stratified_split(
-        found.files, settings.split.val_fraction, settings.split.test_fraction, settings.seed, fixed_test=fixed_test
-    )
-    duplicates = duplicate_report(found.duplicates, list(found.files), settings.split.near_duplicates, fixed_test)
-    report = {**split_report(rows, found.skipped), "duplicates": duplicates}
-    write_table(SPLIT_TABLE, [{"path": path, "label": label, "split": split} for path, label, split in rows])
+    split = stratified_split(found, settings.split.val_fraction, settings.split.test_fraction, settings.seed)
+    duplicates = duplicate_report(found.duplicates, found.photos.classes, settings.split.near_duplicates, fixed_test)
+    report = {**split_report(split.counts(), found.skipped), "duplicates": duplicates}
+    # Row by row: a list of dicts, one per photo, would cost some 400 bytes each.
+    write_table(SPLIT_TABLE, ({"path": path, "label": label, "split": name} for path, label, name in split.rows()))
     write_json(SPLIT_REPORT, report)
     print(
         f"split {sum(report['images'].values())} images: {report['images']}; skipped {len(found.skipped)}, "

@@ -153,13 +153,14 @@ def test_hidden_files_and_folders_are_ignored(tmp_path):
 
 
 def test_split_is_stratified_disjoint_and_deterministic(tmp_path):
-    files = scan(make_folder(tmp_path, {"apple": 20, "pizza": 40, "sushi": 10}), NEAR_DUPLICATES).files
-    rows = stratified_split(files, 0.2, 0.1, seed=3)
-    assert rows == stratified_split(files, 0.2, 0.1, seed=3)
-    assert rows != stratified_split(files, 0.2, 0.1, seed=4)
+    found = scan(make_folder(tmp_path, {"apple": 20, "pizza": 40, "sushi": 10}), NEAR_DUPLICATES)
+    split = stratified_split(found, 0.2, 0.1, seed=3)
+    rows = list(split.rows())
+    assert rows == list(stratified_split(found, 0.2, 0.1, seed=3).rows())
+    assert rows != list(stratified_split(found, 0.2, 0.1, seed=4).rows())
     paths = [path for path, _, _ in rows]
-    assert len(paths) == len(set(paths)) == 70
-    counts = split_report(rows, [])["classes"]
+    assert len(paths) == len(set(paths)) == 70 and paths == sorted(paths)
+    counts = split_report(split.counts(), [])["classes"]
     assert counts == {
         "apple": {"train": 14, "val": 4, "test": 2},
         "pizza": {"train": 28, "val": 8, "test": 4},
@@ -168,16 +169,16 @@ def test_split_is_stratified_disjoint_and_deterministic(tmp_path):
 
 
 def test_a_class_too_small_to_split_is_named(tmp_path):
-    files = scan(make_folder(tmp_path, {"apple": 20, "omelette": 2}), NEAR_DUPLICATES).files
+    found = scan(make_folder(tmp_path, {"apple": 20, "omelette": 2}), NEAR_DUPLICATES)
     with pytest.raises(DataError, match="class 'omelette' has 2 usable images"):
-        stratified_split(files, 0.15, 0.15, seed=0)
+        stratified_split(found, 0.15, 0.15, seed=0)
 
 
 def test_an_empty_class_is_named(tmp_path):
     root = make_folder(tmp_path, {"apple": 5})
     (root / "ramen").mkdir()
     with pytest.raises(DataError, match="class 'ramen' has 0 usable images"):
-        stratified_split(scan(root, NEAR_DUPLICATES).files, 0.15, 0.15, seed=0)
+        stratified_split(scan(root, NEAR_DUPLICATES), 0.15, 0.15, seed=0)
 
 
 def test_scan_skips_bad_files_and_duplicates_with_reasons(tmp_path):

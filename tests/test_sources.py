@@ -97,11 +97,11 @@ def test_food101_official_test_split_becomes_the_test_split(tmp_path, offline):
     write_food101(raw, food101(tmp_path / "food", official_test=True), seed=0)
     official = {f"{line}.jpg" for line in (base / "meta/test.txt").read_text().split() if not line.startswith("ramen")}
     assert (raw / FIXED_TEST_FILE).is_file() and read_fixed_test(raw) == official
-    found = scan(raw, NEAR_DUPLICATES)
+    found = scan(raw, NEAR_DUPLICATES, read_fixed_test(raw))
     assert sorted(found.files) == ["apple_pie", "pizza", "sushi"] and not found.skipped
-    rows = stratified_split(found.files, 0.2, 0.15, seed=0, fixed_test=read_fixed_test(raw))
-    assert {path for path, _, split in rows if split == "test"} == official
-    assert split_report(rows, [])["classes"] == {
+    split = stratified_split(found, 0.2, 0.15, seed=0)
+    assert {path for path, _, name in split.rows() if name == "test"} == official
+    assert split_report(split.counts(), [])["classes"] == {
         "apple_pie": {"train": 6, "val": 2, "test": 3},  # val: 20 % of the class's 11, from its 8 train images
         "pizza": {"train": 7, "val": 2, "test": 3},
         "sushi": {"train": 6, "val": 2, "test": 2},
@@ -109,11 +109,14 @@ def test_food101_official_test_split_becomes_the_test_split(tmp_path, offline):
 
 
 def test_a_fixed_test_list_missing_a_class_is_named(tmp_path):
-    files = {"apple": ["apple/0.png", "apple/1.png", "apple/2.png"], "pizza": ["pizza/0.png", "pizza/1.png"]}
+    for index, path in enumerate(["apple/0.png", "apple/1.png", "apple/2.png", "pizza/0.png", "pizza/1.png"]):
+        save_image(noise_image(index), tmp_path / path)
+    fixed_test = frozenset({"apple/0.png"})
     with pytest.raises(DataError, match="class 'pizza' has 0 usable images in the fixed test list"):
-        stratified_split(files, 0.2, 0.2, seed=0, fixed_test=frozenset({"apple/0.png"}))
+        stratified_split(scan(tmp_path, NEAR_DUPLICATES, fixed_test), 0.2, 0.2, seed=0)
+    fixed_test = frozenset({"apple/0.png", "apple/1.png", "pizza/0.png"})
     with pytest.raises(DataError, match="class 'apple' has 1 usable images outside the fixed test list"):
-        stratified_split(files, 0.2, 0.2, seed=0, fixed_test=frozenset({"apple/0.png", "apple/1.png", "pizza/0.png"}))
+        stratified_split(scan(tmp_path, NEAR_DUPLICATES, fixed_test), 0.2, 0.2, seed=0)
 
 
 def test_every_kind_of_input_in_a_folder_is_read_or_skipped_with_its_reason(tmp_path):
@@ -124,8 +127,9 @@ def test_every_kind_of_input_in_a_folder_is_read_or_skipped_with_its_reason(tmp_
     assert all(digest(raw / path) == digest(tmp_path / "photos" / path) for path in [*good, *bad])
 
     found = scan(raw, NEAR_DUPLICATES)
-    rows = stratified_split(found.files, 0.15, 0.15, seed=0)
-    report = split_report(rows, found.skipped)
+    split = stratified_split(found, 0.15, 0.15, seed=0)
+    rows = list(split.rows())
+    report = split_report(split.counts(), found.skipped)
     reasons = {entry["path"]: entry["reason"] for entry in report["skipped"]}
     assert set(reasons) == set(bad)
     assert all(reasons[path].startswith(start) for path, start in bad.items()), reasons
@@ -150,7 +154,7 @@ def test_byte_identical_images_never_land_in_two_splits(tmp_path):
         (source / "apple" / f"z{index}.png").write_bytes((source / "apple" / f"{index + 6}.png").read_bytes())
     copy_folder(source, tmp_path / "raw")
     found = scan(tmp_path / "raw", NEAR_DUPLICATES)
-    rows = stratified_split(found.files, 0.25, 0.25, seed=0)
+    rows = list(stratified_split(found, 0.25, 0.25, seed=0).rows())
     digests = [digest(tmp_path / "raw" / path) for path, _, _ in rows]
     assert len(rows) == 24 and len(set(digests)) == 24
     assert len(found.skipped) == 12 and all(s.reason.startswith("duplicate of apple/") for s in found.skipped)

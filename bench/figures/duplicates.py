@@ -14,7 +14,7 @@ from harness import median_ratio, timed
 from PIL import Image
 
 from foodcnn import params as study_params
-from foodcnn.data.duplicates import find_duplicates, fingerprint
+from foodcnn.data.duplicates import Fingerprint, Fingerprints, find_duplicates, fingerprint
 from foodcnn.data.reader import read_rgb
 from foodcnn.data.sample import CLASS_NAMES, draw_image
 from foodcnn.data.split import scan
@@ -34,6 +34,14 @@ def write_photos(root: Path, count: int, size: int) -> list[Path]:
     return paths
 
 
+def grouping_time(prints: list[Fingerprint], threshold: int | None, cpu: torch.device) -> float:
+    """Seconds of find_duplicates on the fingerprints (a fresh store each time: it takes the digests out)."""
+    store = Fingerprints()
+    for found in prints:
+        store.append(found)
+    return timed(lambda: find_duplicates(store, threshold), cpu)
+
+
 def measure(settings: study_params.Params, repeats: int, count: int, size: int) -> None:
     """The split stage's scan against decoding alone, and the grouping of the hashes on its own."""
     threshold = settings.split.near_duplicates
@@ -48,8 +56,9 @@ def measure(settings: study_params.Params, repeats: int, count: int, size: int) 
             found = scan(folder, threshold)
             if index:  # the first pair warms the file cache
                 pairs.append((time.perf_counter() - start, decode_time))
-        prints = {path.relative_to(folder).as_posix(): fingerprint(read_rgb(path)) for path in paths}
-        grouping = statistics.median(timed(lambda: find_duplicates(prints, threshold), cpu) for _ in range(repeats))
+        in_path_order = sorted(paths, key=lambda path: path.relative_to(folder).as_posix())
+        prints = [fingerprint(read_rgb(path)) for path in in_path_order]
+        grouping = statistics.median(grouping_time(prints, threshold, cpu) for _ in range(repeats))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     decode = statistics.median(d for _, d in pairs)

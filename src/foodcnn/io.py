@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -71,12 +71,15 @@ def read_json(path: str | Path) -> Any:
         return json.load(handle)
 
 
-def write_table(path: str | Path, rows: Sequence[dict[str, Any]], delimiter: str = ",") -> None:
-    """Write dict rows as CSV (or TSV with delimiter='\\t'); columns come from the first row."""
+def write_table(path: str | Path, rows: Iterable[dict[str, Any]], delimiter: str = ",") -> None:
+    """Write dict rows as CSV (or TSV with delimiter='\\t'), one at a time; columns come from the first row."""
+    remaining = iter(rows)
+    first = next(remaining)
     with atomic_text(path) as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=delimiter, lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=list(first), delimiter=delimiter, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerow(first)
+        writer.writerows(remaining)
 
 
 def read_table(path: str | Path, delimiter: str = ",") -> list[dict[str, str]]:

@@ -1,5 +1,7 @@
 """The one image reader every data source goes through."""
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,15 +29,24 @@ def is_hidden(path: Path) -> bool:
 
 def list_class_folders(root: Path) -> dict[str, list[Path]]:
     """Map each visible class sub-folder of `root` to its visible files, both sorted by name."""
-    return {
-        folder.name: sorted(f for f in folder.rglob("*") if f.is_file() and not _under_hidden(f, folder))
-        for folder in sorted(root.iterdir())
-        if folder.is_dir() and not is_hidden(folder)
-    }
+    return {label: sorted(root / label / name for name in class_files(root / label)) for label in class_folders(root)}
 
 
-def _under_hidden(path: Path, top: Path) -> bool:
-    return any(is_hidden(Path(part)) for part in path.relative_to(top).parts)
+def class_folders(root: Path) -> list[str]:
+    """The names of the visible sub-folders of `root`, sorted."""
+    return sorted(folder.name for folder in root.iterdir() if folder.is_dir() and not is_hidden(folder))
+
+
+def class_files(folder: Path) -> Iterator[str]:
+    """The visible files under `folder` as paths relative to it, in no set order, one at a time (a class of
+    the split stage's can hold most of the photos). Hidden and symlinked folders are not entered, unreadable
+    ones skipped, as Path.rglob does; a symlink to a file counts as a file."""
+    for top, folders, names in os.walk(folder):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        prefix = Path(top).relative_to(folder).as_posix() + "/" if top != str(folder) else ""
+        for name in names:
+            if not name.startswith(".") and os.path.isfile(os.path.join(top, name)):
+                yield prefix + name
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
