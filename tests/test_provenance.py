@@ -167,6 +167,16 @@ def test_after_repro_an_unchanged_study_says_nothing_and_a_changed_one_names_the
     assert line.endswith("docs/reproducibility.md says what to expect")
 
 
+def test_a_dvc_lock_whose_outputs_keep_their_hashes_is_no_changed_result(study):
+    lock = json.loads((study / "dvc.lock").read_text())
+    lock["stages"]["train"]["deps"] = [{"path": "train.py", "md5": "edited code"}]  # rerun, same bytes out
+    (study / "dvc.lock").write_text(json.dumps(lock))
+    assert notice_after_repro(study) is None
+    lock["stages"]["train"]["outs"][1]["md5"] = "retrained"  # a model git does not track
+    (study / "dvc.lock").write_text(json.dumps(lock))
+    assert notice_after_repro(study).startswith("committed results changed (dvc.lock): made on ")
+
+
 def test_a_copy_outside_git_says_nothing(study):
     (study / "metrics/test.json").write_text("other digits\n")
     shutil.rmtree(study / ".git")

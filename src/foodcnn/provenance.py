@@ -106,6 +106,20 @@ def committed_result_paths(repo: Path) -> list[str]:
     return ["dvc.lock", *sorted(outs)]
 
 
+def recorded_outputs(lock: str) -> dict[str, str | None]:
+    """Each output a dvc.lock's text lists, with the hash it records."""
+    stages = (yaml.safe_load(lock) or {}).get("stages", {})
+    return {out["path"]: out.get("md5") for stage in stages.values() for out in stage.get("outs", [])}
+
+
+def lock_outputs_changed(repo: Path) -> bool:
+    """Whether dvc.lock records other outputs or hashes than the commit's: a changed dependency alone (an edited
+    module, say) changes the file but no result."""
+    committed = subprocess.run(["git", "show", "HEAD:dvc.lock"], cwd=repo, capture_output=True, text=True)
+    here = recorded_outputs((repo / "dvc.lock").read_text())
+    return here != (recorded_outputs(committed.stdout) if committed.returncode == 0 else {})
+
+
 def changed_files(repo: Path, paths: list[str]) -> list[str]:
     """Those of paths (files or folders) that differ from the commit checked out, new files included."""
     status = subprocess.run(
@@ -155,6 +169,8 @@ def notice_after_repro(repo: Path) -> str | None:
     a git work tree (a copy without history has no committed results to compare)."""
     try:
         changed = changed_files(repo, committed_result_paths(repo))
+        if "dvc.lock" in changed and not lock_outputs_changed(repo):
+            changed.remove("dvc.lock")
     except (OSError, subprocess.CalledProcessError):
         return None
     if not changed:
