@@ -17,8 +17,8 @@ from foodcnn.params import AugmentParams, load
 REPO = Path(__file__).resolve().parents[1]
 NEAR_DUPLICATES = load(REPO / "params.yaml").split.near_duplicates  # the repository's default threshold
 # The team and its trained study, shared by the team tests of every kind of remote (trained once a session), the
-# tiny study, its experiment and the small study (each built once for every worker), the servers' versions in the
-# session's summary, and the suite's groups on pytest-xdist's workers.
+# tiny study, its experiment, the small study and it at three seeds (each built once for every worker), the
+# servers' versions in the session's summary, and the suite's groups on pytest-xdist's workers.
 pytest_plugins = ["tests.team", "tests.study", "tests.servers", "tests.workers"]
 
 

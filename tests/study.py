@@ -1,5 +1,5 @@
 """The studies the end-to-end tests start from, each run once a test session: the tiny study, README's
-experiment on it, and the small study. Each test that needs one gets a copy.
+experiment on it, the small study, and the small study at three seeds. Each test that needs one gets a copy.
 
 A tiny `dvc repro` is 20 stage processes (about a minute of CPU): built by the first pytest-xdist worker that
 asks, under a file lock in the folder the workers share, while any other that asks waits for it and takes it.
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.project import TINY, copy_project, dvc, git, merge
+from tests.project import TINY, copy_project, dvc, git, merge, set_params
 
 # One from-scratch model, one learning rate, one fine-tune case (below): every kind of stage, as few commands as
 # can be.
@@ -100,3 +100,22 @@ def small_study(tmp_path_factory, worker_id) -> Built:
         return output
 
     return built_once(tmp_path_factory, worker_id, "small-study", build)
+
+
+SEEDS = [42, 43, 44]
+
+
+@pytest.fixture(scope="session")
+def seeded_study(small_study, tmp_path_factory, worker_id) -> Built:
+    """The small study with train.seeds SEEDS, run with `dvc repro` and committed: three trained models per role
+    (the grid keeps grid.seeds). The output is the repro's."""
+
+    def build(folder: Path) -> str:
+        copy_study(small_study.folder, folder)
+        set_params(folder, {"train": {"seeds": SEEDS}})
+        output = dvc(folder, "repro")
+        git(folder, "add", "-A")
+        git(folder, "commit", "-q", "-m", f"seeds {SEEDS}")
+        return output
+
+    return built_once(tmp_path_factory, worker_id, "seeded-study", build)

@@ -199,14 +199,11 @@ def test_a_revision_without_predictions_files_is_one_line(history):
 
 
 @pytest.mark.slow
-def test_two_seed_sets_of_the_same_study_get_no_procedure_verdict_better(small_study, tmp_path):
-    """The small study (three roles: BasicCNN, one learning rate, one fine-tune case) with 3 seeds, committed,
-    then the same with 3 other seeds: the procedures are the same, so no role may be called better."""
-    project = copy_study(small_study.folder, tmp_path / "study")
-    set_params(project, {"train": {"seeds": [42, 43, 44]}})
-    dvc(project, "repro", "evaluate")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "seeds 42-44")
+def test_two_seed_sets_of_the_same_study_get_no_procedure_verdict_better(seeded_study, tmp_path):
+    """The small study (three roles: BasicCNN, one learning rate, one fine-tune case) with 3 seeds, committed
+    (tests/study.py), then the same with 3 other seeds: the procedures are the same, so no role may be called
+    better."""
+    project = copy_study(seeded_study.folder, tmp_path / "study")
     set_params(project, {"train": {"seeds": [45, 46, 47]}})
     dvc(project, "repro", "evaluate")
     status, out, err = diff(project, "--json", "HEAD", "workspace")
