@@ -99,17 +99,15 @@ class Provenance:
         return Provenance(CpuFamily(**{**data["cpu"], "isa": tuple(data["cpu"]["isa"])}), data["libraries"])
 
 
-def committed_result_paths(repo: Path) -> list[str]:
-    """dvc.lock and every output it lists: the files a run may change (git reports only those it tracks)."""
-    lock = yaml.safe_load((repo / "dvc.lock").read_text()) or {}
-    outs = {out["path"] for stage in lock.get("stages", {}).values() for out in stage.get("outs", [])}
-    return ["dvc.lock", *sorted(outs)]
-
-
 def recorded_outputs(lock: str) -> dict[str, str | None]:
     """Each output a dvc.lock's text lists, with the hash it records."""
     stages = (yaml.safe_load(lock) or {}).get("stages", {})
     return {out["path"]: out.get("md5") for stage in stages.values() for out in stage.get("outs", [])}
+
+
+def committed_result_paths(repo: Path) -> list[str]:
+    """dvc.lock and every output it lists: the files a run may change (git reports only those it tracks)."""
+    return ["dvc.lock", *sorted(recorded_outputs((repo / "dvc.lock").read_text()))]
 
 
 def lock_outputs_changed(repo: Path) -> bool:
