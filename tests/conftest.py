@@ -1,5 +1,6 @@
 """Small generated data shared by the tests."""
 
+import importlib.util
 import struct
 import sys
 import zlib
@@ -16,6 +17,14 @@ from foodcnn.params import AugmentParams, load
 
 REPO = Path(__file__).resolve().parents[1]
 NEAR_DUPLICATES = load(REPO / "params.yaml").split.near_duplicates  # the repository's default threshold
+# Real photos that ship with the project's dependencies (512 x 600, 640 x 427, 640 x 427), found without
+# importing the packages
+PACKAGES = {name: Path(importlib.util.find_spec(name).origin).parent for name in ("matplotlib", "sklearn")}
+PHOTOS = {
+    "grace_hopper": PACKAGES["matplotlib"] / "mpl-data/sample_data/grace_hopper.jpg",
+    "china": PACKAGES["sklearn"] / "datasets/images/china.jpg",
+    "flower": PACKAGES["sklearn"] / "datasets/images/flower.jpg",
+}
 # The team and its trained study, shared by the team tests of every kind of remote (trained once a session), the
 # tiny study, its experiment, the small study and it at three seeds (each built once for every worker), the
 # servers' versions in the session's summary, and the suite's groups on pytest-xdist's workers.
