@@ -25,9 +25,9 @@
  12. calibration how often each kind of comparison verdict says "better" on simulated comparisons with a known
                  truth (test images, seed spread, seeds per side), and why the procedure verdict is a t interval
                  that needs 3 seeds: the tables of docs/comparing.md
- 13. scale       peak memory (RSS, anonymous, PSS) and wall time of split, prepare and one training epoch at
-                 --scale-photos generated photos, and of --scale-side-by-side training runs at once, with the
-                 stages of --scale-project (another checkout, to compare)
+ 13. scale       peak memory (RSS, anonymous, PSS) and wall time of images (the folder source), split, prepare
+                 and one training epoch at --scale-photos generated photos, and of --scale-side-by-side training
+                 runs at once, with the stages of --scale-project (another checkout, to compare)
  14. predict     `foodcnn predict` on 100 of data/raw's photos from a new process, and the exported ONNX model
                  against PyTorch eager, batch 1 and 64 (the chosen model; needs requirements-remote-test.txt)
  15. cluster     what Dask costs `foodcnn repro`: no-op stage commands through a thread pool, the local cluster

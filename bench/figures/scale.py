@@ -1,6 +1,6 @@
-"""Figure 13: memory and time of split, prepare and one training epoch as the photos grow, and of training
-runs side by side, in a temporary project whose stages come from a checkout (--scale-project: another one,
-to compare).
+"""Figure 13: memory and time of images, split, prepare and one training epoch as the photos grow, and of
+training runs side by side, in a temporary project whose stages come from a checkout (--scale-project: another
+one, to compare).
 
 Each stage runs as `python <checkout>/stages/<stage>.py` under a small launcher, which reports the largest
 peak RSS of its children (getrusage; started straight from this process, a child would report this
@@ -42,6 +42,7 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 SAMPLE_SECONDS = 0.05
 BURSTS_PER_CLASS = 3
 LEARNING_RATES = (0.1, 0.01, 0.001, 0.0005)  # one per run side by side, so that each writes its own files
+PHOTOS = "photos"  # the generated photos, in the project
 
 
 @dataclass(frozen=True)
@@ -115,13 +116,16 @@ def write_bursts(root: Path, count: int, size: int) -> None:
 
 
 def make_project(folder: Path, checkout: Path, photos: int, photo_size: int, image_size: int, bursts: bool) -> None:
-    """params.yaml of the checkout sized as asked (one epoch, one thread per run) and the photos as data/raw."""
+    """params.yaml of the checkout sized as asked (one epoch, one thread per run) and the photos as the folder
+    source, for the images stage to copy."""
     values = yaml.safe_load((checkout / "params.yaml").read_text())
     values["threads"] = 1
+    values["data"]["source"] = "folder"
+    values["data"]["folder"]["path"] = PHOTOS
     values["data"]["image_size"] = image_size
     values["train"]["epochs"] = 1
     (folder / "params.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
-    (write_bursts if bursts else write_photos)(folder / "data/raw", photos, photo_size)
+    (write_bursts if bursts else write_photos)(folder / PHOTOS, photos, photo_size)
 
 
 def train_command(checkout: Path, lr: float) -> list[str]:
@@ -178,8 +182,8 @@ def measure(
     repeats: int,
     keep: bool,
 ) -> None:
-    """Each size in counts: split, prepare, one epoch of each number of runs side by side, and (with training)
-    one epoch in this process on the mapped splits against the splits in memory."""
+    """Each size in counts: images, split, prepare, one epoch of each number of runs side by side, and (with
+    training) one epoch in this process on the mapped splits against the splits in memory."""
     kind = f"near-duplicate bursts ({BURSTS_PER_CLASS} per class)" if bursts else "distinct photos"
     print(
         f"\n13. scale: {checkout}'s stages on {kind}, JPEGs of {photo_size} px prepared at {image_size} px, "
@@ -192,6 +196,7 @@ def measure(
             start = time.perf_counter()
             make_project(folder, checkout, count, photo_size, image_size, bursts)
             print(f"  {count} photos (written in {time.perf_counter() - start:.0f} s)")
+            show("images", run_measured([[str(checkout / "stages/images.py")]], folder, env))
             show("split", run_measured([[str(checkout / "stages/split.py")]], folder, env))
             if bursts:
                 continue  # every class but a few photos left out: nothing to train
